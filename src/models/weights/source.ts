@@ -1,0 +1,8 @@
+/** Where a pretrained tag's weights come from. */
+export type WeightsSource =
+  /** A file in a Hugging Face repo, fetched from $ZOO_HF_ENDPOINT (default https://huggingface.co). */
+  | { kind: 'hf'; repo: string; file: string; revision?: string; sha256?: string; size?: number }
+  /** A direct URL (torchvision's download server); torchvision file names end in the SHA-256's first 8 hex digits. */
+  | { kind: 'url'; url: string; sha256?: string; sha256Prefix?: string; size?: number }
+  /** Not downloadable automatically: the user fetches it and passes --weights. */
+  | { kind: 'manual'; url: string; instructions: string };
