@@ -76,8 +76,9 @@ export interface Ops {
   /**
    * A checkpoint tensor that is not a conv/bn/linear parameter (CondenseNetV2's index tensors),
    * checked against the expected shape; the family turns it into constants or indices.
+   * `learnable`: a weight the family reshapes or folds itself (counted in `params`, as float32).
    */
-  tensor(name: string, shape: readonly number[]): HostTensor;
+  tensor(name: string, shape: readonly number[], o?: { learnable?: boolean }): HostTensor;
   /** Registers a derived constant under a unique name and returns the name. */
   constant(name: string, t: HostTensor): string;
   /** nn.functional.conv2d on constants registered with `constant`. */

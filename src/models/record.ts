@@ -148,7 +148,8 @@ class GraphRecorder implements Ops {
     return name;
   }
 
-  tensor(name: string, shape: readonly number[]): HostTensor {
+  tensor(name: string, shape: readonly number[], o: { learnable?: boolean } = {}): HostTensor {
+    if (o.learnable) this.params += numel(shape);
     this.used.add(name);
     const t = this.opts.weights?.get(name);
     if (!this.opts.weights) return { dtype: 'float32', shape, data: new Float32Array(numel(shape)) };
@@ -157,7 +158,7 @@ class GraphRecorder implements Ops {
     } else if (formatShape(t.shape) !== formatShape(shape)) {
       this.problems.push({ name, what: `shape ${formatShape(t.shape)}, model needs ${formatShape(shape)}` });
     } else {
-      return t;
+      return o.learnable ? toFloat32(t) : t;
     }
     return { dtype: 'float32', shape, data: new Float32Array(numel(shape)) };
   }
