@@ -1,0 +1,14 @@
+/**
+ * Engines by name. Each is imported on demand so that a missing optional native package (tfjs-node,
+ * the CUDA provider) only matters when that engine is asked for.
+ */
+import type { Engine, EngineName } from './engine.js';
+
+export async function getEngine(name: EngineName): Promise<Engine> {
+  switch (name) {
+    case 'onnxruntime':
+      return (await import('./onnxruntime/index.js')).onnxruntimeEngine;
+    default:
+      throw new Error(`engine ${name} is not built yet`);
+  }
+}

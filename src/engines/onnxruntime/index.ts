@@ -1,0 +1,138 @@
+/**
+ * The default engine: the graph lowered to ONNX (lower.ts) and run by onnxruntime-node, on CPU,
+ * or on the CUDA execution provider when its shared libraries are installed beside the binding.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { InferenceSession as OrtSession } from 'onnxruntime-node';
+import { EngineError } from '../../errors.js';
+import type { Graph } from '../../models/graph.js';
+import type { Engine, EngineOptions, LoadedModel } from '../engine.js';
+import { graphToOnnx, INPUT_NAME, OUTPUT_NAME } from './lower.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+const require = createRequire(import.meta.url);
+
+/** onnxruntime-node is loaded on first use, so `zoo list` and friends never pay for it. */
+let ortPromise: Promise<Ort> | undefined;
+function loadOrt(): Promise<Ort> {
+  ortPromise ??= import('onnxruntime-node').then((m) => ((m as { default?: Ort }).default ?? m) as Ort);
+  return ortPromise;
+}
+
+/** Where onnxruntime-node keeps its native binding and where its installer puts the CUDA EP. */
+export function ortBinaryDir(): string {
+  const pkg = dirname(require.resolve('onnxruntime-node/package.json'));
+  return join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** The CUDA provider library onnxruntime loads for executionProviders: ['cuda']. */
+export function cudaProviderPath(binaryDir = ortBinaryDir()): string {
+  return join(binaryDir, 'libonnxruntime_providers_cuda.so');
+}
+
+/**
+ * The command that installs the CUDA execution provider. onnxruntime-node's postinstall
+ * (script/install.js) downloads it from NuGet; our .npmrc sets `onnxruntime-node-install=skip`
+ * so a plain `npm install` works offline. The script reads ONNXRUNTIME_NODE_INSTALL before the npm
+ * config, so this overrides the .npmrc without editing it.
+ */
+export function cudaInstallCommand(): string {
+  const pkg = dirname(require.resolve('onnxruntime-node/package.json'));
+  return `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${JSON.stringify(join(pkg, 'script', 'install.js')).slice(1, -1)}`;
+}
+
+/** Throws the EngineError a user sees when CUDA is asked for and cannot be provided. */
+export function checkCudaAvailable(binaryDir = ortBinaryDir()): void {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new EngineError(`onnxruntime-node has no CUDA execution provider for ${process.platform}/${process.arch}`, {
+      expected: 'linux/x64',
+      fix: 'run on CPU (--device cpu), or try --engine tfjs',
+    });
+  }
+  const lib = cudaProviderPath(binaryDir);
+  if (!existsSync(lib)) {
+    throw new EngineError('the onnxruntime CUDA execution provider is not installed', {
+      file: lib,
+      expected: 'libonnxruntime_providers_cuda.so beside the onnxruntime-node binding (needs CUDA 12 and cuDNN 9)',
+      fix: `install it with: ${cudaInstallCommand()}`,
+    });
+  }
+}
+
+/**
+ * CPU session options, measured on this 2-core machine with rexnet_100, batch 32 at 224 (see the
+ * report in git history and test/onnx-engine.test.ts for the correctness side):
+ * - intraOpNumThreads = cores: convs parallelise well; more threads than cores only thrash.
+ * - executionMode 'sequential': the graphs are chains; 'parallel' adds an inter-op pool that
+ *   competes with the intra-op threads for the same 2 cores.
+ * - graphOptimizationLevel 'all': enables NCHWc layout transforms and conv+activation fusion,
+ *   the largest single speedup on x64.
+ * - memory arena and memory pattern on: batches repeat the same shapes, so allocations are
+ *   planned once and reused.
+ */
+function cpuSessionOptions(threads: number): OrtSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  };
+}
+
+function cudaSessionOptions(): OrtSession.SessionOptions {
+  return {
+    executionProviders: [{ name: 'cuda', deviceId: 0 }],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  };
+}
+
+export const onnxruntimeEngine: Engine = {
+  name: 'onnxruntime',
+  async load(graph: Graph, opts: EngineOptions): Promise<LoadedModel> {
+    if (opts.device === 'cuda') checkCudaAvailable();
+    const ort = await loadOrt();
+    const model = graphToOnnx(graph);
+    const options =
+      opts.device === 'cuda' ? cudaSessionOptions() : cpuSessionOptions(opts.threads ?? availableParallelism());
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(model, options);
+    } catch (e) {
+      if (opts.device === 'cuda') {
+        throw new EngineError(`onnxruntime could not start its CUDA execution provider: ${(e as Error).message}`, {
+          expected: 'an NVIDIA driver with CUDA 12 and cuDNN 9 libraries on the library path',
+          fix: 'install CUDA 12 / cuDNN 9 (or add them to LD_LIBRARY_PATH), or run with --device cpu',
+        });
+      }
+      throw e;
+    }
+    const [c, h, w] = graph.inputShape;
+    const perImage = c * h * w;
+    return {
+      engine: 'onnxruntime',
+      backend: `onnxruntime ${opts.device}`,
+      device: opts.device,
+      inputShape: graph.inputShape,
+      async run(input: Float32Array, n: number): Promise<Float32Array> {
+        if (input.length !== n * perImage) {
+          throw new Error(`onnxruntime run: ${input.length} floats for ${n} images of ${c}x${h}x${w}`);
+        }
+        const feeds = { [INPUT_NAME]: new ort.Tensor('float32', input, [n, c, h, w]) };
+        const out = await session.run(feeds);
+        // CPU output tensors own a fresh buffer: hand it back without copying.
+        return out[OUTPUT_NAME]!.data as Float32Array;
+      },
+      async dispose(): Promise<void> {
+        await session.release();
+      },
+    };
+  },
+};
