@@ -1,0 +1,149 @@
+/**
+ * Image decoding with sharp, returning exactly the pixels of Pillow's `Image.open(f).convert('RGB')`,
+ * which is what timm's dataset feeds its transforms:
+ * - no colour management: Pillow ignores embedded ICC profiles, so sharp must too (`ignoreIcc`);
+ * - no EXIF auto-rotation (sharp only rotates when asked);
+ * - CMYK JPEGs: read as raw CMYK (libvips un-inverts Adobe CMYK as Pillow's "CMYK;I" rawmode does),
+ *   then Pillow's `cmyk2rgb` integer arithmetic, not sharp's ICC-based conversion;
+ * - gray is replicated to three channels, alpha is dropped without compositing (Pillow's rgba2rgb and
+ *   la2rgb), palettes are expanded by the decoder (Pillow's P->RGB is a palette lookup);
+ * - 16-bit PNGs come out of libvips as their high byte, as Pillow unpacks 16-bit colour ("RGB;16B");
+ *   16-bit *gray* differs: Pillow's I;16 -> RGB clips at 255 instead (not in the val set; not emulated).
+ * Every failure, including Pillow's decompression-bomb limit, is a DataError naming the file.
+ */
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { DataError } from '../errors.js';
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** RGB interleaved, row-major, width*height*3 bytes. */
+  data: Uint8Array;
+}
+
+/** Pillow raises DecompressionBombError above twice Image.MAX_IMAGE_PIXELS (89,478,485). */
+export const MAX_PIXELS = 2 * 89478485;
+
+// One image at a time per caller: the loader parallelises across worker threads, and libvips' own
+// thread pool only adds contention for a single JPEG decode.
+sharp.concurrency(1);
+// libvips' operation cache keeps decoded images alive; we never decode the same buffer twice.
+sharp.cache(false);
+
+/** Number of components in a JPEG's frame header, or 0 when the buffer is not a parsable JPEG. */
+export function jpegComponents(buf: Uint8Array): number {
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return 0;
+  let i = 2;
+  while (i + 4 <= buf.length) {
+    if (buf[i] !== 0xff) return 0;
+    const marker = buf[i + 1]!;
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    const len = (buf[i + 2]! << 8) | buf[i + 3]!;
+    // SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC): the frame header holds Nf at offset 9.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return i + 9 < buf.length ? buf[i + 9]! : 0;
+    }
+    if (marker === 0xda || marker === 0xd9) return 0;
+    i += 2 + len;
+  }
+  return 0;
+}
+
+function decodeFailed(name: string, why: string): DataError {
+  return new DataError(`cannot decode image: ${why}`, {
+    file: name,
+    expected: 'a readable JPEG or PNG image',
+    fix: 'replace or remove the file (a re-download of the val set restores damaged files)',
+  });
+}
+
+/** Pillow's cmyk2rgb: nk = 255 - K; out = nk - MULDIV255(C, nk). */
+function cmykToRgb(src: Uint8Array, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0, s = 0, o = 0; p < pixels; p++, s += 4, o += 3) {
+    const nk = 255 - src[s + 3]!;
+    for (let c = 0; c < 3; c++) {
+      const t = src[s + c]! * nk + 128;
+      out[o + c] = nk - (((t >> 8) + t) >> 8);
+    }
+  }
+  return out;
+}
+
+/** Convert decoded bands to RGB the way Pillow's convert('RGB') would for the equivalent mode. */
+function toRgb(raw: Uint8Array, channels: number, pixels: number): Uint8Array {
+  if (channels === 3) return raw;
+  const out = new Uint8Array(pixels * 3);
+  if (channels <= 2) {
+    // Gray (+alpha): replicated, alpha dropped (Pillow's l2rgb / la2rgb).
+    for (let p = 0, s = 0, o = 0; p < pixels; p++, s += channels, o += 3) {
+      const v = raw[s]!;
+      out[o] = v;
+      out[o + 1] = v;
+      out[o + 2] = v;
+    }
+  } else {
+    // RGBA: alpha dropped without compositing (Pillow's rgba2rgb).
+    for (let p = 0, s = 0, o = 0; p < pixels; p++, s += channels, o += 3) {
+      out[o] = raw[s]!;
+      out[o + 1] = raw[s + 1]!;
+      out[o + 2] = raw[s + 2]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Decode a file (path) or an encoded buffer to RGB uint8, byte-identical to Pillow's
+ * `Image.open(f).convert('RGB')`. `name` is used in errors (defaults to the path).
+ */
+export async function decodeRgb(input: string | Uint8Array, name?: string): Promise<RgbImage> {
+  const label = name ?? (typeof input === 'string' ? input : '<buffer>');
+  let buf: Uint8Array;
+  if (typeof input === 'string') {
+    try {
+      buf = await readFile(input);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw new DataError(`cannot read image: ${code}`, { file: label, fix: 'check the file exists and is readable' });
+    }
+  } else {
+    buf = input;
+  }
+  if (buf.length === 0) throw decodeFailed(label, 'the file is empty (0 bytes)');
+
+  // Pillow's JPEG plugin decides CMYK from the frame header; so do we, without a second libvips pass.
+  const isCmyk = jpegComponents(buf) === 4;
+  const options = { ignoreIcc: true, failOn: 'truncated', limitInputPixels: MAX_PIXELS } as const;
+  try {
+    let pipeline = sharp(buf, options);
+    if (isCmyk) pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    const pixels = info.width * info.height;
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (isCmyk) {
+      if (info.channels !== 4) throw new Error(`CMYK JPEG decoded to ${info.channels} channels`);
+      return { width: info.width, height: info.height, data: cmykToRgb(raw, pixels) };
+    }
+    return { width: info.width, height: info.height, data: toRgb(raw, info.channels, pixels) };
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/pixel limit/i.test(msg)) {
+      throw new DataError(`image is larger than ${MAX_PIXELS} pixels (Pillow's decompression-bomb limit)`, {
+        file: label,
+        expected: 'an image Pillow would open',
+        fix: 'remove the file or downscale it',
+      });
+    }
+    throw decodeFailed(label, msg.split('\n')[0]!.trim());
+  }
+}

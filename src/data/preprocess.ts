@@ -1,0 +1,147 @@
+/**
+ * timm's eval transform for an EvalConfig, byte- and bit-exact:
+ *   Resize(floor(size / crop_pct)) [short side, or both sides for crop_mode 'squash']
+ *   -> CenterCrop(size) -> ToTensor -> Normalize(mean, std)
+ * with torchvision 0.14's size and offset arithmetic on PIL images.
+ */
+import { UsageError } from '../errors.js';
+import type { EvalConfig } from '../models/eval-config.js';
+import { decodeRgb, type RgbImage } from './decode.js';
+import { resizeRgb, type Rect } from './resize.js';
+
+/** Python's round() for the x.0 / x.5 values CenterCrop produces: half to even. */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+export interface ResizePlan {
+  /** Size of the resized image (before the crop). */
+  resizeW: number;
+  resizeH: number;
+  /** The part of the resized image the centre crop keeps, clipped to it. */
+  keep: Rect;
+  /** Where `keep` lands in the crop (non-zero only when the crop is larger than the image: zero padding). */
+  padLeft: number;
+  padTop: number;
+  cropW: number;
+  cropH: number;
+}
+
+/** Work out timm/torchvision's resize and crop geometry for an image of w x h. */
+export function planResize(w: number, h: number, cfg: EvalConfig): ResizePlan {
+  const [, cropH, cropW] = cfg.inputSize;
+  let resizeW: number;
+  let resizeH: number;
+  if (cfg.cropMode === 'center' && cropH !== cropW) {
+    // timm uses its own ResizeKeepRatio there, which zoo does not reproduce: refuse rather than differ.
+    throw new UsageError(`crop mode 'center' with a non-square input size ${cropH}x${cropW} is not supported`, {
+      expected: 'a square input size, or crop mode squash',
+      fix: 'pass --crop-mode squash or a square --img-size',
+    });
+  }
+  if (cfg.cropMode === 'squash') {
+    resizeW = Math.floor(cropW / cfg.cropPct);
+    resizeH = Math.floor(cropH / cfg.cropPct);
+  } else {
+    const size = Math.floor(cropH / cfg.cropPct);
+    // torchvision _compute_resized_output_size: int(size * long / short).
+    if (w <= h) {
+      resizeW = size;
+      resizeH = Math.trunc((size * h) / w);
+    } else {
+      resizeH = size;
+      resizeW = Math.trunc((size * w) / h);
+    }
+    if (w === h) resizeW = resizeH = size;
+  }
+  // torchvision CenterCrop: pad with zeros (ltrb: floor half, ceil half) when the crop is larger.
+  const padLeft = cropW > resizeW ? Math.floor((cropW - resizeW) / 2) : 0;
+  const padTop = cropH > resizeH ? Math.floor((cropH - resizeH) / 2) : 0;
+  const padRight = cropW > resizeW ? Math.floor((cropW - resizeW + 1) / 2) : 0;
+  const padBottom = cropH > resizeH ? Math.floor((cropH - resizeH + 1) / 2) : 0;
+  const paddedW = resizeW + padLeft + padRight;
+  const paddedH = resizeH + padTop + padBottom;
+  const cropLeft = roundHalfEven((paddedW - cropW) / 2.0);
+  const cropTop = roundHalfEven((paddedH - cropH) / 2.0);
+  // In padded coordinates the crop is [cropLeft, cropLeft + cropW); the image occupies [padLeft, padLeft + resizeW).
+  const x0 = Math.max(cropLeft, padLeft);
+  const x1 = Math.min(cropLeft + cropW, padLeft + resizeW);
+  const y0 = Math.max(cropTop, padTop);
+  const y1 = Math.min(cropTop + cropH, padTop + resizeH);
+  return {
+    resizeW,
+    resizeH,
+    keep: { left: x0 - padLeft, top: y0 - padTop, width: x1 - x0, height: y1 - y0 },
+    padLeft: x0 - cropLeft,
+    padTop: y0 - cropTop,
+    cropW,
+    cropH,
+  };
+}
+
+/** Resize and centre-crop to the model's input size: the uint8 image ToTensor would receive. */
+export function cropResize(img: RgbImage, cfg: EvalConfig): RgbImage {
+  const plan = planResize(img.width, img.height, cfg);
+  const kept = resizeRgb(img, plan.resizeW, plan.resizeH, cfg.interpolation, plan.keep);
+  if (kept.width === plan.cropW && kept.height === plan.cropH) return kept;
+  const out = new Uint8Array(plan.cropW * plan.cropH * 3);
+  const rowBytes = kept.width * 3;
+  for (let y = 0; y < kept.height; y++) {
+    const dst = ((plan.padTop + y) * plan.cropW + plan.padLeft) * 3;
+    out.set(kept.data.subarray(y * rowBytes, (y + 1) * rowBytes), dst);
+  }
+  return { width: plan.cropW, height: plan.cropH, data: out };
+}
+
+// Per-config tables: value v of channel c maps to ((float32(v / 255) - mean32[c]) / std32[c]) in float32,
+// the exact result of torchvision's ToTensor (x.div(255) in float32) then Normalize (sub_, div_ with
+// float32 mean/std tensors). Float64 arithmetic rounded once to float32 is exact for these single ops.
+const lutCache = new Map<string, Float32Array>();
+
+export function normalizeTable(cfg: EvalConfig): Float32Array {
+  const key = `${cfg.mean.join(',')}|${cfg.std.join(',')}`;
+  let lut = lutCache.get(key);
+  if (!lut) {
+    lut = new Float32Array(3 * 256);
+    for (let c = 0; c < 3; c++) {
+      const m = Math.fround(cfg.mean[c]!);
+      const s = Math.fround(cfg.std[c]!);
+      for (let v = 0; v < 256; v++) {
+        const x = Math.fround(v / 255);
+        lut[c * 256 + v] = Math.fround(Math.fround(x - m) / s);
+      }
+    }
+    lutCache.set(key, lut);
+  }
+  return lut;
+}
+
+/** Write `crop` as CHW float32, ToTensor + Normalize, into out[offset ...]. */
+export function normalizeInto(crop: RgbImage, cfg: EvalConfig, out: Float32Array, offset: number): void {
+  const lut = normalizeTable(cfg);
+  const plane = crop.width * crop.height;
+  if (offset < 0 || offset + 3 * plane > out.length) {
+    throw new RangeError(`normalizeInto: ${3 * plane} values at ${offset} do not fit in ${out.length}`);
+  }
+  const src = crop.data;
+  const o0 = offset;
+  const o1 = offset + plane;
+  const o2 = offset + 2 * plane;
+  for (let i = 0, s = 0; i < plane; i++, s += 3) {
+    out[o0 + i] = lut[src[s]!]!;
+    out[o1 + i] = lut[256 + src[s + 1]!]!;
+    out[o2 + i] = lut[512 + src[s + 2]!]!;
+  }
+}
+
+/** Decode, resize, crop and normalise one file: a (3, H, W) float32 array. */
+export async function preprocessFile(file: string, cfg: EvalConfig): Promise<Float32Array> {
+  const crop = cropResize(await decodeRgb(file), cfg);
+  const out = new Float32Array(3 * crop.width * crop.height);
+  normalizeInto(crop, cfg, out, 0);
+  return out;
+}
