@@ -1,0 +1,57 @@
+/**
+ * A run's accuracy against the published numbers of its tag: the difference, and whether the
+ * published value is consistent with what was measured (inside the 95% interval on a subset; within
+ * float-rounding distance, 0.01 points, on the full set, where timm's tables print 3 decimals).
+ */
+import type { PublishedResult } from '../models/registry.js';
+import { contains, wilsonInterval, type Interval } from './interval.js';
+
+export const FULL_VAL_IMAGES = 50_000;
+/** The published tables round to 0.001 points; a full run may differ by float noise a little beyond. */
+export const FULL_SET_SLACK = 0.01;
+
+export interface Measured {
+  images: number;
+  top1Correct: number;
+  top5Correct: number;
+}
+
+export interface MetricComparison {
+  measured: number;
+  /** Published value, or null when the source gives none (e.g. no top-5). */
+  published: number | null;
+  /** measured - published, in points. */
+  delta: number | null;
+  /** 95% Wilson interval of the measured value (meaningful on a subset). */
+  interval: Interval;
+  /** Whether the published value is explained by the measurement. */
+  consistent: boolean | null;
+}
+
+export interface Comparison {
+  subset: boolean;
+  reference: PublishedResult | null;
+  top1: MetricComparison;
+  top5: MetricComparison;
+}
+
+function metric(hits: number, n: number, published: number | null, subset: boolean): MetricComparison {
+  const measured = n ? (100 * hits) / n : 0;
+  const interval = wilsonInterval(hits, n);
+  if (published === null) return { measured, published, delta: null, interval, consistent: null };
+  const consistent = subset ? contains(interval, published) : Math.abs(measured - published) <= FULL_SET_SLACK;
+  return { measured, published, delta: measured - published, interval, consistent };
+}
+
+/**
+ * `subset` is true when the run saw fewer images than the full val set (a --limit, a smaller
+ * folder): the 95% interval then decides consistency.
+ */
+export function compareWithPublished(m: Measured, reference: PublishedResult | undefined, subset: boolean): Comparison {
+  return {
+    subset,
+    reference: reference ?? null,
+    top1: metric(m.top1Correct, m.images, reference?.top1 ?? null, subset),
+    top5: metric(m.top5Correct, m.images, reference?.top5 ?? null, subset),
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Streaming top-1/top-5 over logits batches, the way timm's `accuracy()` counts: an image is a top-k
+ * hit when its label is among the k largest logits. Ties go to the lower class index (a stable
+ * order), NaN never ranks.
+ *
+ * Per-image predictions are kept compactly (5 x uint16 class indices and the top-1/top-2 margin as
+ * float32: 14 bytes an image, 700 kB for all of val) so --predictions can be written at the end and
+ * runs can be compared image by image.
+ */
+export const TOPK = 5;
+
+export interface ImagePrediction {
+  /** Position in the evaluated order. */
+  index: number;
+  label: number;
+  /** Class indices, best first. */
+  top5: number[];
+  /** logit(top1) - logit(top2): how close the decision was. */
+  margin: number;
+}
+
+/** The k best classes of one logits row, best first, ties to the lower index. */
+export function topK(row: ArrayLike<number>, k = TOPK, offset = 0, classes = row.length - offset): number[] {
+  const idx: number[] = [];
+  const val: number[] = [];
+  for (let c = 0; c < classes; c++) {
+    const v = row[offset + c]!;
+    if (Number.isNaN(v)) continue;
+    if (idx.length === k && v <= val[k - 1]!) continue;
+    let p = Math.min(idx.length, k - 1);
+    if (idx.length < k) {
+      idx.push(c);
+      val.push(v);
+      p = idx.length - 1;
+    }
+    // Strictly greater moves up: an equal value keeps the earlier (lower) class ahead.
+    while (p > 0 && v > val[p - 1]!) {
+      idx[p] = idx[p - 1]!;
+      val[p] = val[p - 1]!;
+      p--;
+    }
+    idx[p] = c;
+    val[p] = v;
+  }
+  return idx;
+}
+
+export class TopKAccumulator {
+  private n = 0;
+  private hits1 = 0;
+  private hits5 = 0;
+  private top: Uint16Array;
+  private margins: Float32Array;
+  private labels: Int32Array;
+
+  constructor(readonly numClasses = 1000, capacity = 1024) {
+    this.top = new Uint16Array(capacity * TOPK);
+    this.margins = new Float32Array(capacity);
+    this.labels = new Int32Array(capacity);
+  }
+
+  get count(): number {
+    return this.n;
+  }
+  get top1Correct(): number {
+    return this.hits1;
+  }
+  get top5Correct(): number {
+    return this.hits5;
+  }
+  /** Percentages, as timm prints them. */
+  get top1(): number {
+    return this.n ? (100 * this.hits1) / this.n : 0;
+  }
+  get top5(): number {
+    return this.n ? (100 * this.hits5) / this.n : 0;
+  }
+
+  private grow(need: number): void {
+    if (need <= this.margins.length) return;
+    const cap = Math.max(need, this.margins.length * 2);
+    const top = new Uint16Array(cap * TOPK);
+    top.set(this.top);
+    const margins = new Float32Array(cap);
+    margins.set(this.margins);
+    const labels = new Int32Array(cap);
+    labels.set(this.labels);
+    this.top = top;
+    this.margins = margins;
+    this.labels = labels;
+  }
+
+  /** `logits` holds `labels.length` rows of `numClasses`, in evaluation order. */
+  add(logits: Float32Array, labels: ArrayLike<number>): void {
+    const rows = labels.length;
+    if (logits.length !== rows * this.numClasses) {
+      throw new Error(`metrics: ${logits.length} logits for ${rows} images of ${this.numClasses} classes`);
+    }
+    this.grow(this.n + rows);
+    for (let r = 0; r < rows; r++) {
+      const best = topK(logits, TOPK, r * this.numClasses, this.numClasses);
+      const label = labels[r]!;
+      const i = this.n + r;
+      for (let k = 0; k < TOPK; k++) this.top[i * TOPK + k] = best[k] ?? 0;
+      const a = best[0] === undefined ? NaN : logits[r * this.numClasses + best[0]]!;
+      const b = best[1] === undefined ? NaN : logits[r * this.numClasses + best[1]]!;
+      this.margins[i] = a - b;
+      this.labels[i] = label;
+      if (best[0] === label) this.hits1++;
+      if (best.includes(label)) this.hits5++;
+    }
+    this.n += rows;
+  }
+
+  prediction(i: number): ImagePrediction {
+    if (i < 0 || i >= this.n) throw new RangeError(`no prediction ${i}`);
+    return {
+      index: i,
+      label: this.labels[i]!,
+      top5: Array.from(this.top.subarray(i * TOPK, i * TOPK + TOPK)),
+      margin: this.margins[i]!,
+    };
+  }
+
+  *predictions(): IterableIterator<ImagePrediction> {
+    for (let i = 0; i < this.n; i++) yield this.prediction(i);
+  }
+}
