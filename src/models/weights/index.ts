@@ -1,0 +1,135 @@
+/**
+ * loadCheckpoint: every checkpoint format users download, read into one flat state dict
+ * (upstream tensor names -> HostTensor; float types widened to float32, integers as int64).
+ *
+ * The format is recognised from the content, never the extension (`.pth.tar`, `.bin`, `.pt`
+ * and `.pdparams` are all used loosely in the wild):
+ *   "PK\x03\x04"                     PyTorch zip layout
+ *   "\x80\x02\x8a\x0a<torch magic>"  PyTorch legacy layout
+ *   "\x80"                           plain pickle: Paddle .pdparams ({name: numpy.ndarray})
+ *   8-byte length + "{"              safetensors
+ * Training checkpoints are unwrapped (state dict under state_dict / model / state_dict_ema /
+ * model_ema) and DataParallel's `module.` prefix is stripped.
+ */
+import { readFile } from 'node:fs/promises';
+import { WeightsError } from '../../errors.js';
+import type { HostTensor } from '../graph.js';
+import { ElementBudget, ndarrayToHost, torchTensorToHost } from './materialize.js';
+import { NdArrayRef, PyDict, TorchTensorRef, unpickle, type PyValue } from './pickle.js';
+import { parseSafetensors } from './safetensors.js';
+import { LEGACY_MAGIC, readTorchLegacy, readTorchZip, type TorchContainer } from './torch.js';
+
+export type CheckpointFormat = 'safetensors' | 'torch-zip' | 'torch-legacy' | 'pickle';
+
+/** Keys under which training checkpoints keep the weights, in order of preference. */
+export const STATE_DICT_KEYS = ['state_dict', 'model', 'state_dict_ema', 'model_ema'] as const;
+
+/** Paddle's name table (structured name -> parameter name); metadata, not weights. */
+const PADDLE_NAME_TABLE = 'StructuredToParameterName@@';
+
+export function detectFormat(buf: Uint8Array): CheckpointFormat | undefined {
+  if (buf.length >= 4 && buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04) return 'torch-zip';
+  if (buf.length >= LEGACY_MAGIC.length && LEGACY_MAGIC.every((b, i) => buf[i] === b)) return 'torch-legacy';
+  if (buf.length >= 2 && buf[0] === 0x80 && buf[1]! >= 2 && buf[1]! <= 5) return 'pickle';
+  if (buf.length >= 9 && buf[8] === 0x7b && buf[6] === 0 && buf[7] === 0) return 'safetensors';
+  return undefined;
+}
+
+export async function loadCheckpoint(file: string): Promise<Map<string, HostTensor>> {
+  let buf: Uint8Array;
+  try {
+    buf = await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new WeightsError(code === 'ENOENT' ? 'weights file not found' : `cannot read the weights file (${code ?? String(e)})`, {
+      file,
+      fix: 'check the path given to --weights',
+    });
+  }
+  return parseCheckpoint(buf, file);
+}
+
+/** loadCheckpoint on bytes already in memory; `file` names them in errors. */
+export function parseCheckpoint(buf: Uint8Array, file: string): Map<string, HostTensor> {
+  const format = detectFormat(buf);
+  switch (format) {
+    case 'safetensors':
+      return stripModulePrefix(parseSafetensors(buf, file));
+    case 'torch-zip':
+      return torchStateDict(readTorchZip(buf, file), buf.length, file);
+    case 'torch-legacy':
+      return torchStateDict(readTorchLegacy(buf, file), buf.length, file);
+    case 'pickle': {
+      const { value } = unpickle(buf, 0, { file });
+      const dict = findStateDict(value, file);
+      const budget = new ElementBudget(buf.length);
+      return collect(dict, file, (v, name) => (v instanceof NdArrayRef ? ndarrayToHost(v, name, file, budget) : undefined));
+    }
+    default:
+      throw new WeightsError('unrecognised weights file format', {
+        file,
+        expected: '.safetensors, a PyTorch .pth/.pt/.pth.tar (zip or legacy), or a Paddle .pdparams',
+        fix: 'pass a checkpoint in one of these formats; a partial download is not one',
+      });
+  }
+}
+
+function torchStateDict(c: TorchContainer, fileBytes: number, file: string): Map<string, HostTensor> {
+  const dict = findStateDict(c.root, file);
+  const budget = new ElementBudget(fileBytes);
+  return collect(dict, file, (v, name) =>
+    v instanceof TorchTensorRef ? torchTensorToHost(v, c.storageBytes(v.storage), name, file, budget, c.bigEndian) : undefined,
+  );
+}
+
+const isTensor = (v: PyValue | undefined): boolean => v instanceof TorchTensorRef || v instanceof NdArrayRef;
+
+function hasTensors(d: PyDict): boolean {
+  for (const v of d.map.values()) if (isTensor(v)) return true;
+  return false;
+}
+
+/** The dict that holds the weights: the object itself, or one level down in a training checkpoint. */
+function findStateDict(root: PyValue, file: string): PyDict {
+  if (root instanceof PyDict) {
+    if (hasTensors(root)) return root;
+    for (const key of STATE_DICT_KEYS) {
+      const v = root.map.get(key);
+      if (v instanceof PyDict && hasTensors(v)) return v;
+    }
+    const keys = [...root.map.keys()].slice(0, 8).map(String).join(', ');
+    throw new WeightsError(`no state dict found in the checkpoint (top-level keys: ${keys || 'none'})`, {
+      file,
+      expected: `tensors at the top level or under ${STATE_DICT_KEYS.join(' / ')}`,
+      fix: 'save the weights with torch.save(model.state_dict(), FILE) and pass that file',
+    });
+  }
+  throw new WeightsError('the checkpoint holds no dict of tensors', {
+    file,
+    fix: 'save the weights with torch.save(model.state_dict(), FILE) and pass that file',
+  });
+}
+
+function collect(
+  dict: PyDict,
+  file: string,
+  toHost: (v: PyValue, name: string) => HostTensor | undefined,
+): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const [k, v] of dict.map) {
+    if (typeof k !== 'string' || k === PADDLE_NAME_TABLE) continue;
+    const t = toHost(v, k);
+    if (!t) continue;
+    const name = k.startsWith('module.') ? k.slice('module.'.length) : k;
+    if (out.has(name)) throw new WeightsError(`tensor ${name} appears twice (with and without "module.")`, { file });
+    out.set(name, t);
+  }
+  return out;
+}
+
+function stripModulePrefix(m: Map<string, HostTensor>): Map<string, HostTensor> {
+  if (![...m.keys()].some((k) => k.startsWith('module.'))) return m;
+  const out = new Map<string, HostTensor>();
+  for (const [k, v] of m) out.set(k.startsWith('module.') ? k.slice('module.'.length) : k, v);
+  return out;
+}
