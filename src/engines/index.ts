@@ -8,6 +8,8 @@ export async function getEngine(name: EngineName): Promise<Engine> {
   switch (name) {
     case 'onnxruntime':
       return (await import('./onnxruntime/index.js')).onnxruntimeEngine;
+    case 'tfjs':
+      return (await import('./tfjs/index.js')).tfjsEngine;
     default:
       throw new Error(`engine ${name} is not built yet`);
   }

@@ -1,0 +1,160 @@
+/**
+ * Host-side weight preparation for the tfjs engine: PyTorch layouts (OIHW convs, [out, in]
+ * linears) become TensorFlow's (HWIO, depthwise HWCM, [in, out]) once at load, and an eval-mode
+ * BatchNorm is folded into the conv before it. Pure arithmetic on typed arrays, no tfjs, so it
+ * can be tested and reasoned about on its own.
+ */
+import type { HostTensor } from '../../models/graph.js';
+
+/** A float32 array with its shape, in the layout the tfjs op wants. */
+export interface Prepared {
+  readonly shape: number[];
+  readonly data: Float32Array;
+}
+
+/** Per-channel y = x * scale + shift, computed in double precision. */
+export interface Affine {
+  readonly scale: Float64Array;
+  readonly shift: Float64Array;
+}
+
+export function asFloat32(t: HostTensor, what: string): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 constant, got ${t.dtype}`);
+  return t.data as Float32Array;
+}
+
+/** Eval-mode BatchNorm as an affine map: scale = gamma / sqrt(var + eps), shift = beta - mean * scale. */
+export function batchNormAffine(
+  gamma: Float32Array,
+  beta: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  eps: number,
+): Affine {
+  const c = gamma.length;
+  const scale = new Float64Array(c);
+  const shift = new Float64Array(c);
+  for (let i = 0; i < c; i++) {
+    const s = gamma[i]! / Math.sqrt(variance[i]! + eps);
+    scale[i] = s;
+    shift[i] = beta[i]! - mean[i]! * s;
+  }
+  return { scale, shift };
+}
+
+/**
+ * A conv's weight and bias after folding an optional following BatchNorm, still OIHW, in double
+ * precision: w' = w * scale[o], b' = b * scale[o] + shift[o] (b = 0 when the conv has none).
+ * Returns a bias whenever there was one or a BN was folded.
+ */
+export function foldConv(
+  weight: Float32Array,
+  cout: number,
+  bias: Float32Array | undefined,
+  bn: Affine | undefined,
+): { weight: Float64Array; bias: Float64Array | undefined } {
+  const per = weight.length / cout;
+  const w = new Float64Array(weight.length);
+  for (let i = 0; i < weight.length; i++) w[i] = weight[i]!;
+  if (!bn) return { weight: w, bias: bias ? Float64Array.from(bias) : undefined };
+  const b = new Float64Array(cout);
+  for (let o = 0; o < cout; o++) {
+    const s = bn.scale[o]!;
+    for (let i = o * per; i < (o + 1) * per; i++) w[i] = w[i]! * s;
+    b[o] = (bias ? bias[o]! : 0) * s + bn.shift[o]!;
+  }
+  return { weight: w, bias: b };
+}
+
+/**
+ * OIHW rows [o0, o1) -> HWIO [kh, kw, I, o1 - o0]: the filter of conv2d (one group of a grouped
+ * conv when o0..o1 is the group's output channels).
+ */
+export function toHWIO(w: Float64Array, [, cin, kh, kw]: readonly number[], o0: number, o1: number): Prepared {
+  const I = cin!;
+  const H = kh!;
+  const W = kw!;
+  const O = o1 - o0;
+  const out = new Float32Array(H * W * I * O);
+  for (let o = 0; o < O; o++) {
+    for (let i = 0; i < I; i++) {
+      for (let h = 0; h < H; h++) {
+        for (let x = 0; x < W; x++) {
+          out[((h * W + x) * I + i) * O + o] = w[(((o0 + o) * I + i) * H + h) * W + x]!;
+        }
+      }
+    }
+  }
+  return { shape: [H, W, I, O], data: out };
+}
+
+/**
+ * Depthwise OIHW [C * m, 1, kh, kw] -> [kh, kw, C, m]. PyTorch's output channel c * m + j reads
+ * input channel c, which is exactly tf.depthwiseConv2d's channel-multiplier order.
+ */
+export function toDepthwise(w: Float64Array, [cout, , kh, kw]: readonly number[], cin: number): Prepared {
+  const H = kh!;
+  const W = kw!;
+  const m = cout! / cin;
+  const out = new Float32Array(H * W * cin * m);
+  for (let c = 0; c < cin; c++) {
+    for (let j = 0; j < m; j++) {
+      for (let h = 0; h < H; h++) {
+        for (let x = 0; x < W; x++) {
+          out[((h * W + x) * cin + c) * m + j] = w[((c * m + j) * H + h) * W + x]!;
+        }
+      }
+    }
+  }
+  return { shape: [H, W, cin, m], data: out };
+}
+
+/** Linear [out, in] -> [in, out], so y = x W + b is a plain matMul. */
+export function transposeLinear(w: Float32Array, [out, inp]: readonly number[]): Prepared {
+  const O = out!;
+  const I = inp!;
+  const t = new Float32Array(O * I);
+  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) t[i * O + o] = w[o * I + i]!;
+  return { shape: [I, O], data: t };
+}
+
+export function slice32(v: Float64Array, start: number, end: number): Float32Array {
+  return Float32Array.from(v.subarray(start, end));
+}
+
+/**
+ * ShuffleNet's channel shuffle as a gather index: view(N, g, C/g, ...).transpose(1, 2) puts input
+ * channel i * (C/g) + j at output j * g + i.
+ */
+export function channelShuffleIndex(channels: number, groups: number): Int32Array {
+  const per = channels / groups;
+  const index = new Int32Array(channels);
+  for (let i = 0; i < groups; i++) for (let j = 0; j < per; j++) index[j * groups + i] = i * per + j;
+  return index;
+}
+
+/**
+ * For an average pool that excludes padding (count_include_pad=False) computed as a zero-padded
+ * 'valid' pool (which divides by kh * kw): the factor kh * kw / (cells inside the image) per output
+ * position, [oh, ow].
+ */
+export function excludePadFactor(
+  [h, w]: readonly [number, number],
+  [kh, kw]: readonly [number, number],
+  [sh, sw]: readonly [number, number],
+  [top, left, bottom, right]: readonly [number, number, number, number],
+): Prepared {
+  const oh = Math.floor((h + top + bottom - kh) / sh) + 1;
+  const ow = Math.floor((w + left + right - kw) / sw) + 1;
+  const out = new Float32Array(oh * ow);
+  for (let y = 0; y < oh; y++) {
+    const y0 = Math.max(y * sh - top, 0);
+    const y1 = Math.min(y * sh - top + kh, h);
+    for (let x = 0; x < ow; x++) {
+      const x0 = Math.max(x * sw - left, 0);
+      const x1 = Math.min(x * sw - left + kw, w);
+      out[y * ow + x] = (kh * kw) / ((y1 - y0) * (x1 - x0));
+    }
+  }
+  return { shape: [oh, ow], data: out };
+}
