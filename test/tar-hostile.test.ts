@@ -184,6 +184,9 @@ describe('hostile entries', () => {
         fileEntry(`val/../n01440764/${C}`, img(C)),
         fileEntry(`/val/n01443537/${B}`, img(B)),
         fileEntry(`./val/n01443537/${B}`, img(B)),
+        // macOS tar's AppleDouble companions are hidden files, not images.
+        fileEntry(`val/n01443537/._${B}`, Buffer.from('\0\x05\x16\x07')),
+        fileEntry(`val/.cache/n01443537/${C}`, img(C)),
         END,
       ]),
     );
@@ -195,6 +198,7 @@ describe('hostile entries', () => {
       [`val/n01443537/${B}`, 'n01443537'],
     ]);
     expect(idx.skipped.map((s) => s.reason)).toEqual(["'..' component (would escape the dataset folder)", 'absolute path']);
+    expect(idx.otherFiles).toBe(2);
   });
 });
 

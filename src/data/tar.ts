@@ -89,7 +89,7 @@ export interface TarImageIndex {
   skipped: TarSkipped[];
   /** Paths stored more than once; the last copy is kept, as extraction would. */
   duplicates: string[];
-  /** Regular files that are not images of the chosen layout (README, other folders...). */
+  /** Regular files that are not images of the chosen layout (README, hidden files, other folders...). */
   otherFiles: number;
   /** Size of the tar file in bytes. */
   bytes: number;
@@ -116,6 +116,8 @@ export async function listTarImages(file: string, opts: { signal?: AbortSignal }
     for await (const e of scanTar(reader, scanOpts)) {
       files++;
       const parts = e.path.split('/');
+      // Hidden files and folders (macOS '._*' AppleDouble files) are skipped, as the folder reader does.
+      if (parts.some((p) => p.startsWith('.'))) continue;
       const name = parts[parts.length - 1]!;
       const parent = parts.length >= 2 ? parts[parts.length - 2]! : '';
       let kind: TarLayout;
