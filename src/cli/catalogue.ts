@@ -1,0 +1,81 @@
+/**
+ * What `zoo list` and `zoo info` report about a tag, computed once: parameter count and MACs come
+ * from recording the architecture at the eval size (no weights needed), cache state from the hub.
+ */
+import { existsSync } from 'node:fs';
+import { recordGraph } from '../models/record.js';
+import { findArchitecture } from '../models/architectures.js';
+import { primaryPublished, type PretrainedTag, type PublishedResult } from '../models/registry.js';
+import type { EvalConfig } from '../models/eval-config.js';
+import type { WeightsSource } from '../models/weights/source.js';
+
+export interface ModelFacts {
+  params: number | null;
+  macs: number | null;
+}
+
+const factsCache = new Map<string, ModelFacts>();
+
+/** Params and MACs at `size`, or nulls while the family is not implemented. */
+export function modelFacts(arch: string, size: readonly [number, number]): ModelFacts {
+  const key = `${arch}@${size[0]}x${size[1]}`;
+  const hit = factsCache.get(key);
+  if (hit) return hit;
+  const a = findArchitecture(arch);
+  let facts: ModelFacts = { params: null, macs: null };
+  if (a) {
+    const g = recordGraph(a.forward, { size });
+    facts = { params: g.params, macs: g.macs };
+  }
+  factsCache.set(key, facts);
+  return facts;
+}
+
+export interface TagJson {
+  name: string;
+  model: string;
+  tag: string;
+  default: boolean;
+  implemented: boolean;
+  params: number | null;
+  gmacs: number | null;
+  evalConfig: EvalConfig;
+  trainInputSize: readonly number[] | null;
+  weights: WeightsSource;
+  cached: string | null;
+  origin: string;
+  license: string | null;
+  note: string | null;
+  published: PublishedResult | null;
+  publishedAll: readonly PublishedResult[];
+}
+
+export async function cachedFile(w: WeightsSource): Promise<string | null> {
+  if (w.kind === 'manual') return null;
+  const { cachedPath } = await import('../models/weights/hub.js');
+  const p = await cachedPath(w);
+  return p && existsSync(p) ? p : null;
+}
+
+export async function tagJson(t: PretrainedTag, withMacs: boolean): Promise<TagJson> {
+  const size = [t.evalConfig.inputSize[1], t.evalConfig.inputSize[2]] as const;
+  const facts = withMacs ? modelFacts(t.arch, size) : { params: null, macs: null };
+  return {
+    name: t.name,
+    model: t.arch,
+    tag: t.tag,
+    default: t.isDefault,
+    implemented: findArchitecture(t.arch) !== undefined,
+    params: facts.params,
+    gmacs: facts.macs === null ? null : facts.macs / 1e9,
+    evalConfig: t.evalConfig,
+    trainInputSize: t.trainInputSize ?? null,
+    weights: t.weights,
+    cached: await cachedFile(t.weights),
+    origin: t.origin,
+    license: t.license ?? null,
+    note: t.note ?? null,
+    published: primaryPublished(t) ?? null,
+    publishedAll: t.published,
+  };
+}

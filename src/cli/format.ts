@@ -1,0 +1,38 @@
+/** Plain-text output helpers: aligned tables and number formats shared by the commands. */
+
+export type Align = 'left' | 'right';
+
+/** Columns padded to their widest cell; `align` per column (default left). */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (align[i] === 'right' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function pct(v: number | null | undefined, digits = 3): string {
+  return v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits);
+}
+
+export function signed(v: number | null | undefined, digits = 3): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '-';
+  return (v >= 0 ? '+' : '') + v.toFixed(digits);
+}
+
+export function millions(n: number | null | undefined): string {
+  return n === null || n === undefined ? '-' : (n / 1e6).toFixed(2);
+}
+
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '-';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m${String(r).padStart(2, '0')}s`;
+  if (m > 0) return `${m}m${String(r).padStart(2, '0')}s`;
+  return seconds < 10 ? `${seconds.toFixed(1)}s` : `${s}s`;
+}

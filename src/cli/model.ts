@@ -1,0 +1,96 @@
+/**
+ * From a resolved model to something that runs: weights file (--weights, the cache, or a
+ * download), tensors, recorded graph, engine. Shared by eval, logits and export.
+ */
+import { stat } from 'node:fs/promises';
+import type { Device, EngineName, LoadedModel } from '../engines/engine.js';
+import { getEngine } from '../engines/index.js';
+import { WeightsError } from '../errors.js';
+import type { HostTensor } from '../models/graph.js';
+import { recordGraph, type RecordedGraph } from '../models/record.js';
+import { requireArchitecture, type PretrainedTag, type ResolvedModel } from '../models/registry.js';
+import type { WeightsSource } from '../models/weights/source.js';
+
+export interface WeightsFlags {
+  weights?: string;
+  offline?: boolean;
+  quiet?: boolean;
+}
+
+export function describeSource(w: WeightsSource): string {
+  switch (w.kind) {
+    case 'hf':
+      return `Hugging Face ${w.repo} ${w.file}`;
+    case 'url':
+      return w.url;
+    case 'manual':
+      return `manual download: ${w.instructions}${w.url ? ` (${w.url})` : ''}`;
+  }
+}
+
+/** The local weights file for a run: --weights as given, else the tag's cached or downloaded file. */
+export async function weightsFile(tag: PretrainedTag, flags: WeightsFlags): Promise<string> {
+  if (flags.weights) {
+    const s = await stat(flags.weights).catch(() => undefined);
+    if (!s?.isFile()) {
+      throw new WeightsError('weights file not found', {
+        file: flags.weights,
+        expected: 'a .safetensors, .pth/.pth.tar or .pdparams checkpoint',
+        fix: 'check the path given to --weights',
+      });
+    }
+    return flags.weights;
+  }
+  const w = tag.weights;
+  if (w.kind === 'manual') {
+    throw new WeightsError(`${tag.name} has no automatic download`, { fix: w.instructions });
+  }
+  const { fetchWeights } = await import('../models/weights/hub.js');
+  const opts: Parameters<typeof fetchWeights>[1] = { offline: flags.offline ?? false };
+  if (flags.quiet || !process.stderr.isTTY) return fetchWeights(w, opts);
+  const { downloadProgress } = await import('./download-progress.js');
+  const progress = downloadProgress(tag.name);
+  try {
+    return await fetchWeights(w, { ...opts, onProgress: progress.onProgress });
+  } finally {
+    progress.done();
+  }
+}
+
+export async function readCheckpoint(file: string): Promise<Map<string, HostTensor>> {
+  const { loadCheckpoint } = await import('../models/weights/index.js');
+  return loadCheckpoint(file);
+}
+
+/** Records the architecture at `size` against the checkpoint (names and shapes checked there). */
+export function buildGraph(model: ResolvedModel, size: readonly [number, number], weights?: ReadonlyMap<string, HostTensor>, file?: string): RecordedGraph {
+  const arch = requireArchitecture(model);
+  return recordGraph(arch.forward, {
+    size,
+    ...(weights ? { weights } : {}),
+    ...(file !== undefined ? { weightsFile: file } : {}),
+    ...(arch.ignoreUnused ? { ignoreUnused: arch.ignoreUnused } : {}),
+  });
+}
+
+export interface LoadFlags extends WeightsFlags {
+  engine: EngineName;
+  device: Device;
+  threads?: number;
+}
+
+export interface LoadedRun {
+  file: string;
+  graph: RecordedGraph;
+  model: LoadedModel;
+}
+
+export async function loadModel(model: ResolvedModel, size: readonly [number, number], flags: LoadFlags): Promise<LoadedRun> {
+  requireArchitecture(model);
+  const file = await weightsFile(model.tag, flags);
+  const tensors = await readCheckpoint(file);
+  const graph = buildGraph(model, size, tensors, file);
+  const engine = await getEngine(flags.engine);
+  const loaded = await engine.load(graph, { device: flags.device, ...(flags.threads ? { threads: flags.threads } : {}) });
+  return { file, graph, model: loaded };
+}

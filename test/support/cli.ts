@@ -1,0 +1,147 @@
+/**
+ * Process-level helpers: run the built CLI (`node bin/zoo.js`, after `npm run build`) as a user
+ * would, build recipe checkpoints as real .safetensors files, make temporary val folders, and the
+ * `zoo logits` parity check family tests reuse.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeNpy, parseNpy } from '../../src/data/npy.js';
+import { encodeSafetensors } from '../../src/models/weights/safetensors.js';
+import { compareLogits, goldenManifest, readGolden, recipeCheckpoint, SHARED } from './golden.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const ZOO_BIN = join(ROOT, 'bin', 'zoo.js');
+export const VAL_227 = join(SHARED, 'samples', 'val-227');
+
+export interface ZooRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ZooRunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+function assertBuilt(): void {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+    throw new Error('dist/cli/main.js is missing: run `npm run build` first (`npm test` does)');
+  }
+}
+
+/** Runs `node bin/zoo.js ...args` to completion, stdout/stderr captured, never a TTY. */
+export function runZoo(args: readonly string[], opts: ZooRunOptions = {}): Promise<ZooRun> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ZOO_BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ZOO_CACHE: process.env.ZOO_CACHE ?? join(tmpdir(), 'zoo-test-cache-empty'), ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A fresh temporary directory; remove it with `rm(dir, { recursive: true, force: true })`. */
+export function tempDir(prefix = 'zoo-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** The golden model's full upstream state_dict (WEIGHTS.md recipe) written as a .safetensors file. */
+export async function writeRecipeCheckpoint(key: string, dir: string): Promise<string> {
+  const file = join(dir, `${key.replace('/', '__')}.recipe.safetensors`);
+  if (!existsSync(file)) await writeFile(file, encodeSafetensors(recipeCheckpoint(key)));
+  return file;
+}
+
+export interface ParityOutcome {
+  /** compareLogits' verdict: null when within golden/README.md's tolerance. */
+  mismatch: string | null;
+  run: ZooRun;
+}
+
+/**
+ * The real path of the model-parity link: recipe checkpoint as .safetensors -> `--weights` ->
+ * `zoo logits` -> .npy -> compareLogits against the reference logits of `input` (a_224 or b_239).
+ * `model` defaults to the golden key itself (the registry resolves golden keys to architectures).
+ */
+export async function logitsParity(key: string, input: string, opts: { model?: string; dir?: string } = {}): Promise<ParityOutcome> {
+  const dir = opts.dir ?? (await tempDir('zoo-parity-'));
+  try {
+    const weights = await writeRecipeCheckpoint(key, dir);
+    const golden = readGolden(key, input);
+    const x = join(dir, `${input}.npy`);
+    const y = join(dir, `${key.replace('/', '__')}.${input}.out.npy`);
+    await writeFile(x, encodeNpy(golden.input));
+    const run = await runZoo(['logits', opts.model ?? key, '--weights', weights, '--input', x, '--output', y, '--quiet']);
+    if (run.code !== 0) return { mismatch: `zoo logits exited ${run.code}: ${run.stderr.trim()}`, run };
+    const ours = parseNpy(await readFile(y), y);
+    const margins = goldenManifest()[key]!.outputs[input]!.margin_top1_top2;
+    return { mismatch: compareLogits(ours.data, golden.logits, margins), run };
+  } finally {
+    if (!opts.dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The first `n` val-227 images (sorted by name: val order). */
+export async function val227Files(n: number): Promise<string[]> {
+  const names = (await readdir(VAL_227)).filter((f) => f.endsWith('.JPEG')).sort();
+  return names.slice(0, n);
+}
+
+/** A flat folder `<dir>/ILSVRC2012_val_*.JPEG` holding copies of `names` from val-227. */
+export async function makeFlatFolder(dir: string, names: readonly string[]): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await Promise.all(names.map((n) => copyFile(join(VAL_227, n), join(dir, n))));
+  return dir;
+}
+
+/** An ImageFolder tree `<dir>/<wnid>/<name>` of `names`, classes from the bundled ground truth. */
+export async function makeImageFolder(dir: string, names: readonly string[]): Promise<string> {
+  const synsets = (await readFile(join(ROOT, 'assets', 'imagenet', 'synsets.txt'), 'utf8')).trim().split('\n');
+  const labels = new Map(
+    (await readFile(join(ROOT, 'assets', 'imagenet', 'val_labels.txt'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/) as [string, string])
+      .map(([f, l]) => [f, Number(l)] as const),
+  );
+  for (const n of names) {
+    const wnid = synsets[labels.get(n)!]!.trim().split(/\s+/)[0]!;
+    await mkdir(join(dir, wnid), { recursive: true });
+    await copyFile(join(VAL_227, n), join(dir, wnid, n));
+  }
+  return dir;
+}
+
+export interface PredictionRow {
+  file: string;
+  label: number;
+  top5: number[];
+  margin: number;
+}
+
+export async function readPredictions(file: string): Promise<PredictionRow[]> {
+  const lines = (await readFile(file, 'utf8')).trim().split('\n');
+  const header = lines[0]!.split(',');
+  if (header.slice(0, 7).join(',') !== 'file,label,top1,top2,top3,top4,top5') throw new Error(`bad header ${lines[0]}`);
+  return lines.slice(1).map((l) => {
+    const f = l.split(',');
+    return { file: f[0]!, label: Number(f[1]), top5: f.slice(2, 7).map(Number), margin: Number(f[7]) };
+  });
+}
