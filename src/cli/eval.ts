@@ -89,7 +89,10 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   const loader = createLoader(samples, cfg, { batchSize: flags.batchSize, workers });
   try {
     for await (const batch of loader) {
-      const logits = await run.model.run(batch.data, batch.n);
+      // The loader's batches live in a SharedArrayBuffer (workers write into them); onnxruntime-node
+      // rejects shared memory as tensor data, so hand the engine an ordinary copy.
+      const input = batch.data.buffer instanceof SharedArrayBuffer ? new Float32Array(batch.data) : batch.data;
+      const logits = await run.model.run(input, batch.n);
       acc.add(logits, batch.samples.map((s) => s.label));
       progress.update(acc.count, acc.top1, acc.top5);
     }
