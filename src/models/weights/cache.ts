@@ -1,0 +1,97 @@
+/**
+ * Where downloaded weights live: `$ZOO_CACHE`, else `$XDG_CACHE_HOME/zoo`, else `~/.cache/zoo`.
+ *
+ *   <cache>/huggingface/<owner>/<repo>/<revision>/<file>   Hugging Face files
+ *   <cache>/url/<host>/<path>                              direct URLs (torchvision)
+ *
+ * A file is only ever present under its final name once it was downloaded completely and
+ * verified (hub.ts writes `<file>.part` and renames), so presence means usable.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { WeightsError } from '../../errors.js';
+import type { WeightsSource } from './source.js';
+
+export type DownloadableSource = Exclude<WeightsSource, { kind: 'manual' }>;
+
+export function cacheDir(): string {
+  if (process.env.ZOO_CACHE) return process.env.ZOO_CACHE;
+  if (process.env.XDG_CACHE_HOME) return join(process.env.XDG_CACHE_HOME, 'zoo');
+  return join(homedir(), '.cache', 'zoo');
+}
+
+export function hfEndpoint(): string {
+  return (process.env.ZOO_HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
+}
+
+/** The URL a source downloads from. */
+export function sourceUrl(source: DownloadableSource): string {
+  if (source.kind === 'url') return source.url;
+  const path = source.file.split('/').map(encodeURIComponent).join('/');
+  return `${hfEndpoint()}/${source.repo}/resolve/${encodeURIComponent(source.revision ?? 'main')}/${path}`;
+}
+
+/** One path segment, safe on every file system and never "." or "..". */
+function segment(s: string, what: string): string {
+  const safe = s.replace(/[^A-Za-z0-9._+=@-]/g, '_');
+  if (safe === '' || safe === '.' || safe === '..') {
+    throw new WeightsError(`bad ${what} "${s}" in a weights source`, { fix: 'this is a bug in the model catalogue; please report it' });
+  }
+  return safe;
+}
+
+function segments(path: string, what: string): string[] {
+  return path
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => segment(decodeURIComponentSafe(p), what));
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** The cache path a source downloads to (whether or not it is there yet). */
+export function cachePathFor(source: DownloadableSource): string {
+  if (source.kind === 'hf') {
+    return join(
+      cacheDir(),
+      'huggingface',
+      ...segments(source.repo, 'repo'),
+      segment(source.revision ?? 'main', 'revision'),
+      ...segments(source.file, 'file'),
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(source.url);
+  } catch {
+    throw new WeightsError(`bad weights URL ${source.url}`, { fix: 'this is a bug in the model catalogue; please report it' });
+  }
+  const path = segments(url.pathname, 'URL path');
+  if (path.length === 0) path.push('index');
+  return join(cacheDir(), 'url', segment(url.host, 'host'), ...path);
+}
+
+/**
+ * The cached file for a source, if it is there (for `zoo info`'s "cached: yes/no").
+ * A file whose size differs from the catalogue's is treated as absent.
+ */
+export function cachedPath(source: WeightsSource): string | undefined {
+  if (source.kind === 'manual') return undefined;
+  const path = cachePathFor(source);
+  if (!existsSync(path)) return undefined;
+  if (source.size !== undefined) {
+    try {
+      if (statSync(path).size !== source.size) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return path;
+}

@@ -1,0 +1,264 @@
+/**
+ * Downloads pretrained weights into the cache (cache.ts), safely:
+ *
+ * - written to `<file>.part`, renamed to `<file>` only after it is complete and verified, so a
+ *   cached file is always a whole, checked one;
+ * - an interrupted download leaves its `.part`; the next call resumes it with an HTTP Range
+ *   request (If-Range with the first response's ETag, so a file changed upstream restarts
+ *   instead of splicing two versions), and copes with a server that ignores Range (200: start
+ *   over) or refuses it (416: start over);
+ * - verified by size (the catalogue's, Content-Length / Content-Range, Hugging Face's
+ *   X-Linked-Size) and by SHA-256 where one is known (the catalogue's, Hugging Face's
+ *   X-Linked-Etag for LFS files, torchvision's 8-hex-digit prefix in the file name); a file
+ *   that fails is deleted and never used.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { WeightsError } from '../../errors.js';
+import { cachedPath, cachePathFor, sourceUrl, type DownloadableSource } from './cache.js';
+import type { WeightsSource } from './source.js';
+
+export { cacheDir, cachedPath } from './cache.js';
+
+export interface FetchOptions {
+  /** Never touch the network: the cached file or an error. */
+  offline?: boolean;
+  /** Bytes received so far (including a resumed part) and the total when known. */
+  onProgress?: (received: number, total: number | undefined) => void;
+  signal?: AbortSignal;
+}
+
+const MAX_REDIRECTS = 10;
+const SHA256 = /^"?([0-9a-f]{64})"?$/;
+
+/** What we know a complete download must be. */
+interface Expectation {
+  size?: number;
+  sha256?: string;
+  sha256Prefix?: string;
+}
+
+/** torchvision and torch.hub put the SHA-256's first hex digits in the file name: name-<hex>.pth. */
+export function hashPrefixFromName(url: string): string | undefined {
+  let name: string;
+  try {
+    name = basename(new URL(url).pathname);
+  } catch {
+    return undefined;
+  }
+  return /-([0-9a-f]{8,64})\./.exec(name)?.[1];
+}
+
+export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {}): Promise<string> {
+  if (source.kind === 'manual') {
+    throw new WeightsError(`these weights are a manual download: ${source.instructions} (from ${source.url})`, {
+      file: source.url,
+      fix: `download the file from ${source.url} and pass it with --weights FILE`,
+    });
+  }
+  const dest = cachePathFor(source);
+  const url = sourceUrl(source);
+  if (cachedPath(source)) return dest;
+  if (opts.offline) {
+    throw new WeightsError('the weights are not in the cache and --offline forbids downloading them', {
+      file: dest,
+      fix: `run once without --offline to download ${url}, set ZOO_CACHE to a cache that has them, or pass --weights FILE`,
+    });
+  }
+  try {
+    await mkdir(dirname(dest), { recursive: true });
+  } catch (e) {
+    throw new WeightsError(`cannot create the cache folder (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+      file: dirname(dest),
+      fix: 'set ZOO_CACHE to a writable folder',
+    });
+  }
+  await download(source, url, dest, opts);
+  return dest;
+}
+
+interface Reply {
+  res: Response;
+  /** Hugging Face redirects carry the LFS object's SHA-256 and size. */
+  linkedSha256?: string;
+  linkedSize?: number;
+}
+
+function networkError(url: string, e: unknown): WeightsError {
+  const cause = e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e);
+  return new WeightsError(`cannot download the weights: ${cause}`, {
+    file: url,
+    fix: 'check the network connection (and ZOO_HF_ENDPOINT), or download the file yourself and pass --weights FILE',
+  });
+}
+
+/** GET with redirects followed by hand, so Hugging Face's X-Linked-* headers on the redirect are seen. */
+async function get(url: string, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<Reply> {
+  let current = url;
+  const reply: Omit<Reply, 'res'> = {};
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    let res: Response;
+    try {
+      res = await fetch(current, { headers, redirect: 'manual', ...(signal ? { signal } : {}) });
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      throw networkError(current, e);
+    }
+    const sha = SHA256.exec(res.headers.get('x-linked-etag') ?? '')?.[1];
+    if (sha) reply.linkedSha256 = sha;
+    const size = Number(res.headers.get('x-linked-size') ?? NaN);
+    if (Number.isSafeInteger(size) && size >= 0) reply.linkedSize = size;
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      await res.body?.cancel();
+      current = new URL(location, current).href;
+      continue;
+    }
+    return { res, ...reply };
+  }
+  throw new WeightsError(`more than ${MAX_REDIRECTS} redirects`, { file: url, fix: 'check ZOO_HF_ENDPOINT or the proxy' });
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function hashFileInto(path: string, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}
+
+function contentRange(h: string | null): { start: number; total: number | undefined } | undefined {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(h?.trim() ?? '');
+  if (!m) return undefined;
+  return { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) };
+}
+
+async function download(source: DownloadableSource, url: string, dest: string, opts: FetchOptions): Promise<void> {
+  const part = `${dest}.part`;
+  /** The validator of the response a .part was started from, for If-Range. */
+  const etagFile = `${part}.etag`;
+  const want: Expectation = {
+    ...(source.size !== undefined ? { size: source.size } : {}),
+    ...(source.sha256 ? { sha256: source.sha256.toLowerCase() } : {}),
+  };
+  if (source.kind === 'url') {
+    const prefix = source.sha256Prefix ?? hashPrefixFromName(source.url);
+    if (prefix) want.sha256Prefix = prefix.toLowerCase();
+  }
+  const fail = async (message: string, fix: string): Promise<never> => {
+    await rm(part, { force: true });
+    await rm(etagFile, { force: true });
+    throw new WeightsError(message, { file: url, fix });
+  };
+
+  for (let attempt = 0; ; attempt++) {
+    const have = attempt === 0 ? await sizeOf(part) : 0;
+    const etag = have > 0 ? await readFile(etagFile, 'utf8').catch(() => '') : '';
+    const headers: Record<string, string> = {};
+    if (have > 0) {
+      headers.Range = `bytes=${have}-`;
+      if (etag) headers['If-Range'] = etag;
+    }
+    const { res, linkedSha256, linkedSize } = await get(url, headers, opts.signal);
+    let start = 0;
+    let total: number | undefined;
+    if (res.status === 206 && have > 0) {
+      const range = contentRange(res.headers.get('content-range'));
+      if (!range || range.start !== have) {
+        await res.body?.cancel();
+        if (attempt === 0) {
+          await rm(part, { force: true });
+          continue;
+        }
+        return fail(`the server answered a resume with an unexpected range (${res.headers.get('content-range')})`, 'run the command again');
+      }
+      start = have;
+      const len = Number(res.headers.get('content-length') ?? NaN);
+      total = range.total ?? (Number.isSafeInteger(len) ? have + len : undefined);
+    } else if (res.status === 200) {
+      // A fresh download, or a server that ignored the Range header: start over.
+      const len = Number(res.headers.get('content-length') ?? NaN);
+      total = Number.isSafeInteger(len) ? len : undefined;
+    } else if (res.status === 416 && attempt === 0) {
+      // The .part is no prefix of the file the server has now.
+      await res.body?.cancel();
+      await rm(part, { force: true });
+      continue;
+    } else {
+      await res.body?.cancel();
+      const fix =
+        res.status === 401 || res.status === 403
+          ? 'the file needs a login or is gated: download it in a browser and pass --weights FILE'
+          : res.status === 404
+            ? 'the file is not there (renamed upstream?): download it yourself and pass --weights FILE'
+            : 'try again later, or download the file yourself and pass --weights FILE';
+      throw new WeightsError(`download failed: HTTP ${res.status} ${res.statusText}`, { file: url, fix });
+    }
+    const size = want.size ?? linkedSize;
+    if (size !== undefined && total !== undefined && size !== total) {
+      await res.body?.cancel();
+      return fail(`the server offers ${total} bytes but the weights are ${size} bytes`, 'the file changed upstream or the server is wrong; try again later or pass --weights FILE');
+    }
+    const expectedTotal = size ?? total;
+    const sha256 = want.sha256 ?? linkedSha256;
+
+    const hash = createHash('sha256');
+    if (start > 0) await hashFileInto(part, hash);
+    else {
+      const newTag = res.headers.get('etag');
+      if (newTag && !newTag.startsWith('W/')) await writeFile(etagFile, newTag);
+      else await rm(etagFile, { force: true });
+    }
+    const fh = await open(part, start > 0 ? 'a' : 'w');
+    let received = start;
+    opts.onProgress?.(received, expectedTotal);
+    try {
+      if (res.body) {
+        for await (const chunk of res.body) {
+          received += chunk.length;
+          if (expectedTotal !== undefined && received > expectedTotal) {
+            throw new WeightsError(`the server sent more than the ${expectedTotal} bytes announced`, { file: url });
+          }
+          await fh.write(chunk);
+          hash.update(chunk);
+          opts.onProgress?.(received, expectedTotal);
+        }
+      }
+    } catch (e) {
+      await fh.close();
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (e instanceof WeightsError) return fail(e.message, 'try again later, or download the file yourself and pass --weights FILE');
+      throw new WeightsError(
+        `download interrupted after ${received} of ${expectedTotal ?? 'unknown'} bytes (${e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e)})`,
+        { file: url, fix: 'run the command again: the download resumes where it stopped' },
+      );
+    }
+    await fh.close();
+    if (expectedTotal !== undefined && received < expectedTotal) {
+      // The body ended early without an error: keep the part, the next call resumes it.
+      throw new WeightsError(`download stopped after ${received} of ${expectedTotal} bytes`, {
+        file: url,
+        fix: 'run the command again: the download resumes where it stopped',
+      });
+    }
+    const digest = hash.digest('hex');
+    if (sha256 && digest !== sha256) {
+      return fail(`SHA-256 mismatch: the download hashes to ${digest}, expected ${sha256}`, 'the file was corrupted or changed upstream; run again to download it afresh');
+    }
+    if (want.sha256Prefix && !digest.startsWith(want.sha256Prefix)) {
+      return fail(
+        `SHA-256 mismatch: the download hashes to ${digest}, its name says it starts with ${want.sha256Prefix}`,
+        'the file was corrupted or changed upstream; run again to download it afresh',
+      );
+    }
+    await rename(part, dest);
+    await rm(etagFile, { force: true });
+    return;
+  }
+}
