@@ -61,13 +61,16 @@ const convs: ForwardFn = (ops: Ops): Value => {
   let d = ops.conv(x, 'dw', { out: 8, kernel: 3, groups: 8, padding: [0, 1, 2, 1] }); // depthwise, explicit asym pads
   d = ops.act(ops.bn(d, 'dw_bn', 1e-3), 'relu6');
   const m = ops.conv(d, 'dwm', { out: 16, kernel: 3, stride: 2, groups: 8, bias: true, padding: 'same' }); // multiplier 2
-  let g = ops.conv(m, 'grouped', { out: 24, kernel: 3, groups: 4, dilation: 2, bias: true }); // split/conv/concat
+  let g = ops.conv(m, 'grouped', { out: 24, kernel: 3, groups: 4, dilation: 2, bias: true }); // 4-wide groups: depthwise + sum
   g = ops.act(ops.bn(g, 'grouped_bn'), 'silu'); // silu is not fusable: conv+BN fused, silu separate
   const sd = ops.conv(g, 'strided_dilated', { out: 12, kernel: 3, stride: 2, dilation: 2, padding: [2, 1, 2, 3] });
   const gsd = ops.conv(g, 'grouped_sd', { out: 12, kernel: 3, stride: 2, dilation: 2, groups: 3, padding: 'same' });
   const dsd = ops.conv(g, 'dw_sd', { out: 24, kernel: 3, stride: 2, dilation: 2, groups: 24, padding: 2 });
   const dsdReduced = ops.conv(dsd, 'dw_sd_pw', { out: 12, kernel: 1 });
-  const y = ops.conv(ops.add(ops.add(sd, gsd), dsdReduced), 'shared', { out: 12, kernel: 1, bias: true }); // two consumers
+  let gw = ops.conv(g, 'grouped_wide', { out: 18, kernel: 3, stride: 2, groups: 2, padding: 'same' }); // 12-wide: split/conv/concat
+  gw = ops.act(ops.bn(gw, 'grouped_wide_bn'), 'relu');
+  const gwr = ops.conv(gw, 'after_wide', { out: 12, kernel: 3, dilation: 2, padding: 2 });
+  const y = ops.conv(ops.add(ops.add(sd, gsd), ops.add(dsdReduced, gwr)), 'shared', { out: 12, kernel: 1, bias: true }); // two consumers
   const bnOfShared = ops.bn(y, 'shared_bn'); // must not fold: y is read again below
   const z = ops.add(bnOfShared, ops.act(y, 'sigmoid'));
   const head = ops.conv(z, 'head', { out: 10, kernel: [2, 3], padding: [1, 0, 0, 2] }); // rectangular kernel
@@ -149,8 +152,9 @@ describe('tfjs engine vs onnxruntime', () => {
     const lowered = lowerGraph(graph);
     try {
       const nodes = graph.nodes.length - 1; // minus the input
-      // stem BN+relu, dw BN+relu6, grouped BN: 5 nodes absorbed; shared_bn is not (y has 2 readers).
-      expect(lowered.stepCount).toBe(nodes - 5);
+      // stem BN+relu, dw BN+relu6, grouped BN, grouped_wide BN+relu: 7 nodes absorbed; shared_bn
+      // is not (y has 2 readers).
+      expect(lowered.stepCount).toBe(nodes - 7);
     } finally {
       lowered.dispose();
     }

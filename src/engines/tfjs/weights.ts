@@ -109,6 +109,33 @@ export function toDepthwise(w: Float64Array, [cout, , kh, kw]: readonly number[]
   return { shape: [H, W, cin, m], data: out };
 }
 
+/**
+ * A grouped conv (groups g, cin/g = ci, cout/g = co) as one depthwise conv with channel multiplier
+ * co: filter [kh, kw, cin, co] with F[.., G*ci + i, j] = w[G*co + j, i, ..]. Its output channel
+ * (G*ci + i)*co + j holds group G's input i's contribution to output j, so summing over i gives
+ * the grouped conv exactly, with no wasted multiply-adds and no per-group channel slicing.
+ */
+export function toGroupedDepthwise(w: Float64Array, [cout, ci, kh, kw]: readonly number[], groups: number): Prepared {
+  const CI = ci!;
+  const H = kh!;
+  const W = kw!;
+  const co = cout! / groups;
+  const cin = CI * groups;
+  const out = new Float32Array(H * W * cin * co);
+  for (let g = 0; g < groups; g++) {
+    for (let j = 0; j < co; j++) {
+      for (let i = 0; i < CI; i++) {
+        for (let h = 0; h < H; h++) {
+          for (let x = 0; x < W; x++) {
+            out[((h * W + x) * cin + g * CI + i) * co + j] = w[(((g * co + j) * CI + i) * H + h) * W + x]!;
+          }
+        }
+      }
+    }
+  }
+  return { shape: [H, W, cin, co], data: out };
+}
+
 /** Linear [out, in] -> [in, out], so y = x W + b is a plain matMul. */
 export function transposeLinear(w: Float32Array, [out, inp]: readonly number[]): Prepared {
   const O = out!;
