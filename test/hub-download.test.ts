@@ -37,6 +37,8 @@ interface Behaviour {
   etag: string;
   /** Drop the connection after sending this many body bytes (once). */
   dropAfter?: number;
+  /** Send this many body bytes, then nothing more, keeping the connection open (once). */
+  stallAfter?: number;
   /** Answer every request with 200 and the whole file. */
   ignoreRange?: boolean;
   /** Send only this many bytes, with a matching Content-Length (the server's copy is truncated). */
@@ -87,6 +89,12 @@ function serve(req: IncomingMessage, res: ServerResponse): void {
     const cut = behaviour.dropAfter;
     delete behaviour.dropAfter;
     res.write(body.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 20));
+    return;
+  }
+  if (behaviour.stallAfter !== undefined) {
+    const cut = behaviour.stallAfter;
+    delete behaviour.stallAfter;
+    res.write(body.subarray(0, cut));
     return;
   }
   res.end(body);
@@ -189,6 +197,31 @@ describe('fetchWeights from a Hugging Face endpoint', () => {
     behaviour = { body: payload(2), etag: '"v2"' };
     const path = await fetchWeights(hf());
     expect(readFileSync(path).equals(payload(2))).toBe(true);
+  });
+
+  it('gives up on a stalled server after the idle timeout, keeping the part for a resume', async () => {
+    behaviour.stallAfter = 200_000;
+    const t0 = performance.now();
+    const err = await failure(fetchWeights(hf(), { idleTimeoutMs: 300 }));
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(err.message).toMatch(/no data for 0.3 s/);
+    const part = `${cachePathFor(hf())}.part`;
+    const partial = statSync(part).size;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThanOrEqual(200_000);
+    const path = await fetchWeights(hf());
+    expect(requests.at(-1)!.range).toBe(`bytes=${partial}-`);
+    expect(readFileSync(path).equals(behaviour.body)).toBe(true);
+  });
+
+  it('stops when the caller aborts (Ctrl-C), rethrowing its reason and keeping the part', async () => {
+    behaviour.stallAfter = 100_000;
+    const ctl = new AbortController();
+    const reason = new Error('interrupted by the user');
+    const e = await fetchWeights(hf(), { signal: ctl.signal, onProgress: (r) => r > 0 && ctl.abort(reason) }).catch((x: unknown) => x);
+    expect(e).toBe(reason);
+    expect(existsSync(`${cachePathFor(hf())}.part`)).toBe(true);
+    expect(existsSync(cachePathFor(hf()))).toBe(false);
   });
 
   it('never uses a truncated or wrong-size response', async () => {

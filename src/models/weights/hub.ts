@@ -28,7 +28,11 @@ export interface FetchOptions {
   /** Bytes received so far (including a resumed part) and the total when known. */
   onProgress?: (received: number, total: number | undefined) => void;
   signal?: AbortSignal;
+  /** Give up (keeping the .part for a resume) when no byte arrives for this long; default 60 s. */
+  idleTimeoutMs?: number;
 }
+
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 const MAX_REDIRECTS = 10;
 const SHA256 = /^"?([0-9a-f]{64})"?$/;
@@ -157,108 +161,155 @@ async function download(source: DownloadableSource, url: string, dest: string, o
     throw new WeightsError(message, { file: url, fix });
   };
 
-  for (let attempt = 0; ; attempt++) {
-    const have = attempt === 0 ? await sizeOf(part) : 0;
-    const etag = have > 0 ? await readFile(etagFile, 'utf8').catch(() => '') : '';
-    const headers: Record<string, string> = {};
-    if (have > 0) {
-      headers.Range = `bytes=${have}-`;
-      if (etag) headers['If-Range'] = etag;
-    }
-    const { res, linkedSha256, linkedSize } = await get(url, headers, opts.signal);
-    let start = 0;
-    let total: number | undefined;
-    if (res.status === 206 && have > 0) {
-      const range = contentRange(res.headers.get('content-range'));
-      if (!range || range.start !== have) {
-        await res.body?.cancel();
-        if (attempt === 0) {
-          await rm(part, { force: true });
-          continue;
-        }
-        return fail(`the server answered a resume with an unexpected range (${res.headers.get('content-range')})`, 'run the command again');
+  // A stalled server must not hang zoo: a watchdog aborts the request when no byte arrives in time.
+  const watchdog = new IdleWatchdog(opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, url);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, watchdog.signal]) : watchdog.signal;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const have = attempt === 0 ? await sizeOf(part) : 0;
+      const etag = have > 0 ? await readFile(etagFile, 'utf8').catch(() => '') : '';
+      const headers: Record<string, string> = {};
+      if (have > 0) {
+        headers.Range = `bytes=${have}-`;
+        if (etag) headers['If-Range'] = etag;
       }
-      start = have;
-      const len = Number(res.headers.get('content-length') ?? NaN);
-      total = range.total ?? (Number.isSafeInteger(len) ? have + len : undefined);
-    } else if (res.status === 200) {
-      // A fresh download, or a server that ignored the Range header: start over.
-      const len = Number(res.headers.get('content-length') ?? NaN);
-      total = Number.isSafeInteger(len) ? len : undefined;
-    } else if (res.status === 416 && attempt === 0) {
-      // The .part is no prefix of the file the server has now.
-      await res.body?.cancel();
-      await rm(part, { force: true });
-      continue;
-    } else {
-      await res.body?.cancel();
-      const fix =
-        res.status === 401 || res.status === 403
-          ? 'the file needs a login or is gated: download it in a browser and pass --weights FILE'
-          : res.status === 404
-            ? 'the file is not there (renamed upstream?): download it yourself and pass --weights FILE'
-            : 'try again later, or download the file yourself and pass --weights FILE';
-      throw new WeightsError(`download failed: HTTP ${res.status} ${res.statusText}`, { file: url, fix });
-    }
-    const size = want.size ?? linkedSize;
-    if (size !== undefined && total !== undefined && size !== total) {
-      await res.body?.cancel();
-      return fail(`the server offers ${total} bytes but the weights are ${size} bytes`, 'the file changed upstream or the server is wrong; try again later or pass --weights FILE');
-    }
-    const expectedTotal = size ?? total;
-    const sha256 = want.sha256 ?? linkedSha256;
-
-    const hash = createHash('sha256');
-    if (start > 0) await hashFileInto(part, hash);
-    else {
-      const newTag = res.headers.get('etag');
-      if (newTag && !newTag.startsWith('W/')) await writeFile(etagFile, newTag);
-      else await rm(etagFile, { force: true });
-    }
-    const fh = await open(part, start > 0 ? 'a' : 'w');
-    let received = start;
-    opts.onProgress?.(received, expectedTotal);
-    try {
-      if (res.body) {
-        for await (const chunk of res.body) {
-          received += chunk.length;
-          if (expectedTotal !== undefined && received > expectedTotal) {
-            throw new WeightsError(`the server sent more than the ${expectedTotal} bytes announced`, { file: url });
+      watchdog.alive();
+      let reply: Reply;
+      try {
+        reply = await get(url, headers, signal);
+      } catch (e) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        if (watchdog.fired) throw watchdog.error();
+        throw e;
+      }
+      const { res, linkedSha256, linkedSize } = reply;
+      let start = 0;
+      let total: number | undefined;
+      if (res.status === 206 && have > 0) {
+        const range = contentRange(res.headers.get('content-range'));
+        if (!range || range.start !== have) {
+          await res.body?.cancel();
+          if (attempt === 0) {
+            await rm(part, { force: true });
+            continue;
           }
-          await fh.write(chunk);
-          hash.update(chunk);
-          opts.onProgress?.(received, expectedTotal);
+          return fail(`the server answered a resume with an unexpected range (${res.headers.get('content-range')})`, 'run the command again');
         }
+        start = have;
+        const len = Number(res.headers.get('content-length') ?? NaN);
+        total = range.total ?? (Number.isSafeInteger(len) ? have + len : undefined);
+      } else if (res.status === 200) {
+        // A fresh download, or a server that ignored the Range header: start over.
+        const len = Number(res.headers.get('content-length') ?? NaN);
+        total = Number.isSafeInteger(len) ? len : undefined;
+      } else if (res.status === 416 && attempt === 0) {
+        // The .part is no prefix of the file the server has now.
+        await res.body?.cancel();
+        await rm(part, { force: true });
+        continue;
+      } else {
+        await res.body?.cancel();
+        const fix =
+          res.status === 401 || res.status === 403
+            ? 'the file needs a login or is gated: download it in a browser and pass --weights FILE'
+            : res.status === 404
+              ? 'the file is not there (renamed upstream?): download it yourself and pass --weights FILE'
+              : 'try again later, or download the file yourself and pass --weights FILE';
+        throw new WeightsError(`download failed: HTTP ${res.status} ${res.statusText}`, { file: url, fix });
       }
-    } catch (e) {
+      const size = want.size ?? linkedSize;
+      if (size !== undefined && total !== undefined && size !== total) {
+        await res.body?.cancel();
+        return fail(`the server offers ${total} bytes but the weights are ${size} bytes`, 'the file changed upstream or the server is wrong; try again later or pass --weights FILE');
+      }
+      const expectedTotal = size ?? total;
+      const sha256 = want.sha256 ?? linkedSha256;
+
+      const hash = createHash('sha256');
+      if (start > 0) await hashFileInto(part, hash);
+      else {
+        const newTag = res.headers.get('etag');
+        if (newTag && !newTag.startsWith('W/')) await writeFile(etagFile, newTag);
+        else await rm(etagFile, { force: true });
+      }
+      const fh = await open(part, start > 0 ? 'a' : 'w');
+      let received = start;
+      opts.onProgress?.(received, expectedTotal);
+      try {
+        if (res.body) {
+          for await (const chunk of res.body) {
+            received += chunk.length;
+            if (expectedTotal !== undefined && received > expectedTotal) {
+              throw new WeightsError(`the server sent more than the ${expectedTotal} bytes announced`, { file: url });
+            }
+            await fh.write(chunk);
+            hash.update(chunk);
+            watchdog.alive();
+            opts.onProgress?.(received, expectedTotal);
+          }
+        }
+      } catch (e) {
+        await fh.close();
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        if (watchdog.fired) throw watchdog.error();
+        if (e instanceof WeightsError) return fail(e.message, 'try again later, or download the file yourself and pass --weights FILE');
+        throw new WeightsError(
+          `download interrupted after ${received} of ${expectedTotal ?? 'unknown'} bytes (${e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e)})`,
+          { file: url, fix: 'run the command again: the download resumes where it stopped' },
+        );
+      }
       await fh.close();
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      if (e instanceof WeightsError) return fail(e.message, 'try again later, or download the file yourself and pass --weights FILE');
-      throw new WeightsError(
-        `download interrupted after ${received} of ${expectedTotal ?? 'unknown'} bytes (${e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e)})`,
-        { file: url, fix: 'run the command again: the download resumes where it stopped' },
-      );
+      if (expectedTotal !== undefined && received < expectedTotal) {
+        // The body ended early without an error: keep the part, the next call resumes it.
+        throw new WeightsError(`download stopped after ${received} of ${expectedTotal} bytes`, {
+          file: url,
+          fix: 'run the command again: the download resumes where it stopped',
+        });
+      }
+      const digest = hash.digest('hex');
+      if (sha256 && digest !== sha256) {
+        return fail(`SHA-256 mismatch: the download hashes to ${digest}, expected ${sha256}`, 'the file was corrupted or changed upstream; run again to download it afresh');
+      }
+      if (want.sha256Prefix && !digest.startsWith(want.sha256Prefix)) {
+        return fail(
+          `SHA-256 mismatch: the download hashes to ${digest}, its name says it starts with ${want.sha256Prefix}`,
+          'the file was corrupted or changed upstream; run again to download it afresh',
+        );
+      }
+      await rename(part, dest);
+      await rm(etagFile, { force: true });
+      return;
     }
-    await fh.close();
-    if (expectedTotal !== undefined && received < expectedTotal) {
-      // The body ended early without an error: keep the part, the next call resumes it.
-      throw new WeightsError(`download stopped after ${received} of ${expectedTotal} bytes`, {
-        file: url,
-        fix: 'run the command again: the download resumes where it stopped',
-      });
-    }
-    const digest = hash.digest('hex');
-    if (sha256 && digest !== sha256) {
-      return fail(`SHA-256 mismatch: the download hashes to ${digest}, expected ${sha256}`, 'the file was corrupted or changed upstream; run again to download it afresh');
-    }
-    if (want.sha256Prefix && !digest.startsWith(want.sha256Prefix)) {
-      return fail(
-        `SHA-256 mismatch: the download hashes to ${digest}, its name says it starts with ${want.sha256Prefix}`,
-        'the file was corrupted or changed upstream; run again to download it afresh',
-      );
-    }
-    await rename(part, dest);
-    await rm(etagFile, { force: true });
-    return;
+  } finally {
+    watchdog.stop();
+  }
+}
+
+/** Aborts its signal when alive() is not called for `ms`; the error then says the server stalled. */
+class IdleWatchdog {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly ms: number,
+    private readonly url: string,
+  ) {}
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+  get fired(): boolean {
+    return this.controller.signal.aborted;
+  }
+  alive(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(new Error('stalled')), this.ms);
+  }
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+  error(): WeightsError {
+    return new WeightsError(`the server sent no data for ${this.ms / 1000} s`, {
+      file: this.url,
+      fix: 'run the command again later: the download resumes where it stopped',
+    });
   }
 }
