@@ -97,9 +97,11 @@ export function cropResize(img: RgbImage, cfg: EvalConfig): RgbImage {
   return { width: plan.cropW, height: plan.cropH, data: out };
 }
 
-// Per-config tables: value v of channel c maps to ((float32(v / 255) - mean32[c]) / std32[c]) in float32,
-// the exact result of torchvision's ToTensor (x.div(255) in float32) then Normalize (sub_, div_ with
-// float32 mean/std tensors). Float64 arithmetic rounded once to float32 is exact for these single ops.
+// Per-config tables: value v of channel c maps to (v - mean255[c]) / std255[c] in float32, where
+// mean255 = float32(mean * 255) and std255 = float32(std * 255). That is what timm's validate.py
+// computes: its default PrefetchLoader takes the uint8 crop, casts to float32 and applies
+// sub_(mean*255).div_(std*255) with float32 tensors (ToTensor/Normalize would round differently
+// in the last bit). Float64 arithmetic rounded once to float32 is exact for each single op.
 const lutCache = new Map<string, Float32Array>();
 
 export function normalizeTable(cfg: EvalConfig): Float32Array {
@@ -108,11 +110,10 @@ export function normalizeTable(cfg: EvalConfig): Float32Array {
   if (!lut) {
     lut = new Float32Array(3 * 256);
     for (let c = 0; c < 3; c++) {
-      const m = Math.fround(cfg.mean[c]!);
-      const s = Math.fround(cfg.std[c]!);
+      const m = Math.fround(cfg.mean[c]! * 255);
+      const s = Math.fround(cfg.std[c]! * 255);
       for (let v = 0; v < 256; v++) {
-        const x = Math.fround(v / 255);
-        lut[c * 256 + v] = Math.fround(Math.fround(x - m) / s);
+        lut[c * 256 + v] = Math.fround(Math.fround(v - m) / s);
       }
     }
     lutCache.set(key, lut);
@@ -120,7 +121,7 @@ export function normalizeTable(cfg: EvalConfig): Float32Array {
   return lut;
 }
 
-/** Write `crop` as CHW float32, ToTensor + Normalize, into out[offset ...]. */
+/** Write `crop` as CHW float32, normalised as validate.py's prefetcher does, into out[offset ...]. */
 export function normalizeInto(crop: RgbImage, cfg: EvalConfig, out: Float32Array, offset: number): void {
   const lut = normalizeTable(cfg);
   const plane = crop.width * crop.height;
