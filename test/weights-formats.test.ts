@@ -176,6 +176,23 @@ describe('container variants', () => {
     }
   });
 
+  it('reads a legacy file with a view storage (view_metadata) and a Parameter', () => {
+    const m = parseCheckpoint(legacyWithViews(), 'views.pth');
+    // View '1' is elements 2..7 of root storage '0' (values 0..9); w is [2,3] over it.
+    expect(m.get('w')).toEqual({ dtype: 'float32', shape: [2, 3], data: Float32Array.from([2, 3, 4, 5, 6, 7]) });
+    // p = Parameter over the root storage, offset 4, stride 2.
+    expect(m.get('p')).toEqual({ dtype: 'float32', shape: [3], data: Float32Array.from([4, 6, 8]) });
+  });
+
+  it('refuses a tensor that reaches past its storage', () => {
+    const bytes = legacyWithViews();
+    // Patch the parameter's stride 2 into 5: element 4 + 2*5 = 14 lies outside the 10-element storage.
+    const at = Buffer.from(bytes).indexOf(Buffer.from([0x28, 0x4b, 2, 0x74]));
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 2] = 5;
+    expect(() => parseCheckpoint(bytes, 'views.pth')).toThrow(/reaches element 14 of a 10-element storage/);
+  });
+
   it('names a missing file and an unknown format', async () => {
     await expect(loadCheckpoint('/nonexistent/zoo.pth')).rejects.toThrow(/weights file not found/);
     expect(() => parseCheckpoint(new TextEncoder().encode('<html>rate limited</html>'), 'x.pth')).toThrow(/unrecognised weights file format/);
@@ -187,6 +204,38 @@ describe('container variants', () => {
     expect(() => parseCheckpoint(p, 'ckpt.pth')).toThrow(/no state dict found .*epoch/);
   });
 });
+
+// Pickle opcodes, enough to write a small legacy torch file by hand.
+const enc = new TextEncoder();
+const u32le = (n: number) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
+const P = {
+  str: (s: string) => [0x58, ...u32le(enc.encode(s).length), ...enc.encode(s)],
+  int: (n: number) => [0x4b, n],
+  global: (m: string, n: string) => [0x63, ...enc.encode(`${m}\n${n}\n`)],
+  tuple: (...items: number[][]) => [0x28, ...items.flat(), 0x74],
+  emptyOrderedDict: () => [...P.global('collections', 'OrderedDict'), 0x29, 0x52],
+};
+
+function legacyWithViews(): Uint8Array {
+  const storage = (view: number[][] | null) =>
+    P.tuple(P.str('storage'), P.global('torch', 'FloatStorage'), P.str('0'), P.str('cpu'), P.int(10), view ? P.tuple(...view) : [0x4e]);
+  const tensor = (pid: number[], offset: number, shape: number[], stride: number[]) => [
+    ...P.global('torch._utils', '_rebuild_tensor_v2'),
+    ...P.tuple([...pid, 0x51], P.int(offset), P.tuple(...shape.map(P.int)), P.tuple(...stride.map(P.int)), [0x89], P.emptyOrderedDict()),
+    0x52,
+  ];
+  const w = tensor(storage([P.str('1'), P.int(2), P.int(6)]), 0, [2, 3], [3, 1]);
+  const param = [...P.global('torch._utils', '_rebuild_parameter'), ...P.tuple(tensor(storage(null), 4, [3], [2]), [0x88], P.emptyOrderedDict()), 0x52];
+  const main = [0x80, 2, 0x7d, 0x28, ...P.str('w'), ...w, ...P.str('p'), ...param, 0x75, 0x2e];
+  const keys = [0x80, 2, 0x5d, 0x28, ...P.str('0'), 0x65, 0x2e];
+  const data = Buffer.alloc(8 + 40);
+  data.writeBigInt64LE(10n, 0);
+  for (let i = 0; i < 10; i++) data.writeFloatLE(i, 8 + 4 * i);
+  const magic = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
+  const protocol = [0x80, 2, 0x4d, 0xe9, 0x03, 0x2e];
+  const sysInfo = [0x80, 2, 0x7d, 0x2e];
+  return Uint8Array.from([...magic, ...protocol, ...sysInfo, ...main, ...keys, ...data]);
+}
 
 // A zip writer that uses ZIP64 for every size and offset (as writers do for files over 4 GiB).
 function crc32(data: Uint8Array): number {
