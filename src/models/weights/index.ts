@@ -56,15 +56,12 @@ export function parseCheckpoint(buf: Uint8Array, file: string): Map<string, Host
     case 'safetensors':
       return stripModulePrefix(parseSafetensors(buf, file));
     case 'torch-zip':
-      return torchStateDict(readTorchZip(buf, file), buf.length, file);
-    case 'torch-legacy':
-      return torchStateDict(readTorchLegacy(buf, file), buf.length, file);
-    case 'pickle': {
-      const { value } = unpickle(buf, 0, { file });
-      const dict = findStateDict(value, file);
-      const budget = new ElementBudget(buf.length);
-      return collect(dict, file, (v, name) => (v instanceof NdArrayRef ? ndarrayToHost(v, name, file, budget) : undefined));
+    case 'torch-legacy': {
+      const container = format === 'torch-zip' ? readTorchZip(buf, file) : readTorchLegacy(buf, file);
+      return stateDict(container.root, container, buf.length, file);
     }
+    case 'pickle':
+      return stateDict(unpickle(buf, 0, { file }).value, undefined, buf.length, file);
     default:
       throw new WeightsError('unrecognised weights file format', {
         file,
@@ -74,12 +71,17 @@ export function parseCheckpoint(buf: Uint8Array, file: string): Map<string, Host
   }
 }
 
-function torchStateDict(c: TorchContainer, fileBytes: number, file: string): Map<string, HostTensor> {
-  const dict = findStateDict(c.root, file);
+/** The state dict of an unpickled object: torch tensors (from a container's storages) or numpy arrays. */
+function stateDict(root: PyValue, container: TorchContainer | undefined, fileBytes: number, file: string): Map<string, HostTensor> {
+  const dict = findStateDict(root, file);
   const budget = new ElementBudget(fileBytes);
-  return collect(dict, file, (v, name) =>
-    v instanceof TorchTensorRef ? torchTensorToHost(v, c.storageBytes(v.storage), name, file, budget, c.bigEndian) : undefined,
-  );
+  return collect(dict, file, (v, name) => {
+    if (v instanceof NdArrayRef) return ndarrayToHost(v, name, file, budget);
+    if (v instanceof TorchTensorRef && container) {
+      return torchTensorToHost(v, container.storageBytes(v.storage), name, file, budget, container.bigEndian);
+    }
+    return undefined;
+  });
 }
 
 const isTensor = (v: PyValue | undefined): boolean => v instanceof TorchTensorRef || v instanceof NdArrayRef;
@@ -121,7 +123,12 @@ function collect(
     const t = toHost(v, k);
     if (!t) continue;
     const name = k.startsWith('module.') ? k.slice('module.'.length) : k;
-    if (out.has(name)) throw new WeightsError(`tensor ${name} appears twice (with and without "module.")`, { file });
+    if (out.has(name)) {
+      throw new WeightsError(`tensor ${name} appears twice (with and without "module.")`, {
+        file,
+        fix: 'keep one copy of each tensor in the state dict and save it again',
+      });
+    }
     out.set(name, t);
   }
   return out;
