@@ -5,11 +5,12 @@
  * wrong-hash responses never used, offline mode, manual sources, network errors.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WeightsError } from '../src/errors.js';
 import { cacheDir, cachePathFor } from '../src/models/weights/cache.js';
@@ -197,6 +198,21 @@ describe('fetchWeights from a Hugging Face endpoint', () => {
     behaviour = { body: payload(2), etag: '"v2"' };
     const path = await fetchWeights(hf());
     expect(readFileSync(path).equals(payload(2))).toBe(true);
+  });
+
+  it('two concurrent fetches of one file download it once (lock), a stale lock is taken over', async () => {
+    const [a, b] = await Promise.all([fetchWeights(hf()), fetchWeights(hf())]);
+    expect(a).toBe(b);
+    expect(readFileSync(a).equals(behaviour.body)).toBe(true);
+    expect(requests.filter((r) => r.url.includes('/cdn/'))).toHaveLength(1);
+    expect(existsSync(`${a}.lock`)).toBe(false);
+
+    // A lock left by a process that no longer exists does not block.
+    const other = hf('other.safetensors');
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+    mkdirSync(dirname(cachePathFor(other)), { recursive: true });
+    writeFileSync(`${cachePathFor(other)}.lock`, dead);
+    expect(readFileSync(await fetchWeights(other)).equals(behaviour.body)).toBe(true);
   });
 
   it('gives up on a stalled server after the idle timeout, keeping the part for a resume', async () => {

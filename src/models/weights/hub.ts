@@ -79,8 +79,56 @@ export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {
       fix: 'set ZOO_CACHE to a writable folder',
     });
   }
-  await download(source, url, dest, opts);
+  const release = await lockDownload(dest, opts.signal);
+  try {
+    // Another process may have completed it while we waited for the lock.
+    if (!cachedPath(source)) await download(source, url, dest, opts);
+  } finally {
+    await release();
+  }
   return dest;
+}
+
+/**
+ * One download per file at a time across processes (two evals started together would otherwise
+ * write the same .part): `<file>.lock` holds the owner's pid; a lock whose process is gone is stale.
+ */
+async function lockDownload(dest: string, signal: AbortSignal | undefined): Promise<() => Promise<void>> {
+  const lock = `${dest}.lock`;
+  for (;;) {
+    try {
+      const fh = await open(lock, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => rm(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new WeightsError(`cannot write to the cache (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+          file: lock,
+          fix: 'set ZOO_CACHE to a writable folder',
+        });
+      }
+    }
+    const owner = Number((await readFile(lock, 'utf8').catch(() => '')) || NaN);
+    // A lock without a pid yet is one being created this instant, unless it is old.
+    const fresh = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? 0) < 10_000;
+    if (Number.isNaN(owner) ? !fresh : !ownerAlive(owner)) {
+      await rm(lock, { force: true });
+      continue;
+    }
+    if (signal?.aborted) throw signal.reason;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function ownerAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 interface Reply {
