@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, ZooError } from '../errors.js';
+import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
 import { infoCommand } from './info.js';
@@ -50,7 +51,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     async (...args: A) => {
       setCode(await fn(...args));
     };
-  for (const make of [evalCommand, listCommand, infoCommand, logitsCommand, exportCommand]) {
+  for (const make of [evalCommand, listCommand, infoCommand, logitsCommand, exportCommand, benchCommand]) {
     const cmd = make(io, wrap);
     // addCommand (unlike .command()) does not inherit exitOverride and the output configuration.
     cmd.copyInheritedSettings(program);
@@ -62,6 +63,12 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
 
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let code: number = ExitCode.OK;
+  // `zoo list | head`: a closed pipe is the reader's choice, not an error worth a stack trace.
+  for (const s of [io.stdout, io.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
   const program = buildProgram(io, (c) => {
     code = c;
   });

@@ -46,12 +46,13 @@ export async function weightsFile(tag: PretrainedTag, flags: WeightsFlags): Prom
     throw new WeightsError(`${tag.name} has no automatic download`, { fix: w.instructions });
   }
   const { fetchWeights } = await import('../models/weights/hub.js');
-  const opts: Parameters<typeof fetchWeights>[1] = { offline: flags.offline ?? false };
-  if (flags.quiet || !process.stderr.isTTY) return fetchWeights(w, opts);
+  const offline = flags.offline ?? false;
+  if (flags.quiet) return fetchWeights(w, { offline });
+  // A bar on a TTY, plain lines on a pipe or CI log (download-progress.ts decides).
   const { downloadProgress } = await import('./download-progress.js');
   const progress = downloadProgress(tag.name);
   try {
-    return await fetchWeights(w, { ...opts, onProgress: progress.onProgress });
+    return await fetchWeights(w, { offline, onProgress: progress.onProgress });
   } finally {
     progress.done();
   }
