@@ -81,6 +81,7 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
 
   const started = performance.now();
   const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
+  if (run.note && !flags.quiet) io.stderr.write(`zoo: note: ${run.note}\n`);
   const workers = flags.workers ?? availableParallelism();
   const acc = new TopKAccumulator(1000, samples.length);
   const progress = evalProgress(samples.length, io, { quiet: flags.quiet, label: model.tag.name });

@@ -44,6 +44,7 @@ export function logitsCommand(io: Io, wrap: Wrap): Command {
         }
         const [n, c, h, w] = x.shape as [number, number, number, number];
         const run = await loadModel(m, [h, w], flags);
+        if (run.note && !flags.quiet) io.stderr.write(`zoo: note: ${run.note}\n`);
         try {
           const per = c * h * w;
           const chunks: Float32Array[] = [];

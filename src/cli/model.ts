@@ -84,6 +84,8 @@ export interface LoadedRun {
   file: string;
   graph: RecordedGraph;
   model: LoadedModel;
+  /** Something the user should hear once (tfjs falling back to a slower backend). */
+  note?: string;
 }
 
 export async function loadModel(model: ResolvedModel, size: readonly [number, number], flags: LoadFlags): Promise<LoadedRun> {
@@ -93,5 +95,10 @@ export async function loadModel(model: ResolvedModel, size: readonly [number, nu
   const graph = buildGraph(model, size, tensors, file);
   const engine = await getEngine(flags.engine);
   const loaded = await engine.load(graph, { device: flags.device, ...(flags.threads ? { threads: flags.threads } : {}) });
+  if (loaded.engine === 'tfjs') {
+    const { takeTfjsNote } = await import('../engines/tfjs/index.js');
+    const note = takeTfjsNote(loaded);
+    if (note) return { file, graph, model: loaded, note };
+  }
   return { file, graph, model: loaded };
 }
