@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DataError } from '../errors.js';
+import { resizeRgb } from './resize.js';
 
 export interface RgbImage {
   width: number;
@@ -31,12 +32,19 @@ sharp.concurrency(1);
 // libvips' operation cache keeps decoded images alive; we never decode the same buffer twice.
 sharp.cache(false);
 
-/** Number of components in a JPEG's frame header, or 0 when the buffer is not a parsable JPEG. */
-export function jpegComponents(buf: Uint8Array): number {
-  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return 0;
+export interface JpegFrame {
+  width: number;
+  height: number;
+  /** Nf: 1 gray, 3 YCbCr/RGB, 4 CMYK/YCCK. */
+  components: number;
+}
+
+/** The frame header (SOFn) of a JPEG, or undefined when the buffer is not a parsable JPEG. */
+export function jpegFrame(buf: Uint8Array): JpegFrame | undefined {
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return undefined;
   let i = 2;
   while (i + 4 <= buf.length) {
-    if (buf[i] !== 0xff) return 0;
+    if (buf[i] !== 0xff) return undefined;
     const marker = buf[i + 1]!;
     if (marker === 0xff) {
       i++; // fill byte
@@ -47,14 +55,20 @@ export function jpegComponents(buf: Uint8Array): number {
       continue;
     }
     const len = (buf[i + 2]! << 8) | buf[i + 3]!;
-    // SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC): the frame header holds Nf at offset 9.
+    // SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC): P at +4, Y at +5, X at +7, Nf at +9.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return i + 9 < buf.length ? buf[i + 9]! : 0;
+      if (i + 9 >= buf.length) return undefined;
+      return { height: (buf[i + 5]! << 8) | buf[i + 6]!, width: (buf[i + 7]! << 8) | buf[i + 8]!, components: buf[i + 9]! };
     }
-    if (marker === 0xda || marker === 0xd9) return 0;
+    if (marker === 0xda || marker === 0xd9) return undefined;
     i += 2 + len;
   }
-  return 0;
+  return undefined;
+}
+
+/** Number of components in a JPEG's frame header, or 0 when the buffer is not a parsable JPEG. */
+export function jpegComponents(buf: Uint8Array): number {
+  return jpegFrame(buf)?.components ?? 0;
 }
 
 function decodeFailed(name: string, why: string): DataError {
@@ -101,12 +115,7 @@ function toRgb(raw: Uint8Array, channels: number, pixels: number): Uint8Array {
   return out;
 }
 
-/**
- * Decode a file (path) or an encoded buffer to RGB uint8, byte-identical to Pillow's
- * `Image.open(f).convert('RGB')`. `name` is used in errors (defaults to the path).
- */
-export async function decodeRgb(input: string | Uint8Array, name?: string): Promise<RgbImage> {
-  const label = name ?? (typeof input === 'string' ? input : '<buffer>');
+async function readInput(input: string | Uint8Array, label: string): Promise<Uint8Array> {
   let buf: Uint8Array;
   if (typeof input === 'string') {
     try {
@@ -119,12 +128,36 @@ export async function decodeRgb(input: string | Uint8Array, name?: string): Prom
     buf = input;
   }
   if (buf.length === 0) throw decodeFailed(label, 'the file is empty (0 bytes)');
+  return buf;
+}
 
+/** A libvips failure as the DataError the user sees. */
+function sharpFailure(e: unknown, label: string): DataError {
+  if (e instanceof DataError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/pixel limit/i.test(msg)) {
+    return new DataError(`image is larger than ${MAX_PIXELS} pixels (Pillow's decompression-bomb limit)`, {
+      file: label,
+      expected: 'an image Pillow would open',
+      fix: 'remove the file or downscale it',
+    });
+  }
+  return decodeFailed(label, msg.split('\n')[0]!.trim());
+}
+
+const SHARP_INPUT = { ignoreIcc: true, failOn: 'truncated', limitInputPixels: MAX_PIXELS } as const;
+
+/**
+ * Decode a file (path) or an encoded buffer to RGB uint8, byte-identical to Pillow's
+ * `Image.open(f).convert('RGB')`. `name` is used in errors (defaults to the path).
+ */
+export async function decodeRgb(input: string | Uint8Array, name?: string): Promise<RgbImage> {
+  const label = name ?? (typeof input === 'string' ? input : '<buffer>');
+  const buf = await readInput(input, label);
   // Pillow's JPEG plugin decides CMYK from the frame header; so do we, without a second libvips pass.
   const isCmyk = jpegComponents(buf) === 4;
-  const options = { ignoreIcc: true, failOn: 'truncated', limitInputPixels: MAX_PIXELS } as const;
   try {
-    let pipeline = sharp(buf, options);
+    let pipeline = sharp(buf, SHARP_INPUT);
     if (isCmyk) pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     const pixels = info.width * info.height;
@@ -135,15 +168,53 @@ export async function decodeRgb(input: string | Uint8Array, name?: string): Prom
     }
     return { width: info.width, height: info.height, data: toRgb(raw, info.channels, pixels) };
   } catch (e) {
-    if (e instanceof DataError) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    if (/pixel limit/i.test(msg)) {
-      throw new DataError(`image is larger than ${MAX_PIXELS} pixels (Pillow's decompression-bomb limit)`, {
-        file: label,
-        expected: 'an image Pillow would open',
-        fix: 'remove the file or downscale it',
-      });
+    throw sharpFailure(e, label);
+  }
+}
+
+/** Where the fast path resizes to and what it keeps (a ResizePlan's fields). */
+export interface FastResizePlan {
+  resizeW: number;
+  resizeH: number;
+  keep: { left: number; top: number; width: number; height: number };
+}
+
+/**
+ * The opt-in `fast` resize: decode, resize and crop in one libvips pipeline (JPEG shrink-on-load,
+ * libvips' own cubic/linear kernels), returning only the kept region as RGB. NOT Pillow-exact: the
+ * pixels differ by a few levels (the bench measures by how much); never used unless asked for.
+ * `plan` receives the decoded size and returns the geometry. Enlargements go through the exact path.
+ */
+export async function decodeResizeFast(
+  input: string | Uint8Array,
+  filter: 'bicubic' | 'bilinear',
+  plan: (width: number, height: number) => FastResizePlan,
+  name?: string,
+): Promise<RgbImage> {
+  const label = name ?? (typeof input === 'string' ? input : '<buffer>');
+  const buf = await readInput(input, label);
+  try {
+    let frame: { width: number; height: number } | undefined = jpegFrame(buf);
+    if (!frame) {
+      const meta = await sharp(buf, SHARP_INPUT).metadata();
+      frame = { width: meta.width ?? 0, height: meta.height ?? 0 };
     }
-    throw decodeFailed(label, msg.split('\n')[0]!.trim());
+    const p = plan(frame.width, frame.height);
+    if (p.resizeW > frame.width || p.resizeH > frame.height) {
+      // Enlarging: libvips' upsampler aligns pixels differently from Pillow (several levels off on
+      // average), and there is no shrink-on-load to gain; take the exact path.
+      return resizeRgb(await decodeRgb(buf, label), p.resizeW, p.resizeH, filter, p.keep);
+    }
+    const { data, info } = await sharp(buf, { ...SHARP_INPUT, sequentialRead: true })
+      .resize(p.resizeW, p.resizeH, { fit: 'fill', kernel: filter === 'bicubic' ? 'cubic' : 'linear' })
+      .extract(p.keep)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return { width: info.width, height: info.height, data: toRgb(raw, info.channels, info.width * info.height) };
+  } catch (e) {
+    throw sharpFailure(e, label);
   }
 }

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { Sample } from './dataset.js';
-import { deserializeError, processInto, serializeError, type WorkerReply, type WorkerRequest } from './pipeline.js';
+import { deserializeError, processInto, serializeError, type ResizeMode, type WorkerReply, type WorkerRequest } from './pipeline.js';
 
 export interface Batch {
   /** Batch number, 0-based. */
@@ -37,6 +37,8 @@ export interface LoaderOptions {
   workers: number;
   /** Batches prepared ahead of the one being consumed (default 2). */
   prefetch?: number;
+  /** Resize path (default 'exact', Pillow-identical); 'fast' is libvips' opt-in approximation. */
+  resize?: ResizeMode;
 }
 
 export type Loader = AsyncIterableIterator<Batch> & { close(): Promise<void> };
@@ -68,11 +70,11 @@ interface Executor {
   close(): Promise<void>;
 }
 
-function inProcessExecutor(cfg: EvalConfig): Executor {
+function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode): Executor {
   return {
     capacity: INFLIGHT_PER_WORKER,
     submit(req, done) {
-      processInto(req.file, cfg, new Float32Array(req.buffer), req.offset).then(
+      processInto(req.file, cfg, new Float32Array(req.buffer), req.offset, resize).then(
         () => done({ id: req.id }),
         (e: unknown) => done({ id: req.id, error: serializeError(e, req.file) }),
       );
@@ -82,14 +84,14 @@ function inProcessExecutor(cfg: EvalConfig): Executor {
   };
 }
 
-function workerExecutor(cfg: EvalConfig, count: number): Executor {
+function workerExecutor(cfg: EvalConfig, count: number, resize: ResizeMode): Executor {
   const url = workerUrl();
   const callbacks = new Map<number, (reply: WorkerReply) => void>();
   const load: number[] = [];
   let fatal: ((e: Error) => void) | undefined;
   let closing = false;
   const workers = Array.from({ length: count }, (_, w) => {
-    const worker = new Worker(url, { workerData: { cfg } });
+    const worker = new Worker(url, { workerData: { cfg, resize } });
     load.push(0);
     worker.on('message', (reply: WorkerReply) => {
       load[w]!--;
@@ -134,7 +136,8 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
   const perImage = c * h * w;
   const batchCount = Math.ceil(samples.length / batchSize);
 
-  const executor = workers === 0 ? inProcessExecutor(cfg) : workerExecutor(cfg, workers);
+  const resize = opts.resize ?? 'exact';
+  const executor = workers === 0 ? inProcessExecutor(cfg, resize) : workerExecutor(cfg, workers, resize);
   const pending = new Map<number, PendingBatch>();
   let nextImage = 0; // next sample to submit
   let nextYield = 0; // next batch to hand out

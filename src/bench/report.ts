@@ -1,0 +1,89 @@
+/** The human side of `zoo bench`: one table per stage, zoo beside the reference with the ratio. */
+import { renderTable } from '../cli/format.js';
+import type { BenchResult } from './run.js';
+
+const f1 = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const ratio = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`);
+
+export function renderBench(r: BenchResult): string {
+  const out: string[] = [];
+  const [, h, w] = r.evalConfig.inputSize;
+  out.push(
+    `zoo bench ${r.tag}: ${h}x${w} ${r.evalConfig.interpolation} crop_pct ${r.evalConfig.cropPct}; ${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node}`,
+  );
+  out.push(`images: ${r.data.files} files from ${r.data.root} (repeated as needed); engine threads ${r.threads}, loader workers ${r.workers}\n`);
+  const ref = r.reference;
+  const refNote = ref?.skipped ? `reference skipped: ${ref.skipped}` : ref?.versions ? `reference: Pillow ${ref.versions.pillow}, torchvision ${ref.versions.torchvision}, torch ${ref.versions.torch}` : 'reference not run';
+
+  const pre: string[][] = [];
+  if (r.decode) pre.push(['decode (1 core)', f1(r.decode.imagesPerSecond), f1(ref?.decode?.imagesPerSecond), ratio(r.ratios.decode)]);
+  if (r.preprocess) pre.push(['decode + exact preprocess (1 core)', f1(r.preprocess.imagesPerSecond), f1(ref?.preprocess?.imagesPerSecond), ratio(r.ratios.preprocess)]);
+  if (r.fast) {
+    const refPre = ref?.preprocess?.imagesPerSecond;
+    pre.push(['decode + fast preprocess (1 core)', f1(r.fast.imagesPerSecond), f1(refPre), ratio(refPre ? r.fast.imagesPerSecond / refPre : null)]);
+  }
+  const one = r.loader?.find((l) => l.workers === 1)?.imagesPerSecond;
+  for (const l of r.loader ?? []) {
+    pre.push([`loader, ${l.workers} worker(s), exact`, f1(l.imagesPerSecond), '-', l.workers > 1 && one ? `${ratio(l.imagesPerSecond / one)} of 1 worker` : '-']);
+  }
+  if (pre.length) {
+    out.push('Preprocessing (images/s; reference: Pillow decode, Pillow + torchvision eval transform)');
+    out.push(renderTable(['stage', 'zoo', 'reference', 'zoo/ref'], pre, ['left', 'right', 'right', 'right']));
+  }
+  if (r.fast) {
+    const d = r.fast.difference;
+    out.push(`fast resize vs exact: mean |diff| ${d.meanAbs.toFixed(3)}, max ${d.maxAbs}, ${(100 * d.differing).toFixed(1)}% of bytes differ (${d.images} images)\n`);
+  }
+
+  if (r.inference?.length) {
+    const refRows = new Map((ref?.inference ?? []).map((x) => [x.batch, x.imagesPerSecond]));
+    const rows = r.inference.map((x) => {
+      const refv = refRows.get(x.batch);
+      return [x.backend, String(x.batch), f1(x.imagesPerSecond), f1(refv), ratio(refv ? x.imagesPerSecond / refv : null)];
+    });
+    out.push(`Inference (images/s, ${r.threads} thread(s), random weights; reference: ${ref?.model?.source ?? 'PyTorch eager'})`);
+    out.push(renderTable(['engine', 'batch', 'zoo', 'PyTorch', 'zoo/ref'], rows, ['left', 'right', 'right', 'right', 'right']));
+    for (const [engine, v] of Object.entries(r.ratios.inference ?? {})) out.push(`best batch vs best batch, ${engine}: ${ratio(v)}`);
+    if (r.ratios.inference) out.push('');
+  }
+
+  if (r.endToEnd) {
+    const e = r.endToEnd;
+    out.push(`End to end (zoo eval's loop: ${e.workers} loader worker(s) + onnxruntime, batch ${e.batchSize}, ${e.images} images)`);
+    out.push(
+      renderTable(
+        ['figure', 'value'],
+        [
+          ['images/s', f1(e.imagesPerSecond)],
+          ['back-to-back model 1/(1/pre + 1/inf)', f1(e.backToBack)],
+          ['end to end / back-to-back', ratio(e.efficiency)],
+          ['slower stage alone (many-core bound)', f1(e.slowerStage)],
+          ['first batch after loop start (s)', e.firstBatchSeconds.toFixed(2)],
+        ],
+        ['left', 'right'],
+      ),
+    );
+  }
+  if (r.memory) {
+    const m = r.memory;
+    const slope = m.memory.slopeMBPer1000 === null ? '-' : m.memory.slopeMBPer1000.toFixed(2);
+    out.push(`Memory (${m.command}; exit ${m.exitCode})`);
+    out.push(
+      renderTable(
+        ['figure', 'value'],
+        [
+          ['images/s (zoo eval\'s own figure)', f1(m.imagesPerSecond)],
+          ['peak RSS (MB)', m.peakRssMB.toFixed(0)],
+          [`RSS after ${m.memory.skipImages} images / at the end (MB)`, `${m.memory.rssAtSkipMB.toFixed(0)} / ${m.memory.finalRssMB.toFixed(0)}`],
+          [`RSS slope after ${m.memory.skipImages} images (MB / 1000 images)`, slope],
+        ],
+        ['left', 'right'],
+      ),
+    );
+  }
+  if (r.startup) {
+    out.push(`Start-up: ${r.startup.seconds.toFixed(2)} s from command to exit after the first batch (${r.startup.command}; exit ${r.startup.exitCode})\n`);
+  }
+  out.push(refNote);
+  return out.join('\n') + '\n';
+}

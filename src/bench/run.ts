@@ -1,0 +1,272 @@
+/**
+ * The bench run: resolves the model and images, runs the asked-for stages in an order that keeps
+ * them from disturbing one another (light one-core stages first, the end-to-end RSS run before
+ * tfjs is loaded, the Python reference last, never concurrently), and derives the ratios.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { discoverDataset, type Sample } from '../data/dataset.js';
+import { DataError } from '../errors.js';
+import type { EngineName } from '../engines/engine.js';
+import type { EvalConfig } from '../models/eval-config.js';
+import { requireArchitecture, resolveModel } from '../models/registry.js';
+import type { Rate } from './measure.js';
+import { MB } from './measure.js';
+import { runReference, type ReferenceResult } from './reference.js';
+import {
+  decodeStage,
+  endToEndStage,
+  fastDifference,
+  inferenceStage,
+  loadEngine,
+  loaderStage,
+  preprocessStage,
+  startupStage,
+  type EndToEnd,
+  type PixelDifference,
+  type Startup,
+  type EvalMemory,
+  memoryStage,
+} from './stages.js';
+import { randomGraph } from './weights.js';
+
+export const BENCH_STAGES = ['decode', 'preprocess', 'fast', 'loader', 'inference', 'e2e', 'memory', 'startup', 'reference'] as const;
+export type BenchStage = (typeof BENCH_STAGES)[number];
+
+export interface BenchOptions {
+  spec: string;
+  data?: string;
+  count: number;
+  images: number;
+  seconds: number;
+  batches: readonly number[];
+  batchSize: number;
+  engines: readonly EngineName[];
+  threads: number;
+  workers: number;
+  stages: readonly BenchStage[];
+  log: (line: string) => void;
+}
+
+export interface InferenceRow extends Rate {
+  engine: EngineName;
+  backend: string;
+  batch: number;
+}
+
+export interface LoaderRow extends Rate {
+  workers: number;
+  resize: 'exact' | 'fast';
+}
+
+export interface BenchResult {
+  model: string;
+  tag: string;
+  evalConfig: EvalConfig;
+  machine: { cpu: string; cores: number; memoryMB: number; node: string; platform: string };
+  threads: number;
+  workers: number;
+  data: { root: string; files: number };
+  decode?: Rate;
+  preprocess?: Rate;
+  fast?: Rate & { difference: PixelDifference };
+  loader?: LoaderRow[];
+  inference?: InferenceRow[];
+  endToEnd?: EndToEnd & {
+    /** 1 / (1/preprocess + 1/inference): the two stages back to back on the same cores. */
+    backToBack: number | null;
+    /** endToEnd / backToBack. */
+    efficiency: number | null;
+    /** The slower stage alone: what a machine with cores to spare for both would reach. */
+    slowerStage: number | null;
+  };
+  startup?: Startup;
+  /** A child `zoo eval` over --images images: peak RSS and growth. */
+  memory?: EvalMemory;
+  reference?: ReferenceResult;
+  /** zoo / reference, >1 means zoo is faster. */
+  ratios: {
+    decode?: number;
+    preprocess?: number;
+    /** Each side at its best batch size. */
+    inference?: Partial<Record<EngineName, number>>;
+  };
+}
+
+/** The in-process end-to-end rate needs a few hundred images; --images sizes the (longer) memory run. */
+const E2E_IMAGES = 640;
+
+export const DEFAULT_SAMPLES = fileURLToPath(new URL('../../../shared/samples', import.meta.url));
+const IMAGE_EXT = /\.(jpe?g|png)$/i;
+
+/** Samples from --data (a val layout, or any folder of images), else the bundled sample images. */
+async function benchSamples(data: string | undefined): Promise<{ root: string; samples: Sample[] }> {
+  if (data) {
+    try {
+      const ds = await discoverDataset(data);
+      return { root: ds.root, samples: ds.samples };
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      // Not a labelled val layout: any images will do for speed.
+      const root = resolve(data);
+      const names = existsSync(root) ? (await readdir(root)).filter((n) => IMAGE_EXT.test(n)).sort() : [];
+      if (names.length === 0) throw e;
+      return { root, samples: names.map((name) => ({ file: join(root, name), label: 0, name })) };
+    }
+  }
+  const samples: Sample[] = [];
+  for (const sub of ['val-originals', 'val-496']) {
+    const dir = join(DEFAULT_SAMPLES, sub);
+    if (!existsSync(dir)) continue;
+    samples.push(...(await discoverDataset(dir)).samples);
+  }
+  if (samples.length === 0) {
+    throw new DataError('no bench images', {
+      file: DEFAULT_SAMPLES,
+      expected: 'the sample images under ../shared/samples',
+      fix: 'pass --data DIR with some JPEG images',
+    });
+  }
+  return { root: DEFAULT_SAMPLES, samples };
+}
+
+function best(rates: readonly { imagesPerSecond: number }[]): number | undefined {
+  return rates.length ? Math.max(...rates.map((r) => r.imagesPerSecond)) : undefined;
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+  const model = resolveModel(opts.spec);
+  const arch = requireArchitecture(model);
+  const cfg = model.tag.evalConfig;
+  const size: [number, number] = [cfg.inputSize[1], cfg.inputSize[2]];
+  const { root, samples } = await benchSamples(opts.data);
+  const files = samples.map((s) => s.file);
+  const has = (s: BenchStage) => opts.stages.includes(s);
+  const pre = { minSeconds: 0, minImages: opts.count };
+  const result: BenchResult = {
+    model: model.tag.arch,
+    tag: model.tag.name,
+    evalConfig: cfg,
+    machine: { cpu: cpus()[0]?.model ?? 'cpu', cores: availableParallelism(), memoryMB: Math.round(totalmem() / MB), node: process.version, platform: `${process.platform}/${process.arch}` },
+    threads: opts.threads,
+    workers: opts.workers,
+    data: { root, files: files.length },
+    ratios: {},
+  };
+
+  if (has('decode')) {
+    opts.log(`decode, one core, ${opts.count} images`);
+    result.decode = await decodeStage(files, pre);
+  }
+  if (has('preprocess')) {
+    opts.log(`decode + exact preprocess, one core, ${opts.count} images`);
+    result.preprocess = await preprocessStage(files, cfg, 'exact', pre);
+  }
+  if (has('fast')) {
+    opts.log(`decode + fast (libvips) preprocess, one core, ${opts.count} images`);
+    const rate = await preprocessStage(files, cfg, 'fast', pre);
+    result.fast = { ...rate, difference: await fastDifference(files.slice(0, 32), cfg) };
+  }
+  if (has('loader')) {
+    result.loader = [];
+    const counts = [...new Set([1, opts.workers])];
+    for (const workers of counts) {
+      opts.log(`loader, ${workers} worker(s), exact`);
+      const images = Math.max(opts.count * workers, 4 * opts.batchSize);
+      result.loader.push({ workers, resize: 'exact', ...(await loaderStage(samples, cfg, { workers, batchSize: opts.batchSize, images, resize: 'exact' })) });
+    }
+  }
+
+  // Inference graphs are built once per run; onnxruntime before tfjs so the e2e RSS is onnxruntime's.
+  const needsGraph = has('inference') || has('e2e');
+  const graph = needsGraph ? randomGraph(arch, size) : undefined;
+  let ortAtBatch: number | undefined;
+  if (graph && has('inference')) result.inference = [];
+  const engines = [...opts.engines].sort((a) => (a === 'onnxruntime' ? -1 : 1));
+  for (const engine of engines) {
+    if (!graph) break;
+    const wantE2e = engine === 'onnxruntime' && has('e2e');
+    if (!has('inference') && !wantE2e) continue;
+    opts.log(`loading ${engine}`);
+    const loaded = await loadEngine(graph, engine, opts.threads);
+    try {
+      if (has('inference')) {
+        for (const batch of opts.batches) {
+          opts.log(`inference, ${engine}, batch ${batch}, ${opts.threads} thread(s)`);
+          const r = await inferenceStage(loaded, batch, { minSeconds: opts.seconds, minImages: batch });
+          result.inference!.push({ engine, backend: loaded.backend, batch, ...r });
+          if (engine === 'onnxruntime' && batch === opts.batchSize) ortAtBatch = r.imagesPerSecond;
+        }
+      }
+      if (wantE2e) {
+        // The back-to-back model needs inference at the end-to-end batch size.
+        ortAtBatch ??= (await inferenceStage(loaded, opts.batchSize, { minSeconds: opts.seconds, minImages: opts.batchSize })).imagesPerSecond;
+        const images = Math.min(opts.images, E2E_IMAGES);
+        opts.log(`end to end, ${images} images, ${opts.workers} worker(s), batch ${opts.batchSize}`);
+        const e2e = await endToEndStage(samples, cfg, loaded, {
+          workers: opts.workers,
+          batchSize: opts.batchSize,
+          images,
+          resize: 'exact',
+          memorySkip: Math.min(1000, Math.floor(opts.images / 4)),
+        });
+        const preAll = result.loader?.find((l) => l.workers === opts.workers)?.imagesPerSecond;
+        const backToBack = preAll && ortAtBatch ? 1 / (1 / preAll + 1 / ortAtBatch) : null;
+        result.endToEnd = {
+          ...e2e,
+          backToBack,
+          efficiency: backToBack ? e2e.imagesPerSecond / backToBack : null,
+          slowerStage: preAll && ortAtBatch ? Math.min(preAll, ortAtBatch) : null,
+        };
+      }
+    } finally {
+      await loaded.dispose();
+    }
+  }
+
+  if (has('memory')) {
+    opts.log(`memory: zoo eval over ${opts.images} images, RSS sampled every 200 ms`);
+    result.memory = await memoryStage(model.tag.name, arch, cfg, files, {
+      images: opts.images,
+      batchSize: opts.batchSize,
+      threads: opts.threads,
+      workers: opts.workers,
+      skip: Math.min(1000, Math.floor(opts.images / 4)),
+    });
+  }
+  if (has('startup')) {
+    opts.log('start-up: zoo eval on local weights, one batch');
+    result.startup = await startupStage(model.tag.name, arch, cfg, files, opts.batchSize, opts.threads);
+  }
+
+  if (has('reference')) {
+    opts.log('reference: Pillow + torchvision + PyTorch eager (/usr/bin/python3 bench/reference.py)');
+    const stages = (['decode', 'preprocess', 'inference'] as const).filter((s) => has(s));
+    result.reference = await runReference({
+      files,
+      count: opts.count,
+      cfg,
+      model: model.tag.arch,
+      threads: opts.threads,
+      batches: opts.batches,
+      seconds: opts.seconds,
+      preSeconds: 0,
+      stages,
+    });
+    const ref = result.reference;
+    if (ref.decode && result.decode) result.ratios.decode = result.decode.imagesPerSecond / ref.decode.imagesPerSecond;
+    if (ref.preprocess && result.preprocess) result.ratios.preprocess = result.preprocess.imagesPerSecond / ref.preprocess.imagesPerSecond;
+    const refBest = best(ref.inference ?? []);
+    if (refBest && result.inference) {
+      result.ratios.inference = {};
+      for (const engine of opts.engines) {
+        const ours = best(result.inference.filter((r) => r.engine === engine));
+        if (ours) result.ratios.inference[engine] = ours / refBest;
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,317 @@
+/**
+ * The bench's measurements, one function per stage. Each runs the production code path (decodeRgb,
+ * cropResize + normalizeInto, createLoader, the engines, the eval loop) rather than a copy of it.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Sample } from '../data/dataset.js';
+import { decodeRgb } from '../data/decode.js';
+import { createLoader } from '../data/loader.js';
+import { fastCrop, processInto, type ResizeMode } from '../data/pipeline.js';
+import { cropResize } from '../data/preprocess.js';
+import type { EngineName, LoadedModel } from '../engines/engine.js';
+import { getEngine } from '../engines/index.js';
+import type { Architecture } from '../models/arch.js';
+import type { EvalConfig } from '../models/eval-config.js';
+import type { Graph } from '../models/graph.js';
+import { encodeSafetensors } from '../models/weights/safetensors.js';
+import { TopKAccumulator } from '../metrics/topk.js';
+import { measureRate, memoryFigures, type MemoryFigures, type Rate, type RssPoint } from './measure.js';
+import { randomWeights } from './weights.js';
+
+export interface StageOptions {
+  minSeconds: number;
+  minImages: number;
+}
+
+/** `n` samples cycling through `samples` (a long run from a few sample images). */
+export function repeatSamples(samples: readonly Sample[], n: number): Sample[] {
+  return Array.from({ length: n }, (_, i) => samples[i % samples.length]!);
+}
+
+/** Decode alone, one image at a time on the calling thread (one core). */
+export function decodeStage(files: readonly string[], opts: StageOptions): Promise<Rate> {
+  let i = 0;
+  return measureRate(
+    async () => {
+      await decodeRgb(files[i++ % files.length]!);
+      return 1;
+    },
+    { ...opts, warmup: Math.min(files.length, 20) },
+  );
+}
+
+/** Decode + resize + crop + normalise, one image at a time on the calling thread (one core). */
+export function preprocessStage(files: readonly string[], cfg: EvalConfig, resize: ResizeMode, opts: StageOptions): Promise<Rate> {
+  const out = new Float32Array(cfg.inputSize[0] * cfg.inputSize[1] * cfg.inputSize[2]);
+  let i = 0;
+  return measureRate(
+    async () => {
+      await processInto(files[i++ % files.length]!, cfg, out, 0, resize);
+      return 1;
+    },
+    { ...opts, warmup: Math.min(files.length, 20) },
+  );
+}
+
+export interface PixelDifference {
+  images: number;
+  /** Mean |fast - exact| over all bytes of the uint8 crops. */
+  meanAbs: number;
+  maxAbs: number;
+  /** Fraction of bytes that differ at all. */
+  differing: number;
+}
+
+/** How far the fast resize's crops are from the exact (Pillow-identical) ones. */
+export async function fastDifference(files: readonly string[], cfg: EvalConfig): Promise<PixelDifference> {
+  let sum = 0;
+  let max = 0;
+  let diff = 0;
+  let bytes = 0;
+  for (const f of files) {
+    const exact = cropResize(await decodeRgb(f), cfg).data;
+    const fast = (await fastCrop(f, cfg)).data;
+    for (let i = 0; i < exact.length; i++) {
+      const d = Math.abs(exact[i]! - fast[i]!);
+      sum += d;
+      if (d > max) max = d;
+      if (d) diff++;
+    }
+    bytes += exact.length;
+  }
+  return { images: files.length, meanAbs: sum / bytes, maxAbs: max, differing: diff / bytes };
+}
+
+/** The real loader (worker threads writing into shared batches), its batches discarded. */
+export async function loaderStage(
+  samples: readonly Sample[],
+  cfg: EvalConfig,
+  opts: { workers: number; batchSize: number; images: number; resize: ResizeMode },
+): Promise<Rate> {
+  const run = repeatSamples(samples, opts.images);
+  const loader = createLoader(run, cfg, { batchSize: opts.batchSize, workers: opts.workers, resize: opts.resize });
+  // Worker start-up is a one-time cost: time from the first batch on.
+  let images = 0;
+  let start = 0;
+  let first = true;
+  for await (const b of loader) {
+    if (first) {
+      first = false;
+      start = performance.now();
+      continue;
+    }
+    images += b.n;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { imagesPerSecond: images / seconds, images, seconds };
+}
+
+export async function loadEngine(graph: Graph, engine: EngineName, threads: number): Promise<LoadedModel> {
+  return (await getEngine(engine)).load(graph, { device: 'cpu', threads });
+}
+
+/** Inference alone on random normalised input, whole batches, after one warm-up batch. */
+export async function inferenceStage(model: LoadedModel, batch: number, opts: StageOptions): Promise<Rate> {
+  const [c, h, w] = model.inputShape;
+  const input = new Float32Array(batch * c * h * w);
+  for (let i = 0; i < input.length; i++) input[i] = Math.sin(i) * 2;
+  return measureRate(
+    async () => {
+      await model.run(input, batch);
+      return batch;
+    },
+    { minSeconds: opts.minSeconds, minImages: Math.max(opts.minImages, 2 * batch), warmup: 1 },
+  );
+}
+
+export interface EndToEnd extends Rate {
+  workers: number;
+  batchSize: number;
+  firstBatchSeconds: number;
+  memory: MemoryFigures;
+}
+
+/**
+ * What `zoo eval` does between model load and report: the loader on `workers` threads feeding the
+ * engine batch by batch (the next batches decode while this one runs), top-k accumulated. RSS is
+ * sampled after every batch.
+ */
+export async function endToEndStage(
+  samples: readonly Sample[],
+  cfg: EvalConfig,
+  model: LoadedModel,
+  opts: { workers: number; batchSize: number; images: number; resize: ResizeMode; memorySkip: number },
+): Promise<EndToEnd> {
+  const run = repeatSamples(samples, opts.images);
+  const acc = new TopKAccumulator(1000, run.length);
+  const points: RssPoint[] = [{ images: 0, rssBytes: process.memoryUsage.rss() }];
+  const start = performance.now();
+  let firstBatch = 0;
+  const loader = createLoader(run, cfg, { batchSize: opts.batchSize, workers: opts.workers, resize: opts.resize });
+  try {
+    for await (const batch of loader) {
+      // As eval does: onnxruntime-node refuses shared memory, so the engine gets an ordinary copy.
+      const input = batch.data.buffer instanceof SharedArrayBuffer ? new Float32Array(batch.data) : batch.data;
+      const logits = await model.run(input, batch.n);
+      acc.add(logits, batch.samples.map((s) => s.label));
+      if (firstBatch === 0) firstBatch = performance.now();
+      points.push({ images: acc.count, rssBytes: process.memoryUsage.rss() });
+    }
+  } finally {
+    await loader.close();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    imagesPerSecond: acc.count / seconds,
+    images: acc.count,
+    seconds,
+    workers: opts.workers,
+    batchSize: opts.batchSize,
+    firstBatchSeconds: (firstBatch - start) / 1000,
+    memory: memoryFigures(points, opts.memorySkip),
+  };
+}
+
+export interface Startup {
+  /** Wall time of `zoo eval <model> --weights <local file> --limit <batch>`: start, load, one batch, report, exit. */
+  seconds: number;
+  command: string;
+  exitCode: number | null;
+  weightsMB: number;
+}
+
+export interface EvalMemory {
+  command: string;
+  exitCode: number | null;
+  images: number;
+  /** zoo eval's own images/s (loop only, model load excluded), from its --json. */
+  imagesPerSecond: number | null;
+  /** Highest VmHWM seen while sampling /proc/<pid>/status every 200 ms. */
+  peakRssMB: number;
+  memory: MemoryFigures;
+}
+
+const ZOO_BIN = fileURLToPath(new URL('../../bin/zoo.js', import.meta.url));
+
+/** A temporary flat val folder of `n` links to the bench images and a random-weights checkpoint. */
+async function evalFixture(modelName: string, arch: Architecture, cfg: EvalConfig, files: readonly string[], n: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'zoo-bench-'));
+  const weights = encodeSafetensors(randomWeights(arch, [cfg.inputSize[1], cfg.inputSize[2]]));
+  const weightsFile = join(dir, `${modelName}.safetensors`);
+  await writeFile(weightsFile, weights);
+  const data = join(dir, 'val');
+  await mkdir(data);
+  for (let i = 0; i < n; i++) {
+    // Real val names so the bundled ground truth labels them; contents are the bench images.
+    await symlink(files[i % files.length]!, join(data, `ILSVRC2012_val_${String(i + 1).padStart(8, '0')}.JPEG`));
+  }
+  return { dir, weightsFile, data, weightsMB: weights.byteLength / (1024 * 1024), cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+function procStatusKB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a child `zoo eval`, sampling its RSS every `sampleMs` (Linux /proc; none elsewhere). */
+async function childEval(args: readonly string[], sampleMs: number): Promise<{ code: number | null; seconds: number; samples: { t: number; rss: number; hwm: number }[] }> {
+  const start = performance.now();
+  const samples: { t: number; rss: number; hwm: number }[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, [ZOO_BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const timer = setInterval(() => {
+      const rss = procStatusKB(child.pid!, 'VmRSS');
+      const hwm = procStatusKB(child.pid!, 'VmHWM');
+      if (rss !== undefined && hwm !== undefined) samples.push({ t: (performance.now() - start) / 1000, rss: rss * 1024, hwm: hwm * 1024 });
+    }, sampleMs);
+    child.on('error', (e) => {
+      clearInterval(timer);
+      reject(e);
+    });
+    child.on('exit', (c) => {
+      clearInterval(timer);
+      resolve(c);
+    });
+  });
+  return { code, seconds: (performance.now() - start) / 1000, samples };
+}
+
+/**
+ * Time from command start to first batch done, as a user sees it: a child `zoo eval` on a local
+ * weights file (random values, the architecture's real names and shapes) over one batch of images.
+ * An upper bound: it includes the report and exit.
+ */
+export async function startupStage(
+  modelName: string,
+  arch: Architecture,
+  cfg: EvalConfig,
+  files: readonly string[],
+  batchSize: number,
+  threads: number,
+): Promise<Startup> {
+  const fx = await evalFixture(modelName, arch, cfg, files, batchSize);
+  try {
+    const args = ['eval', modelName, '--weights', fx.weightsFile, '--data', fx.data, '--limit', String(batchSize), '--batch-size', String(batchSize), '--threads', String(threads), '--quiet'];
+    const run = await childEval(args, 1000);
+    return {
+      seconds: run.seconds,
+      command: `zoo eval ${modelName} --weights <local ${fx.weightsMB.toFixed(0)} MB> --data <${batchSize} images> --limit ${batchSize} --batch-size ${batchSize} --threads ${threads} --quiet`,
+      exitCode: run.code,
+      weightsMB: fx.weightsMB,
+    };
+  } finally {
+    await fx.cleanup();
+  }
+}
+
+/**
+ * Memory of a real `zoo eval` over `images` images (the bench images linked again and again):
+ * peak RSS, and the RSS growth per 1,000 images after the first `skip` (RSS regressed on time in
+ * steady state, converted to images with the run's own rate).
+ */
+export async function memoryStage(
+  modelName: string,
+  arch: Architecture,
+  cfg: EvalConfig,
+  files: readonly string[],
+  opts: { images: number; batchSize: number; threads: number; workers: number; skip: number },
+): Promise<EvalMemory> {
+  const fx = await evalFixture(modelName, arch, cfg, files, opts.images);
+  try {
+    const json = join(fx.dir, 'result.json');
+    const args = ['eval', modelName, '--weights', fx.weightsFile, '--data', fx.data, '--batch-size', String(opts.batchSize), '--threads', String(opts.threads), '--workers', String(opts.workers), '--quiet', '--json', json];
+    const run = await childEval(args, 200);
+    let rate: number | null = null;
+    try {
+      rate = (JSON.parse(readFileSync(json, 'utf8')) as { imagesPerSecond?: number }).imagesPerSecond ?? null;
+    } catch {
+      rate = null;
+    }
+    // Map time to images: the loop starts when RSS stops jumping (model loaded); from the end back at the loop's rate.
+    const end = run.samples.at(-1)?.t ?? run.seconds;
+    const points: RssPoint[] = rate
+      ? run.samples.map((s) => ({ images: Math.max(0, opts.images - (end - s.t) * rate!), rssBytes: s.rss }))
+      : [];
+    const memory = memoryFigures(points, opts.skip);
+    const peak = run.samples.reduce((m, s) => Math.max(m, s.hwm), 0) / (1024 * 1024);
+    return {
+      command: `zoo eval ${modelName} --weights <local> --data <${opts.images} images> --batch-size ${opts.batchSize} --threads ${opts.threads} --workers ${opts.workers} --quiet --json`,
+      exitCode: run.code,
+      images: opts.images,
+      imagesPerSecond: rate,
+      peakRssMB: peak,
+      memory,
+    };
+  } finally {
+    await fx.cleanup();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * `zoo bench <model>`: images/s of every stage of an evaluation, measured here and now, beside the
+ * Python reference (Pillow + torchvision + PyTorch eager) on the same images, config and threads:
+ * decode alone and decode+preprocess on one core (exact, and the opt-in fast resize with its pixel
+ * difference), the loader on 1..N worker threads, inference per engine and batch size, end to end
+ * as `zoo eval` runs it (with RSS over the run), and start-up to first batch on local weights.
+ * Weights are random (speed does not depend on their values); nothing is downloaded.
+ */
+import { availableParallelism, cpus } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runBench, type BenchOptions, type BenchStage, BENCH_STAGES } from '../bench/run.js';
+import { renderBench } from '../bench/report.js';
+import type { EngineName } from '../engines/engine.js';
+import type { Io, Wrap } from './main.js';
+import { positiveInt } from './options.js';
+import { writeJsonAtomic } from './report.js';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
+}
+
+function list<T extends string>(allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const parts = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    for (const p of parts) {
+      if (!allowed.includes(p as T)) throw new InvalidArgumentError(`'${p}' is not one of ${allowed.join(', ')}`);
+    }
+    if (parts.length === 0) throw new InvalidArgumentError('expected a comma-separated list');
+    return parts as T[];
+  };
+}
+
+function intList(value: string): number[] {
+  return value.split(',').map((s) => positiveInt(s.trim()));
+}
+
+interface BenchFlags {
+  data?: string;
+  count: number;
+  images: number;
+  seconds: number;
+  batches: number[];
+  batchSize: number;
+  engines: EngineName[];
+  threads?: number;
+  workers?: number;
+  stages: BenchStage[];
+  reference: boolean;
+  json?: string;
+}
+
+export function benchCommand(io: Io, wrap: Wrap): Command {
+  return new Command('bench')
+    .description('measure decode, preprocess, inference and end-to-end speed, side by side with Pillow/torchvision/PyTorch')
+    .argument('<model>', 'architecture or arch.tag, e.g. rexnet_100')
+    .addOption(new Option('--data <dir>', 'images to use (default: the samples under ../shared/samples)'))
+    .addOption(new Option('--count <n>', 'images per one-core decode/preprocess measurement').argParser(positiveInt).default(200))
+    .addOption(new Option('--images <n>', 'images for the memory run, a child zoo eval (the data repeated to reach it; the in-process end-to-end run uses up to 640)').argParser(positiveInt).default(2000))
+    .addOption(new Option('--seconds <s>', 'minimum seconds per inference measurement').argParser(positiveNumber).default(5))
+    .addOption(new Option('--batches <list>', 'inference batch sizes').argParser(intList).default([1, 8, 32]))
+    .addOption(new Option('--batch-size <n>', 'batch size of the loader and end-to-end runs').argParser(positiveInt).default(32))
+    .addOption(new Option('--engines <list>', 'engines to time').argParser(list<EngineName>(['onnxruntime', 'tfjs'])).default(['onnxruntime', 'tfjs']))
+    .addOption(new Option('--threads <n>', 'engine threads, and the reference\'s torch threads (default: all cores)').argParser(positiveInt))
+    .addOption(new Option('--workers <n>', 'loader workers for end to end (default: all cores)').argParser(positiveInt))
+    .addOption(new Option('--stages <list>', `stages to run: ${BENCH_STAGES.join(',')}`).argParser(list(BENCH_STAGES)).default([...BENCH_STAGES]))
+    .addOption(new Option('--no-reference', 'skip the Python reference runner'))
+    .addOption(new Option('--json <file>', 'write every figure as JSON'))
+    .addHelpText('after', '\nExamples:\n  zoo bench rexnet_100\n  zoo bench resnext50_32x4d --engines onnxruntime --batches 8,32 --json bench.json\n')
+    .action(wrap((spec: string, flags: BenchFlags) => benchAction(spec, flags, io)));
+}
+
+async function benchAction(spec: string, flags: BenchFlags, io: Io): Promise<number> {
+  const cores = availableParallelism();
+  const opts: BenchOptions = {
+    spec,
+    ...(flags.data ? { data: flags.data } : {}),
+    count: flags.count,
+    images: flags.images,
+    seconds: flags.seconds,
+    batches: flags.batches,
+    batchSize: flags.batchSize,
+    engines: flags.engines,
+    threads: flags.threads ?? cores,
+    workers: flags.workers ?? cores,
+    stages: flags.reference ? flags.stages : flags.stages.filter((s) => s !== 'reference'),
+    log: (line) => io.stderr.write(`zoo bench: ${line}\n`),
+  };
+  const result = await runBench(opts);
+  result.machine.cpu = cpus()[0]?.model ?? 'cpu';
+  io.stdout.write(renderBench(result));
+  if (flags.json) await writeJsonAtomic(flags.json, result);
+  return 0;
+}

@@ -1,0 +1,100 @@
+/**
+ * `zoo bench` through the built CLI with tiny counts: every stage runs and the --json has the
+ * documented shape (no timing assertions: figures depend on the machine and its load). The
+ * reference runner is exercised where Debian's /usr/bin/python3 with torch is installed.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchResult } from '../src/bench/run.js';
+import { SHARED } from './support/golden.js';
+import { runZoo } from './support/cli.js';
+
+// 496-pixel images: the resize shrinks them, so the fast (libvips) path is really taken.
+const VAL_496 = join(SHARED, 'samples', 'val-496');
+
+const HAS_REFERENCE = existsSync('/usr/bin/python3');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'zoo-bench-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const positiveRate = (r: { imagesPerSecond: number; images: number; seconds: number } | undefined) => {
+  expect(r).toBeDefined();
+  expect(r!.imagesPerSecond).toBeGreaterThan(0);
+  expect(r!.images).toBeGreaterThan(0);
+  expect(r!.seconds).toBeGreaterThan(0);
+};
+
+describe('zoo bench', () => {
+  it('runs every stage with tiny counts and writes the JSON shape', async () => {
+    const json = join(dir, 'bench.json');
+    const run = await runZoo(
+      ['bench', 'rexnet_100', '--data', VAL_496, '--count', '6', '--images', '48', '--seconds', '0.05', '--batches', '1,2',
+        '--batch-size', '8', '--engines', 'onnxruntime', '--threads', '1', '--workers', '2', '--json', json],
+      { timeoutMs: 150_000 },
+    );
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(0);
+    const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    expect(r.tag).toBe('rexnet_100.nav_in1k');
+    expect(r.data.files).toBe(100);
+    positiveRate(r.decode);
+    positiveRate(r.preprocess);
+    positiveRate(r.fast);
+    // The fast path is an approximation of the exact crop, not something else entirely.
+    expect(r.fast!.difference.images).toBeGreaterThan(0);
+    expect(r.fast!.difference.meanAbs).toBeGreaterThan(0);
+    expect(r.fast!.difference.meanAbs).toBeLessThan(3);
+    expect(r.loader!.map((l) => l.workers)).toEqual([1, 2]);
+    for (const l of r.loader!) positiveRate(l);
+    expect(r.inference!.map((x) => [x.engine, x.batch])).toEqual([['onnxruntime', 1], ['onnxruntime', 2]]);
+    for (const x of r.inference!) positiveRate(x);
+    positiveRate(r.endToEnd);
+    expect(r.endToEnd!.images).toBe(48);
+    expect(r.endToEnd!.efficiency).toBeGreaterThan(0);
+    expect(r.memory!.exitCode).toBe(0);
+    expect(r.memory!.images).toBe(48);
+    expect(r.memory!.peakRssMB).toBeGreaterThan(50);
+    expect(r.startup!.exitCode).toBe(0);
+    expect(r.startup!.seconds).toBeGreaterThan(0);
+    expect(run.stdout).toMatch(/decode \+ exact preprocess \(1 core\)/);
+    expect(run.stdout).toMatch(/End to end/);
+    if (HAS_REFERENCE && !r.reference!.skipped) {
+      positiveRate(r.reference!.decode);
+      positiveRate(r.reference!.preprocess);
+      expect(r.reference!.inference!.map((x) => x.batch)).toEqual([1, 2]);
+      expect(r.ratios.decode).toBeGreaterThan(0);
+      expect(r.ratios.preprocess).toBeGreaterThan(0);
+      expect(r.ratios.inference!.onnxruntime).toBeGreaterThan(0);
+      expect(run.stdout).toMatch(/zoo\/ref/);
+    } else {
+      expect(r.reference!.skipped).toBeTruthy();
+      expect(run.stdout).toMatch(/reference skipped/);
+    }
+  }, 160_000);
+
+  it('runs only the stages asked for, without the reference', async () => {
+    const json = join(dir, 'decode.json');
+    const run = await runZoo(['bench', 'rexnet_100', '--data', VAL_496, '--count', '3', '--stages', 'decode,reference', '--no-reference', '--json', json]);
+    expect(run.code).toBe(0);
+    const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    positiveRate(r.decode);
+    expect(r.preprocess).toBeUndefined();
+    expect(r.inference).toBeUndefined();
+    expect(r.reference).toBeUndefined();
+    expect(run.stdout).toMatch(/reference not run/);
+  }, 60_000);
+
+  it('refuses an unknown stage with a usage error', async () => {
+    const run = await runZoo(['bench', 'rexnet_100', '--stages', 'decode,warp']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/'warp' is not one of/);
+  });
+});
