@@ -147,6 +147,27 @@ describe('tfjs engine vs onnxruntime', () => {
     });
   }
 
+  it('the same lowering gives the same logits on the pure-JS cpu backend (the last fallback)', async () => {
+    for (const c of CASES) {
+      const graph = build(c.forward, c.size, 7);
+      const input = randomInput(c.n * 3 * c.size[0] * c.size[1], 11);
+      const wasm = await tfjsEngine.load(graph, { device: 'cpu' });
+      loaded.push(wasm);
+      const expected = await wasm.run(input, c.n);
+      await tf.setBackend('cpu');
+      const lowered = lowerGraph(graph);
+      try {
+        const y = tf.tidy(() => lowered.execute(tf.transpose(tf.tensor4d(input, [c.n, 3, ...c.size]), [0, 2, 3, 1])));
+        const got = (await y.data()) as Float32Array;
+        y.dispose();
+        expect(relError(got, expected), c.name).toBeLessThan(1e-4);
+      } finally {
+        lowered.dispose();
+        await tf.setBackend('wasm');
+      }
+    }
+  });
+
   it('fuses conv + BN + relu/relu6 into one step and keeps shared values unfused', () => {
     const graph = build(convs, [23, 21], 7);
     const lowered = lowerGraph(graph);
