@@ -67,6 +67,8 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
 }
 
 export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<number> {
+  // Wall time is the user's wait: discovery, weights, model load and the loop.
+  const started = performance.now();
   const model = resolveModel(spec);
   if (!flags.data) {
     throw new UsageError('missing --data PATH', {
@@ -79,7 +81,6 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   for (const w of dataset.warnings) io.stderr.write(`zoo: warning: ${w}\n`);
   const samples = flags.limit ? selectSubset(dataset.samples, { limit: flags.limit }) : dataset.samples;
 
-  const started = performance.now();
   const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
   if (run.note && !flags.quiet) io.stderr.write(`zoo: note: ${run.note}\n`);
   const workers = flags.workers ?? availableParallelism();

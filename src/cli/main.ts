@@ -74,7 +74,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   });
   try {
     if (argv.length <= 2) {
-      program.outputHelp();
+      program.outputHelp({ error: true });
       return ExitCode.USAGE;
     }
     await program.parseAsync(argv);
