@@ -247,7 +247,7 @@ describe('backend choice without the native packages', () => {
     expect(tf.getBackend()).toBe('wasm');
     const first = takeTfjsNote(a);
     expect(first).toMatch(/@tensorflow\/tfjs-node is not installed; running on the WebAssembly backend/);
-    expect(first).toMatch(/npm install @tensorflow\/tfjs-node@4\.22/);
+    expect(first).toMatch(/npm install @tensorflow\/tfjs-node@4\.22\.0 with network access/);
     expect(takeTfjsNote(b)).toBeUndefined();
     expect(takeTfjsNote(a)).toBeUndefined();
   });
@@ -261,7 +261,7 @@ describe('backend choice without the native packages', () => {
     expect(err).toBeInstanceOf(EngineError);
     const e = err as EngineError;
     expect(e.exitCode).toBe(ExitCode.ENGINE);
-    expect(e.message).toMatch(/no CUDA backend: @tensorflow\/tfjs-node-gpu not installed/);
+    expect(e.message).toMatch(/no CUDA backend: @tensorflow\/tfjs-node-gpu is not installed/);
     expect(e.fix).toMatch(/npm install @tensorflow\/tfjs-node-gpu@4\.22/);
     expect(e.expected).toMatch(/libtensorflow 2\.9\.1.*CUDA 11\.2.*cuDNN 8\.1/);
     // The failed CUDA request left the wasm backend usable.

@@ -22,9 +22,10 @@ export const TFJS_NODE = '@tensorflow/tfjs-node';
 /** The version of tfjs-core we run; a native package must match it to share its engine. */
 export const TFJS_VERSION: string = tf.version_core;
 
-const GPU_NEEDS = 'libtensorflow 2.9.1 (downloaded by its install script), CUDA 11.2 and cuDNN 8.1 on Linux x64';
-const GPU_FIX = `npm install ${TFJS_NODE_GPU}@${TFJS_VERSION} (needs ${GPU_NEEDS}; its install script downloads libtensorflow, so run it with network access)`;
-const NODE_FIX = `npm install ${TFJS_NODE}@${TFJS_VERSION} (its install script downloads libtensorflow 2.9.1, so run it with network access)`;
+const GPU_NEEDS = 'libtensorflow 2.9.1, CUDA 11.2 and cuDNN 8.1 (Linux x64)';
+const GPU_INSTALL = `npm install ${TFJS_NODE_GPU}@${TFJS_VERSION} with network access (its install script downloads libtensorflow)`;
+const GPU_FIX = `${GPU_INSTALL}; it runs on CUDA 11.2 with cuDNN 8.1`;
+const NODE_FIX = `npm install ${TFJS_NODE}@${TFJS_VERSION} with network access (its install script downloads libtensorflow 2.9.1)`;
 
 export interface BackendChoice {
   /** tfjs backend name: `tensorflow` (tfjs-node[-gpu]), `wasm` or `cpu`. */
@@ -201,14 +202,15 @@ async function choose(device: Device, threads: number | undefined): Promise<Back
     const gpu = await probeNative(TFJS_NODE_GPU);
     if (gpu.loaded && gpu.usingGpu) return { name: 'tensorflow', device: 'cuda', label: 'tfjs tensorflow (cuda)' };
     const why = gpu.loaded
-      ? `${TFJS_NODE_GPU} loaded but TensorFlow found no usable CUDA device (it needs CUDA 11.2 and cuDNN 8.1 libraries on the library path and an NVIDIA driver)`
-      : `${TFJS_NODE_GPU} ${gpu.reason}`;
+      ? `${TFJS_NODE_GPU} loaded but TensorFlow found no usable CUDA device (it needs the CUDA 11.2 and cuDNN 8.1 libraries on the library path and an NVIDIA driver)`
+      : gpu.installed
+        ? `${TFJS_NODE_GPU} could not load: ${gpu.reason}`
+        : `${TFJS_NODE_GPU} is not installed`;
     throw new EngineError(`--device cuda: the tfjs engine has no CUDA backend: ${why}`, {
-      file: TFJS_NODE_GPU,
       expected: `${TFJS_NODE_GPU} with ${GPU_NEEDS}`,
       fix: gpu.installed
-        ? 'install CUDA 11.2 and cuDNN 8.1 (or use --engine onnxruntime, whose CUDA provider needs CUDA 12), or drop --device cuda'
-        : `${GPU_FIX}; or use --engine onnxruntime --device cuda (CUDA 12), or --device cpu`,
+        ? 'install CUDA 11.2 and cuDNN 8.1, or use --engine onnxruntime --device cuda (CUDA 12), or --device cpu'
+        : `${GPU_INSTALL}, or use --engine onnxruntime --device cuda (CUDA 12), or --device cpu`,
     });
   }
   const native = await probeNative(TFJS_NODE);
