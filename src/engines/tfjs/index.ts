@@ -3,6 +3,7 @@
  * tfjs-node, or the WebAssembly backend (see backend.ts for how one is chosen).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { EngineError } from '../../errors.js';
 import type { Graph } from '../../models/graph.js';
 import type { Engine, EngineOptions, LoadedModel } from '../engine.js';
 import { activate, selectBackend, type BackendChoice } from './backend.js';
@@ -26,6 +27,22 @@ export function takeTfjsNote(model: LoadedModel): string | undefined {
   if (note === undefined || noteShown) return undefined;
   noteShown = true;
   return note;
+}
+
+/** The wasm module aborted: in practice its 4 GiB heap ran out; it is unusable afterwards. */
+function isWasmAbort(err: unknown): boolean {
+  // WebAssembly.RuntimeError (no DOM/wasm typings under our lib setting, hence the name check).
+  if (err instanceof Error && err.name === 'RuntimeError') return true;
+  const msg = err instanceof Error ? err.message : String(err);
+  return /Aborted\(|memory access out of bounds|Cannot enlarge memory|Out of memory/i.test(msg);
+}
+
+function wasmOutOfMemory(n: number, err: unknown): EngineError {
+  const msg = err instanceof Error ? err.message : String(err);
+  return new EngineError(`the tfjs WebAssembly backend ran out of memory running a batch of ${n} (${msg.split('\n')[0]})`, {
+    expected: 'a batch whose activations fit in the 4 GiB WebAssembly heap',
+    fix: 'use a smaller --batch-size, or --engine onnxruntime, or install @tensorflow/tfjs-node (native, no such limit)',
+  });
 }
 
 class TfjsModel implements TfjsLoadedModel {
@@ -57,12 +74,17 @@ class TfjsModel implements TfjsLoadedModel {
       throw new Error(`tfjs run: ${n} images of ${c}x${h}x${w} need ${size} floats, got ${input.length}`);
     }
     await activate(this.choice.name);
-    const out = tf.tidy(() => {
-      const nchw = tf.tensor4d(input.length === size ? input : input.subarray(0, size), [n, c, h, w]);
-      const y = lowered.execute(tf.transpose(nchw, [0, 2, 3, 1]));
-      // A graph ending in a feature map returns it in PyTorch's NCHW order, like onnxruntime.
-      return y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y;
-    });
+    let out: tf.Tensor;
+    try {
+      out = tf.tidy(() => {
+        const nchw = tf.tensor4d(input.length === size ? input : input.subarray(0, size), [n, c, h, w]);
+        const y = lowered.execute(tf.transpose(nchw, [0, 2, 3, 1]));
+        // A graph ending in a feature map returns it in PyTorch's NCHW order, like onnxruntime.
+        return y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y;
+      });
+    } catch (err) {
+      throw this.choice.name === 'wasm' && isWasmAbort(err) ? wasmOutOfMemory(n, err) : err;
+    }
     try {
       const data = await out.data<'float32'>();
       // Our own copy: backends may hand out views of memory they reuse.
