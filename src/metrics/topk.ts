@@ -45,6 +45,31 @@ export function topK(row: ArrayLike<number>, k = TOPK, offset = 0, classes = row
   return idx;
 }
 
+/** JSON-able snapshot of a TopKAccumulator, predictions included (base64 of little-endian arrays). */
+export interface TopKState {
+  version: 1;
+  numClasses: number;
+  count: number;
+  top1Correct: number;
+  top5Correct: number;
+  /** count * 5 uint16 class indices. */
+  top: string;
+  /** count float32 margins. */
+  margins: string;
+  /** count int32 labels. */
+  labels: string;
+}
+
+function toBase64(a: Uint16Array | Float32Array | Int32Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+function fromBase64(text: string, bytesPer: number, count: number, what: string): Buffer {
+  const b = Buffer.from(text, 'base64');
+  if (b.length !== bytesPer * count) throw new Error(`topk state: ${what} holds ${b.length} bytes, expected ${bytesPer * count}`);
+  return b;
+}
+
 export class TopKAccumulator {
   private n = 0;
   private hits1 = 0;
@@ -124,5 +149,40 @@ export class TopKAccumulator {
 
   *predictions(): IterableIterator<ImagePrediction> {
     for (let i = 0; i < this.n; i++) yield this.prediction(i);
+  }
+
+  /** Counts and every prediction so far (for a resume state file). Little-endian hosts only, like the weights. */
+  toState(): TopKState {
+    return {
+      version: 1,
+      numClasses: this.numClasses,
+      count: this.n,
+      top1Correct: this.hits1,
+      top5Correct: this.hits5,
+      top: toBase64(this.top.subarray(0, this.n * TOPK)),
+      margins: toBase64(this.margins.subarray(0, this.n)),
+      labels: toBase64(this.labels.subarray(0, this.n)),
+    };
+  }
+
+  /** The accumulator `toState` described; `capacity` pre-sizes for the images still to come. */
+  static fromState(s: TopKState, capacity = 0): TopKAccumulator {
+    const ok = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    if (s.version !== 1 || !ok(s.numClasses) || !ok(s.count) || !ok(s.top1Correct) || !ok(s.top5Correct)) {
+      throw new Error('topk state: malformed counts');
+    }
+    const n = s.count;
+    const top = fromBase64(s.top, 2 * TOPK, n, 'top');
+    const margins = fromBase64(s.margins, 4, n, 'margins');
+    const labels = fromBase64(s.labels, 4, n, 'labels');
+    const acc = new TopKAccumulator(s.numClasses, Math.max(1, n, capacity));
+    // Copy through aligned views: a Buffer from base64 may sit at any byte offset.
+    new Uint8Array(acc.top.buffer).set(top);
+    new Uint8Array(acc.margins.buffer).set(margins);
+    new Uint8Array(acc.labels.buffer).set(labels);
+    acc.n = n;
+    acc.hits1 = s.top1Correct;
+    acc.hits5 = s.top5Correct;
+    return acc;
   }
 }
