@@ -2,30 +2,56 @@
  * `zoo eval <model> --data PATH`: the whole run. Data discovery and the model load happen first so
  * their errors come before any work; then the loader decodes and preprocesses ahead on worker
  * threads while the engine runs the current batch (decode overlaps inference), metrics stream,
- * and the run ends with a table, optional --json / --predictions files, and the exit code.
+ * and the run ends with a table, optional --json / --csv / --predictions files, and the exit code.
+ *
+ * A run can be trusted with a CI gate: bad images stop it naming the file (or are skipped and listed
+ * with --on-error skip), SIGINT/SIGTERM write the partial result and a resume state, the state is
+ * rewritten atomically after every batch so even kill -9 loses only the batches in flight, and
+ * --expect-top1/--expect-top5/--baseline turn the numbers into exit code 1 on a regression.
  */
 import { availableParallelism } from 'node:os';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { discoverDataset, VAL_SIZE } from '../data/dataset.js';
-import { createLoader } from '../data/loader.js';
-import { selectSubset } from '../data/subset.js';
-import { UsageError } from '../errors.js';
+import { discoverDataset, VAL_SIZE, type Dataset, type Sample } from '../data/dataset.js';
+import { loadClassNames, loadRealLabels } from '../data/imagenet.js';
+import { createLoader, type Loader } from '../data/loader.js';
+import { formatShard, parseCount, parseShard, selectSubset, type Shard } from '../data/subset.js';
+import { DataError, ExitCode, UsageError, ZooError } from '../errors.js';
+import { MetricsAccumulator, type MetricsState, type RealLabels } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
-import { TopKAccumulator } from '../metrics/topk.js';
-import { primaryPublished, resolveModel } from '../models/registry.js';
+import { TopKAccumulator, type TopKState } from '../metrics/topk.js';
+import { primaryPublished, resolveModel, type ResolvedModel } from '../models/registry.js';
+import type { EvalConfig } from '../models/eval-config.js';
+import { readBaseline, runCheck, type CheckResult, type Expectation } from './checks.js';
+import { catchInterrupts } from './interrupt.js';
 import type { Io, Wrap } from './main.js';
 import { loadModel } from './model.js';
-import { evalProgress } from './progress.js';
-import { buildResult, renderReport, writeJsonAtomic, writePredictions } from './report.js';
 import {
   applyOverrides,
   engineOptions,
+  expectation,
   positiveInt,
+  positiveSeconds,
   preprocessOptions,
+  tolerance,
   type EngineFlags,
   type PreprocessFlags,
 } from './options.js';
+import { evalProgress } from './progress.js';
+import { buildResult, renderReport, resultCsv, writeJsonAtomic, writePredictions, type RealResult, type Selection } from './report.js';
+import {
+  defaultStateFile,
+  identityDifferences,
+  readState,
+  removeState,
+  weightsIdentity,
+  writeFileAtomic,
+  writeState,
+  type EvalState,
+  type RunIdentity,
+  type SkippedImage,
+} from './state.js';
 
 export interface EvalFlags extends EngineFlags, PreprocessFlags {
   data?: string;
@@ -33,105 +59,395 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   batchSize: number;
   workers?: number;
   limit?: number;
+  perClass?: number;
+  shard?: Shard;
   labels?: string;
   json?: string;
+  csv?: string;
   predictions?: string;
   offline?: boolean;
   quiet?: boolean;
+  expectTop1?: Expectation;
+  expectTop5?: Expectation;
+  tolerance?: number;
+  baseline?: string;
+  onError: 'stop' | 'skip';
+  imageTimeout?: number;
+  realLabels?: string | true;
+  state?: string;
+  resume?: boolean;
+}
+
+/** Default --tolerance, in points: float noise across engines is far below it, a real regression is not. */
+export const DEFAULT_TOLERANCE = 0.1;
+
+/** Accumulator state in the resume file: the additive counts and the per-image predictions. */
+interface AccumulatorState {
+  metrics: MetricsState;
+  topk: TopKState;
 }
 
 export function evalCommand(io: Io, wrap: Wrap): Command {
   const cmd = new Command('eval')
     .description('evaluate a model on ImageNet val (top-1/top-5) and compare with its published numbers')
     .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k')
-    .addOption(new Option('--data <path>', 'ImageNet val: ImageFolder tree, flat ILSVRC2012_val_*.JPEG folder, or a parent holding val/'))
+    .addOption(new Option('--data <path>', 'ImageNet val: ImageFolder tree, flat ILSVRC2012_val_*.JPEG folder, a parent holding val/, or a .tar of either'))
     .addOption(new Option('--weights <file>', "checkpoint (.safetensors, .pth, .pth.tar, .pdparams); default: the tag's download"))
     .addOption(new Option('--batch-size <n>', 'images per engine call').argParser(positiveInt).default(32))
     .addOption(new Option('--workers <n>', 'decode/preprocess threads (default: number of cores)').argParser(positiveInt))
-    .addOption(new Option('--limit <n>', 'evaluate only the first N images in val order').argParser(positiveInt))
+    .addOption(new Option('--limit <n>', 'evaluate only the first N images in val order (after --per-class)').argParser((v) => parseCount('--limit', v)))
+    .addOption(new Option('--per-class <k>', 'evaluate only the first K images of every class, in val order').argParser((v) => parseCount('--per-class', v)))
+    .addOption(new Option('--shard <i/n>', 'evaluate the i-th of n round-robin slices (1-based); combine with zoo merge').argParser(parseShard))
     .addOption(new Option('--labels <file>', 'ground truth for a flat folder (val.txt form: "<file> <label>")'));
   for (const o of preprocessOptions()) cmd.addOption(o);
   for (const o of engineOptions()) cmd.addOption(o);
   return cmd
-    .addOption(new Option('--json <file>', 'write the result as JSON'))
+    .addOption(new Option('--on-error <mode>', 'a bad image: stop naming it, or skip it (result marked not comparable)').choices(['stop', 'skip']).default('stop'))
+    .addOption(new Option('--image-timeout <s>', 'give up on one image after this many seconds (a data error)').argParser(positiveSeconds))
+    .addOption(new Option('--expect-top1 <v>', "fail (exit 1) if top-1 is below 'published' or N percent, minus --tolerance").argParser(expectation))
+    .addOption(new Option('--expect-top5 <v>', "fail (exit 1) if top-5 is below 'published' or N percent, minus --tolerance").argParser(expectation))
+    .addOption(new Option('--tolerance <points>', `allowed shortfall in percentage points (default ${DEFAULT_TOLERANCE})`).argParser(tolerance))
+    .addOption(new Option('--baseline <results.json>', 'fail (exit 1) if worse than this earlier --json result by more than --tolerance'))
+    .addOption(new Option('--real-labels [file]', 'also report ImageNet-ReaL top-1/top-5 (default: the bundled real.json)'))
+    .addOption(new Option('--json <file>', 'write the result as JSON (also what zoo merge reads)'))
+    .addOption(new Option('--csv <file>', "write the result as one CSV row (timm's results columns first)"))
     .addOption(new Option('--predictions <file>', 'write per-image top-5 as CSV: file,label,top1,...,top5,margin'))
+    .addOption(new Option('--state <file>', 'resume state file (default: <json>.state.json, or ./zoo-eval.state.json)'))
+    .addOption(new Option('--resume', 'continue an interrupted run from its state file (same command line)'))
     .addOption(new Option('--offline', 'never touch the network (weights must be cached or given)'))
     .addOption(new Option('--quiet', 'no progress output'))
     .addHelpText(
       'after',
       '\nExamples:\n  zoo eval rexnet_100 --data ./ILSVRC2012\n' +
         '  zoo eval resnext50_32x4d.tv2_in1k --data ./val --limit 5000 --json result.json\n' +
+        '  zoo eval rexnet_100 --data ILSVRC2012_img_val.tar --per-class 5 --expect-top1 published   # CI gate\n' +
+        '  zoo eval rexnet_100 --data ./val --shard 2/8 --json shard2.json                          # then zoo merge\n' +
         '  zoo eval rexnetv1_1.0x --weights rexnetv1_1.0x.pth --data ./val --device cuda\n',
     )
     .action(wrap((spec: string, flags: EvalFlags) => runEval(spec, flags, io)));
 }
 
+function readRealLabelsFile(file: string, text: string): RealLabels {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new DataError('--real-labels is not JSON', { file, expected: 'real.json: a list, per val image in order, of its ReaL class indices' });
+  }
+  if (!Array.isArray(v) || !v.every((l) => Array.isArray(l) && l.every((c) => Number.isInteger(c) && c >= 0 && c < 1000))) {
+    throw new DataError('--real-labels does not hold lists of class indices', {
+      file,
+      expected: 'real.json: [[label, ...], ...] with class indices 0..999, one list per val image in order',
+    });
+  }
+  return v as RealLabels;
+}
+
+async function realLabels(flag: string | true | undefined): Promise<{ labels: RealLabels; source: string } | null> {
+  if (flag === undefined) return null;
+  if (flag === true) return { labels: loadRealLabels(), source: 'bundled real.json (Beyer et al. 2020)' };
+  let text: string;
+  try {
+    text = await readFile(flag, 'utf8');
+  } catch (e) {
+    throw new DataError(`cannot read --real-labels: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: flag, fix: 'check the path' });
+  }
+  return { labels: readRealLabelsFile(flag, text), source: flag };
+}
+
+function selectionOf(flags: EvalFlags, images: number): Selection {
+  const sel = { per_class: flags.perClass ?? null, limit: flags.limit ?? null, shard: flags.shard ? formatShard(flags.shard) : null };
+  return { ...sel, images, key: `per_class=${sel.per_class ?? '-'} limit=${sel.limit ?? '-'} shard=${sel.shard ?? '-'} images=${images}` };
+}
+
+/** Is the dataset the whole val set with nothing odd about it? */
+function datasetComplete(d: Dataset): boolean {
+  return d.samples.length >= VAL_SIZE && d.warnings.length === 0;
+}
+
+/** The expected value of a check and where it came from; null when the tag has no published number. */
+function expected(e: Expectation, published: number | null | undefined, metric: string, model: ResolvedModel): { value: number; source: string } {
+  if (e !== 'published') return { value: e, source: `--expect-${metric.replace('-', '')}` };
+  if (published === null || published === undefined) {
+    throw new UsageError(`--expect-${metric.replace('-', '')} published: ${model.tag.name} has no published ${metric}`, {
+      fix: `pass a number instead, e.g. --expect-${metric.replace('-', '')} 77.5`,
+    });
+  }
+  return { value: published, source: 'published' };
+}
+
+/**
+ * Saves the resume state after batches: every batch while writing stays cheap; when the state is
+ * big enough that a write costs more than 5% of the time between writes, it waits (so at most the
+ * batches in flight, or those of the last ~20 write-times, are lost on kill -9).
+ */
+class StateSaver {
+  private lastEnd = 0;
+  private lastCost = 0;
+  writes = 0;
+  totalMs = 0;
+  constructor(private readonly file: string) {}
+
+  due(): boolean {
+    return performance.now() - this.lastEnd >= this.lastCost * 20;
+  }
+
+  async save<A>(state: EvalState<A>): Promise<void> {
+    const t0 = performance.now();
+    await writeState(this.file, state);
+    this.lastEnd = performance.now();
+    this.lastCost = this.lastEnd - t0;
+    this.totalMs += this.lastCost;
+    this.writes++;
+  }
+}
+
 export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<number> {
   // Wall time is the user's wait: discovery, weights, model load and the loop.
   const started = performance.now();
+  const say = (line: string) => io.stderr.write(`${line}\n`);
   const model = resolveModel(spec);
   if (!flags.data) {
     throw new UsageError('missing --data PATH', {
-      expected: 'the ImageNet val images: an ImageFolder tree, a flat folder of ILSVRC2012_val_*.JPEG, or a parent holding val/',
+      expected: 'the ImageNet val images: an ImageFolder tree, a flat folder of ILSVRC2012_val_*.JPEG, a parent holding val/, or a .tar',
       fix: `e.g. zoo eval ${spec} --data ./ILSVRC2012`,
     });
   }
-  const cfg = applyOverrides(model.tag.evalConfig, flags);
-  const dataset = await discoverDataset(flags.data, flags.labels ? { labels: flags.labels } : {});
-  for (const w of dataset.warnings) io.stderr.write(`zoo: warning: ${w}\n`);
-  const samples = flags.limit ? selectSubset(dataset.samples, { limit: flags.limit }) : dataset.samples;
+  const cfg: EvalConfig = applyOverrides(model.tag.evalConfig, flags);
+  const published = primaryPublished(model.tag, cfg);
+  const tol = flags.tolerance ?? DEFAULT_TOLERANCE;
+  // Usage problems in the checks surface now, not after an hour of evaluation.
+  const exp1 = flags.expectTop1 !== undefined ? expected(flags.expectTop1, published?.top1, 'top-1', model) : null;
+  const exp5 = flags.expectTop5 !== undefined ? expected(flags.expectTop5, published?.top5, 'top-5', model) : null;
+  const baseline = flags.baseline ? await readBaseline(flags.baseline) : null;
+  const real = await realLabels(flags.realLabels);
+  const stateFile = flags.state ?? defaultStateFile(flags.json);
 
-  const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
-  if (run.note && !flags.quiet) io.stderr.write(`zoo: note: ${run.note}\n`);
-  const workers = flags.workers ?? availableParallelism();
-  const acc = new TopKAccumulator(1000, samples.length);
-  const progress = evalProgress(samples.length, io, { quiet: flags.quiet, label: model.tag.name });
-  // Throughput counts from here: decode, preprocess and inference together, model load excluded.
-  const loopStart = performance.now();
-  const loader = createLoader(samples, cfg, { batchSize: flags.batchSize, workers });
+  const interrupt = catchInterrupts(say);
   try {
-    for await (const batch of loader) {
-      // The loader's batches live in a SharedArrayBuffer (workers write into them); onnxruntime-node
-      // rejects shared memory as tensor data, so hand the engine an ordinary copy.
-      const input = batch.data.buffer instanceof SharedArrayBuffer ? new Float32Array(batch.data) : batch.data;
-      const logits = await run.model.run(input, batch.n);
-      acc.add(logits, batch.samples.map((s) => s.label));
-      progress.update(acc.count, acc.top1, acc.top5);
+    const dataset = await discoverDataset(flags.data, flags.labels ? { labels: flags.labels } : {});
+    for (const w of dataset.warnings) say(`zoo: warning: ${w}`);
+    const complete = datasetComplete(dataset);
+    if (!complete) say('zoo: warning: INCOMPLETE DATA: this is not the full, clean val set; the result is marked complete: false');
+    const samples: Sample[] = selectSubset(dataset.samples, {
+      ...(flags.perClass !== undefined ? { perClass: flags.perClass } : {}),
+      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+      ...(flags.shard ? { shard: flags.shard } : {}),
+    });
+    if (samples.length === 0) {
+      throw new UsageError('the subset flags select no images', { file: flags.data, fix: 'check --limit/--per-class/--shard against the data' });
     }
-  } finally {
-    progress.stop();
-    await loader.close();
-    await run.model.dispose();
-  }
-  const ended = performance.now();
+    const selection = selectionOf(flags, samples.length);
+    // Names as the user knows them: relative to the data folder, or the entry path inside a tar.
+    const nameOf = (s: Sample) => (s.tar ? s.file.slice(s.tar.file.length + 1) : relative(dataset.root, s.file) || s.name);
 
-  const subset = samples.length < VAL_SIZE;
-  const comparison = compareWithPublished(
-    { images: acc.count, top1Correct: acc.top1Correct, top5Correct: acc.top5Correct },
-    primaryPublished(model.tag, cfg),
-    subset,
-  );
-  const result = buildResult({
-    model,
-    cfg,
-    acc,
-    comparison,
-    params: run.graph.params,
-    weightsFile: run.file,
-    backend: run.model.backend,
-    device: run.model.device,
-    engine: run.model.engine,
-    batchSize: flags.batchSize,
-    workers,
-    dataset: { root: dataset.root, layout: dataset.layout, found: dataset.samples.length, warnings: dataset.warnings },
-    limit: flags.limit ?? null,
-    wallSeconds: (ended - started) / 1000,
-    imagesPerSecond: acc.count / Math.max(1e-9, (ended - loopStart) / 1000),
-  });
-  io.stdout.write(renderReport(result));
-  if (flags.json) await writeJsonAtomic(flags.json, result);
-  if (flags.predictions) {
-    await writePredictions(flags.predictions, acc, samples.map((s) => relative(dataset.root, s.file)));
+    const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
+    if (run.note && !flags.quiet) say(`zoo: note: ${run.note}`);
+    const identity: RunIdentity = {
+      model: model.tag.name,
+      weights: await weightsIdentity(run.file),
+      eval_config: cfg,
+      data_root: resolve(dataset.root),
+      labels: flags.labels ? resolve(flags.labels) : null,
+      samples: samples.length,
+      selection: { per_class: selection.per_class, limit: selection.limit, shard: selection.shard },
+      on_error: flags.onError,
+      real_labels: real ? real.source : null,
+    };
+
+    // Fresh or resumed accumulators.
+    let metrics = new MetricsAccumulator({ real: real?.labels ?? null });
+    let topk = new TopKAccumulator(1000, samples.length);
+    let next = 0;
+    let skipped: SkippedImage[] = [];
+    let elapsedBefore = 0;
+    let resumed = false;
+    if (flags.resume) {
+      const state = await readState<AccumulatorState>(stateFile);
+      const diffs = identityDifferences(state.identity, identity);
+      if (diffs.length > 0) {
+        throw new UsageError(`--resume: the state belongs to a different run (${diffs.join('; ')})`, {
+          file: stateFile,
+          fix: 'resume with the same command line, model, weights and data, or delete the state file to start over',
+        });
+      }
+      try {
+        metrics = MetricsAccumulator.fromState(state.accumulator.metrics, { real: real?.labels ?? null });
+        topk = TopKAccumulator.fromState(state.accumulator.topk, samples.length);
+      } catch (e) {
+        throw new UsageError(`--resume: the state file is damaged (${(e as Error).message})`, { file: stateFile, fix: 'delete it and run without --resume' });
+      }
+      next = state.next;
+      skipped = state.skipped;
+      elapsedBefore = state.elapsed_s;
+      resumed = true;
+      say(`zoo: resuming at image ${next} of ${samples.length} (${topk.count} evaluated, ${skipped.length} skipped) from ${stateFile}`);
+    }
+
+    const workers = flags.workers ?? availableParallelism();
+    const progress = evalProgress(samples.length, io, { quiet: flags.quiet, label: model.tag.name, start: next });
+    const saver = new StateSaver(stateFile);
+    const stateNow = (): EvalState<AccumulatorState> => ({
+      kind: 'zoo-eval-state',
+      version: 1,
+      identity,
+      next,
+      skipped,
+      elapsed_s: elapsedBefore + (performance.now() - loopStart) / 1000,
+      accumulator: { metrics: metrics.toState(), topk: topk.toState() },
+      written_at: new Date().toISOString(),
+    });
+    // Throughput counts from here: decode, preprocess and inference together, model load excluded.
+    const loopStart = performance.now();
+    const offset = next;
+    let loader: Loader | undefined;
+    let failure: unknown;
+    if (!interrupt.signal && next < samples.length) {
+      loader = createLoader(samples.slice(offset), cfg, {
+        batchSize: flags.batchSize,
+        workers,
+        onError: flags.onError,
+        ...(flags.imageTimeout ? { imageTimeoutMs: flags.imageTimeout * 1000 } : {}),
+      });
+      const l = loader;
+      interrupt.onStop(() => void l.close());
+      try {
+        for await (const batch of l) {
+          if (batch.samples.length > 0) {
+            // The loader's batches live in a SharedArrayBuffer (workers write into them); onnxruntime-node
+            // rejects shared memory as tensor data, so hand the engine an ordinary copy.
+            const input = batch.data.buffer instanceof SharedArrayBuffer ? new Float32Array(batch.data) : batch.data;
+            const logits = await run.model.run(input, batch.samples.length);
+            topk.add(logits, batch.samples.map((s) => s.label));
+            metrics.add(logits, batch.samples);
+          }
+          for (const f of batch.failed) {
+            const error = f.message.startsWith(`${f.sample.file}: `) ? f.message.slice(f.sample.file.length + 2) : f.message;
+            skipped.push({ index: offset + f.index, file: nameOf(f.sample), error });
+          }
+          next = offset + batch.end;
+          progress.update(next, topk.top1, topk.top5);
+          if (saver.due() || interrupt.signal) await saver.save(stateNow());
+        }
+      } catch (e) {
+        failure = e;
+      } finally {
+        progress.stop();
+        await l.close();
+      }
+    }
+    await run.model.dispose();
+    const ended = performance.now();
+    const loopSeconds = (ended - loopStart) / 1000;
+
+    if (failure !== undefined) {
+      // Keep what was counted: after fixing (or removing) the file, --resume goes on from here.
+      if (next > 0) await saver.save(stateNow()).catch(() => undefined);
+      if (failure instanceof DataError && flags.onError === 'stop') {
+        throw new DataError(failure.message, {
+          ...(failure.file !== undefined ? { file: failure.file } : {}),
+          ...(failure.expected !== undefined ? { expected: failure.expected } : {}),
+          fix: `${failure.fix ? `${failure.fix}; or ` : ''}pass --on-error skip to leave bad images out (result marked not comparable)${next > 0 ? `, then add --resume to continue from image ${next}` : ''}`,
+        });
+      }
+      throw failure;
+    }
+
+    const interrupted = interrupt.signal !== null && next < samples.length;
+    const evaluated = topk.count;
+    const subset = evaluated < VAL_SIZE;
+    const comparison = compareWithPublished({ images: evaluated, top1Correct: topk.top1Correct, top5Correct: topk.top5Correct }, published, subset);
+
+    let checks: { passed: boolean; results: CheckResult[] } | null = null;
+    if (!interrupted && (exp1 || exp5 || baseline)) {
+      const results: CheckResult[] = [];
+      const base = { images: evaluated, subset, tolerance: tol };
+      if (exp1) results.push(runCheck({ ...base, metric: 'top-1', hits: topk.top1Correct, expected: exp1.value, source: exp1.source, sameImages: false }));
+      if (exp5) results.push(runCheck({ ...base, metric: 'top-5', hits: topk.top5Correct, expected: exp5.value, source: exp5.source, sameImages: false }));
+      if (baseline) {
+        const same = baseline.selection !== null && baseline.selection === selection.key && baseline.images === evaluated;
+        const source = `baseline ${baseline.file}`;
+        results.push(runCheck({ ...base, metric: 'top-1', hits: topk.top1Correct, expected: baseline.top1, source, sameImages: same }));
+        results.push(runCheck({ ...base, metric: 'top-5', hits: topk.top5Correct, expected: baseline.top5, source, sameImages: same }));
+      }
+      checks = { passed: results.every((r) => r.passed), results };
+    }
+
+    const ra = metrics.realAccuracy();
+    const realPublished = model.tag.published.find((p) => p.dataset === 'imagenet-real' && p.imgSize === cfg.inputSize[1]);
+    const realResult: RealResult | null =
+      ra && real
+        ? {
+            source: real.source,
+            images: ra.images,
+            top1: Math.round(ra.top1 * 1e4) / 1e4,
+            top5: Math.round(ra.top5 * 1e4) / 1e4,
+            top1_correct: ra.top1Correct,
+            top5_correct: ra.top5Correct,
+            no_label: ra.skipped,
+            unmatched: ra.unmatched,
+            published: realPublished ? { source: realPublished.source, top1: realPublished.top1, top5: realPublished.top5 } : null,
+          }
+        : null;
+
+    const result = buildResult({
+      model,
+      cfg,
+      acc: topk,
+      comparison,
+      params: run.graph.params,
+      weightsFile: run.file,
+      backend: run.model.backend,
+      device: run.model.device,
+      engine: run.model.engine,
+      batchSize: flags.batchSize,
+      workers,
+      dataset: { root: dataset.root, layout: dataset.layout, found: dataset.samples.length, complete, warnings: dataset.warnings },
+      limit: flags.limit ?? null,
+      wallSeconds: elapsedBefore + (ended - started) / 1000,
+      imagesPerSecond: (next - offset) / Math.max(1e-9, loopSeconds),
+      metrics,
+      classNames: loadClassNames(),
+      interrupted,
+      resumed,
+      selection,
+      skipped,
+      real: realResult,
+      checks,
+      identity,
+    });
+    io.stdout.write(renderReport(result));
+    if (flags.json) await writeJsonAtomic(flags.json, result);
+    if (flags.csv) await writeFileAtomic(flags.csv, resultCsv(result));
+    if (flags.predictions) {
+      // Accumulator row i is the i-th selected sample that was not skipped.
+      const gone = new Set(skipped.map((s) => s.index));
+      const names: string[] = [];
+      for (let i = 0; i < next; i++) if (!gone.has(i)) names.push(nameOf(samples[i]!));
+      await writePredictions(flags.predictions, topk, names);
+    }
+
+    if (interrupted) {
+      await saver.save(stateNow());
+      say(`zoo: interrupted (${interrupt.signal}) after ${next} of ${samples.length} images; state saved to ${stateFile}`);
+      say(`zoo: to continue, run the same command with --resume${flags.state ? '' : ` (state: ${stateFile})`}`);
+      return ExitCode.INTERRUPTED;
+    }
+    await removeState(stateFile);
+    if (saver.writes > 0 && process.env.ZOO_DEBUG_STATE) say(`zoo: state: ${saver.writes} writes, ${saver.totalMs.toFixed(1)} ms in all`);
+    if (skipped.length > 0) say(`zoo: warning: ${skipped.length} image(s) skipped (--on-error skip): the result is NOT comparable with published numbers`);
+    if (checks && !checks.passed) {
+      say(`zoo: ${result.verdict}`);
+      return ExitCode.REGRESSION;
+    }
+    return ExitCode.OK;
+  } catch (e) {
+    if (interrupt.signal && !(e instanceof ZooError)) {
+      say(`zoo: interrupted (${interrupt.signal})`);
+      return ExitCode.INTERRUPTED;
+    }
+    throw e;
+  } finally {
+    interrupt.dispose();
   }
-  return 0;
 }

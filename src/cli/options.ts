@@ -84,3 +84,30 @@ export function describeConfig(cfg: EvalConfig): string {
   const resize = cfg.cropMode === 'squash' ? `squash to ${Math.floor(h / cfg.cropPct)}x${Math.floor(w / cfg.cropPct)}` : `resize ${Math.floor(Math.min(h, w) / cfg.cropPct)}`;
   return `${h}x${w}, ${cfg.interpolation}, crop_pct ${cfg.cropPct} (${cfg.cropMode}: ${resize}, crop ${h}x${w}), mean ${cfg.mean.join(',')}, std ${cfg.std.join(',')}`;
 }
+
+/** `--expect-top1/--expect-top5`: `published` (the tag's published number) or points in [0, 100]. */
+export function expectation(value: string): 'published' | number {
+  const t = value.trim().toLowerCase();
+  if (t === 'published') return 'published';
+  const n = Number(t.replace(/%$/, ''));
+  if (t === '' || !Number.isFinite(n) || n < 0 || n > 100) {
+    throw new InvalidArgumentError(`expected 'published' or an accuracy in percent (0..100), got '${value}'`);
+  }
+  return n;
+}
+
+/** `--tolerance`: non-negative percentage points. */
+export function tolerance(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) {
+    throw new InvalidArgumentError(`expected percentage points >= 0 (e.g. 0.1), got '${value}'`);
+  }
+  return n;
+}
+
+/** `--image-timeout`: seconds, > 0. */
+export function positiveSeconds(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected seconds > 0, got '${value}'`);
+  return n;
+}

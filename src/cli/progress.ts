@@ -11,10 +11,12 @@ export interface EvalProgress {
   stop(): void;
 }
 
-export function evalProgress(total: number, io: Io, opts: { quiet?: boolean; label: string; intervalMs?: number }): EvalProgress {
+export function evalProgress(total: number, io: Io, opts: { quiet?: boolean; label: string; intervalMs?: number; start?: number }): EvalProgress {
   if (opts.quiet) return { update() {}, stop() {} };
   const started = performance.now();
-  const rate = (done: number) => done / Math.max(1e-9, (performance.now() - started) / 1000);
+  // A resumed run starts at `start`: the rate and ETA count only this session's images.
+  const start = opts.start ?? 0;
+  const rate = (done: number) => (done - start) / Math.max(1e-9, (performance.now() - started) / 1000);
   if (io.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -27,7 +29,7 @@ export function evalProgress(total: number, io: Io, opts: { quiet?: boolean; lab
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0, { top1: '-', top5: '-', speed: '-', etaText: '-' });
+    bar.start(total, start, { top1: '-', top5: '-', speed: '-', etaText: '-' });
     return {
       update(done, top1, top5) {
         const r = rate(done);
@@ -45,7 +47,7 @@ export function evalProgress(total: number, io: Io, opts: { quiet?: boolean; lab
   }
   const every = opts.intervalMs ?? 10_000;
   let last = started;
-  let lastDone = 0;
+  let lastDone = start;
   let lastTop1 = 0;
   let lastTop5 = 0;
   const line = (done: number, top1: number, top5: number) => {
@@ -65,7 +67,7 @@ export function evalProgress(total: number, io: Io, opts: { quiet?: boolean; lab
       }
     },
     stop() {
-      if (lastDone > 0) line(lastDone, lastTop1, lastTop5);
+      if (lastDone > start) line(lastDone, lastTop1, lastTop5);
     },
   };
 }

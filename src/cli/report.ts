@@ -5,8 +5,11 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import type { Device, EngineName } from '../engines/engine.js';
+import type { MetricsAccumulator, MetricsState } from '../metrics/accumulator.js';
 import type { Comparison } from '../metrics/compare.js';
 import type { TopKAccumulator } from '../metrics/topk.js';
+import type { CheckResult } from './checks.js';
+import type { RunIdentity, SkippedImage } from './state.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { ResolvedModel } from '../models/registry.js';
 import { duration, pct, renderTable, signed } from './format.js';
@@ -53,9 +56,70 @@ export interface EvalResult {
   batch_size: number;
   workers: number;
   limit: number | null;
-  data: { root: string; layout: string; found: number; warnings: string[] };
+  data: DataSummary;
   images_per_sec: number;
   wall_s: number;
+  /**
+   * Whether the numbers may be set beside published ones: false when images were skipped
+   * (--on-error skip) or the run was interrupted. The comparison is still shown, flagged.
+   */
+  comparable: boolean;
+  /** Stopped by SIGINT/SIGTERM: a partial result; `zoo eval ... --resume` continues it. */
+  interrupted: boolean;
+  /** Continued from a state file at least once. */
+  resumed: boolean;
+  /** The deterministic subset evaluated (flags as given) and its size. */
+  selection: Selection;
+  /** Images excluded by --on-error skip, with why. */
+  skipped: { file: string; error: string }[];
+  /** ImageNet-ReaL figures (--real-labels), over the images that have a ReaL list. */
+  real: RealResult | null;
+  /** Per-class accuracy, classes with at least one image. */
+  per_class: { class: number; name: string; images: number; top1: number; top5: number }[];
+  /** The most frequent top-1 errors, true -> predicted. */
+  most_confused: { true: number; true_name: string; predicted: number; predicted_name: string; count: number }[];
+  /** Regression checks (--expect-top1/--expect-top5/--baseline), null when none asked. */
+  checks: { passed: boolean; results: CheckResult[] } | null;
+  /** One line: what the run concluded (the same line goes to stderr when a check fails). */
+  verdict: string;
+  /** What `zoo merge` needs: the run's identity and its additive metric counts. */
+  identity: RunIdentity;
+  metrics_state: MetricsState;
+}
+
+export interface DataSummary {
+  root: string;
+  layout: string;
+  /** Images found under --data (before any subset). */
+  found: number;
+  /** Every image of the ground truth present, no unknown classes, no duplicates. */
+  complete: boolean;
+  warnings: string[];
+}
+
+export interface Selection {
+  per_class: number | null;
+  limit: number | null;
+  /** `i/n`, or null. */
+  shard: string | null;
+  /** Images selected by the flags (evaluated + skipped, when the run completes). */
+  images: number;
+  /** A string equal for runs over the same images (for --baseline). */
+  key: string;
+}
+
+export interface RealResult {
+  source: string;
+  images: number;
+  top1: number;
+  top5: number;
+  top1_correct: number;
+  top5_correct: number;
+  /** Images with an empty ReaL list (left out, as timm does). */
+  no_label: number;
+  /** Images whose name is not a val file name (not counted). */
+  unmatched: number;
+  published: { source: string; top1: number; top5: number | null } | null;
 }
 
 export interface ResultInputs {
@@ -70,10 +134,19 @@ export interface ResultInputs {
   device: Device;
   batchSize: number;
   workers: number;
-  dataset: { root: string; layout: string; found: number; warnings: string[] };
+  dataset: DataSummary;
   limit: number | null;
   wallSeconds: number;
   imagesPerSecond: number;
+  metrics: MetricsAccumulator;
+  classNames: readonly string[];
+  interrupted: boolean;
+  resumed: boolean;
+  selection: Selection;
+  skipped: readonly SkippedImage[];
+  real: RealResult | null;
+  checks: { passed: boolean; results: CheckResult[] } | null;
+  identity: RunIdentity;
 }
 
 /** timm rounds its results to 4 decimals; so do we. */
@@ -98,7 +171,7 @@ export function buildResult(i: ResultInputs): EvalResult {
     top1_correct: acc.top1Correct,
     top5_correct: acc.top5Correct,
     subset: c.subset,
-    complete: !c.subset && i.dataset.warnings.length === 0,
+    complete: i.dataset.complete && !c.subset && i.skipped.length === 0 && !i.interrupted,
     top1_interval: [r4(c.top1.interval.low), r4(c.top1.interval.high)],
     top5_interval: [r4(c.top5.interval.low), r4(c.top5.interval.high)],
     published: ref
@@ -126,7 +199,37 @@ export function buildResult(i: ResultInputs): EvalResult {
     data: i.dataset,
     images_per_sec: Math.round(i.imagesPerSecond * 100) / 100,
     wall_s: Math.round(i.wallSeconds * 1000) / 1000,
+    comparable: i.skipped.length === 0 && !i.interrupted,
+    interrupted: i.interrupted,
+    resumed: i.resumed,
+    selection: i.selection,
+    skipped: i.skipped.map((s) => ({ file: s.file, error: s.error })),
+    real: i.real,
+    per_class: i.metrics
+      .perClass()
+      .filter((c) => c.images > 0)
+      .map((c) => ({ class: c.class, name: i.classNames[c.class] ?? String(c.class), images: c.images, top1: r4(c.top1), top5: r4(c.top5) })),
+    most_confused: i.metrics.mostConfused(20).map((p) => ({
+      true: p.true,
+      true_name: i.classNames[p.true] ?? String(p.true),
+      predicted: p.predicted,
+      predicted_name: i.classNames[p.predicted] ?? String(p.predicted),
+      count: p.count,
+    })),
+    checks: i.checks,
+    verdict: verdictLine(i),
+    identity: i.identity,
+    metrics_state: i.metrics.toState(),
   };
+}
+
+function verdictLine(i: ResultInputs): string {
+  if (i.interrupted) return `interrupted after ${i.acc.count} images: partial result, resume with --resume`;
+  if (i.checks) {
+    const failed = i.checks.results.filter((c) => !c.passed);
+    return failed.length === 0 ? `pass: ${i.checks.results.map((c) => c.verdict).join('; ')}` : `regression: ${failed.map((c) => c.verdict).join('; ')}`;
+  }
+  return `done: top-1 ${i.acc.top1.toFixed(3)}%, top-5 ${i.acc.top5.toFixed(3)}% on ${i.acc.count} images`;
 }
 
 export function renderReport(r: EvalResult): string {
@@ -149,7 +252,64 @@ export function renderReport(r: EvalResult): string {
   const src = p
     ? `published: ${p.source} (${p.dataset}, ${p.img_size}px, crop ${p.crop_pct})${r.subset ? '; on a subset the 95% interval decides consistency' : ''}\n`
     : 'published: no published numbers for this tag\n';
-  return `\n${head}\n${metrics}${src}`;
+  let out = `\n${head}\n${metrics}${src}`;
+  if (r.real) {
+    const rp = r.real.published;
+    out +=
+      '\n' +
+      renderTable(
+        ['ReaL', 'measured', 'published', 'diff', 'images'],
+        [
+          ['top-1', pct(r.real.top1), pct(rp?.top1), signed(rp ? r.real.top1 - rp.top1 : null), String(r.real.images)],
+          ['top-5', pct(r.real.top5), pct(rp?.top5), signed(rp && rp.top5 !== null ? r.real.top5 - rp.top5 : null), ''],
+        ],
+        ['left', 'right', 'right', 'right', 'right'],
+      ) +
+      `ReaL labels: ${r.real.source}; ${r.real.no_label} image(s) without a ReaL label left out${r.real.unmatched ? `, ${r.real.unmatched} not val file names` : ''}\n`;
+  }
+  if (r.skipped.length > 0) {
+    out += `\nskipped ${r.skipped.length} image(s) (--on-error skip):\n`;
+    for (const s of r.skipped.slice(0, 20)) out += `  ${s.file}: ${s.error}\n`;
+    if (r.skipped.length > 20) out += `  ... and ${r.skipped.length - 20} more (all in --json)\n`;
+  }
+  if (!r.comparable) {
+    out += `NOT COMPARABLE with published numbers: ${r.interrupted ? 'the run was interrupted (partial result)' : `${r.skipped.length} image(s) were skipped`}\n`;
+  }
+  if (!r.data.complete) out += `incomplete data: ${r.data.warnings.length ? r.data.warnings.join('; ') : 'not the full val set'}\n`;
+  if (r.selection.per_class !== null || r.selection.limit !== null || r.selection.shard !== null) {
+    const parts = [
+      r.selection.per_class !== null ? `--per-class ${r.selection.per_class}` : '',
+      r.selection.limit !== null ? `--limit ${r.selection.limit}` : '',
+      r.selection.shard !== null ? `--shard ${r.selection.shard}` : '',
+    ].filter(Boolean);
+    out += `subset: ${parts.join(' ')} (${r.selection.images} images selected)\n`;
+  }
+  if (r.checks) {
+    out += '\n';
+    for (const c of r.checks.results) out += `check: ${c.verdict}\n`;
+  }
+  return out;
+}
+
+/** timm's results columns first, then ours, one row. */
+export const CSV_COLUMNS = [
+  'model', 'top1', 'top1_err', 'top5', 'top5_err', 'param_count', 'img_size', 'crop_pct', 'interpolation',
+  'tag', 'arch', 'images', 'top1_correct', 'top5_correct', 'real_top1', 'real_top5', 'subset', 'complete',
+  'comparable', 'interrupted', 'skipped', 'per_class', 'limit', 'shard', 'passed', 'engine', 'device', 'images_per_sec', 'wall_s',
+] as const;
+
+export function resultCsv(r: EvalResult): string {
+  const row: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null> = {
+    model: r.model, top1: r.top1, top1_err: r.top1_err, top5: r.top5, top5_err: r.top5_err, param_count: r.param_count,
+    img_size: r.img_size, crop_pct: r.crop_pct, interpolation: r.interpolation,
+    tag: r.tag, arch: r.arch, images: r.images, top1_correct: r.top1_correct, top5_correct: r.top5_correct,
+    real_top1: r.real ? r4(r.real.top1) : null, real_top5: r.real ? r4(r.real.top5) : null,
+    subset: r.subset, complete: r.complete, comparable: r.comparable, interrupted: r.interrupted,
+    skipped: r.skipped.length, per_class: r.selection.per_class, limit: r.selection.limit, shard: r.selection.shard,
+    passed: r.checks ? r.checks.passed : null, engine: r.engine, device: r.device, images_per_sec: r.images_per_sec, wall_s: r.wall_s,
+  };
+  const cell = (v: string | number | boolean | null) => (v === null ? '' : csvField(String(v)));
+  return `${CSV_COLUMNS.join(',')}\n${CSV_COLUMNS.map((c) => cell(row[c])).join(',')}\n`;
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
@@ -162,7 +322,10 @@ function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** `file,label,top1,top2,top3,top4,top5,margin`, one row per image in evaluation order. */
+/**
+ * `file,label,top1,top2,top3,top4,top5,margin`, one row per evaluated image in evaluation order;
+ * `names[i]` names the accumulator's i-th image.
+ */
 export async function writePredictions(file: string, acc: TopKAccumulator, names: readonly string[]): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   const out = createWriteStream(tmp);

@@ -1,0 +1,157 @@
+/**
+ * Resume state of `zoo eval`: enough to continue an interrupted run and end with exactly the numbers
+ * of an uninterrupted one. It holds the run's identity (model, tag, weights content, eval config,
+ * data root, selection), the next sample index to evaluate, the images skipped so far, and the
+ * metrics accumulator's serialised state.
+ *
+ * It is written atomically (a temporary file in the same folder, then rename), after every batch
+ * while the run goes on, so a kill -9 at any moment leaves the previous complete state: at most the
+ * batches in flight are lost, and a resume re-evaluates them.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { UsageError } from '../errors.js';
+import type { EvalConfig } from '../models/eval-config.js';
+
+export const STATE_KIND = 'zoo-eval-state';
+export const STATE_VERSION = 1;
+
+/** The weights a run used, by content: a renamed or copied file is the same weights. */
+export interface WeightsIdentity {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Everything that must be equal for a resumed (or merged) run to be the same run. */
+export interface RunIdentity {
+  /** arch.tag, e.g. rexnet_100.nav_in1k. */
+  model: string;
+  weights: WeightsIdentity;
+  eval_config: EvalConfig;
+  /** Absolute data root (folder or tar) and the ground truth used. */
+  data_root: string;
+  labels: string | null;
+  /** Images in the selection (after --per-class, --limit, --shard). */
+  samples: number;
+  /** The selection flags as given: per-class, limit, shard i/n. */
+  selection: { per_class: number | null; limit: number | null; shard: string | null };
+  on_error: 'stop' | 'skip';
+  /** The ReaL labels file, when ReaL metrics are computed (they live in the accumulator state). */
+  real_labels: string | null;
+}
+
+export interface SkippedImage {
+  /** Position in the selection. */
+  index: number;
+  /** Path relative to the data root (or inside the tar). */
+  file: string;
+  error: string;
+}
+
+export interface EvalState<A> {
+  kind: typeof STATE_KIND;
+  version: typeof STATE_VERSION;
+  identity: RunIdentity;
+  /** Samples [0, next) of the selection are accounted for: counted in the accumulator or skipped. */
+  next: number;
+  skipped: SkippedImage[];
+  /** Seconds spent evaluating before this state was written (wall time across resumes). */
+  elapsed_s: number;
+  accumulator: A;
+  written_at: string;
+}
+
+export async function weightsIdentity(file: string): Promise<WeightsIdentity> {
+  const hash = createHash('sha256');
+  const s = await stat(file);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return { file, bytes: s.size, sha256: hash.digest('hex') };
+}
+
+/** `<json without .json>.state.json`, or ./zoo-eval.state.json without --json. */
+export function defaultStateFile(json: string | undefined): string {
+  if (!json) return 'zoo-eval.state.json';
+  return `${json.replace(/\.json$/i, '')}.state.json`;
+}
+
+/**
+ * Atomic write: a temporary file beside the target, written and closed, then renamed over it. A
+ * reader (or a resume after kill -9) sees the old or the new file, never a torn one.
+ */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
+
+export async function writeState<A>(file: string, state: EvalState<A>): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(state));
+}
+
+export async function removeState(file: string): Promise<void> {
+  await rm(file, { force: true });
+}
+
+/** Reads a state file; UsageError (with the fix) when it is absent or not a zoo eval state. */
+export async function readState<A>(file: string): Promise<EvalState<A>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--resume: no state file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+      file,
+      expected: 'the state file an interrupted zoo eval wrote',
+      fix: 'run without --resume to start over, or pass --state FILE where the interrupted run wrote it',
+    });
+  }
+  let v: Partial<EvalState<A>>;
+  try {
+    v = JSON.parse(text) as Partial<EvalState<A>>;
+  } catch {
+    throw new UsageError('--resume: the state file is not JSON', { file, fix: 'delete it and run without --resume' });
+  }
+  if (v.kind !== STATE_KIND || v.version !== STATE_VERSION || !v.identity || typeof v.next !== 'number' || !Array.isArray(v.skipped)) {
+    throw new UsageError('--resume: not a zoo eval state file of this version', { file, fix: 'delete it and run without --resume' });
+  }
+  return v as EvalState<A>;
+}
+
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The fields of `saved` that differ from `current` (weights compared by content, not path), as
+ * `name: saved -> current` strings; empty when the state belongs to this run.
+ */
+export function identityDifferences(saved: RunIdentity, current: RunIdentity): string[] {
+  const diffs: string[] = [];
+  const cmp = (name: string, a: unknown, b: unknown) => {
+    if (stable(a) !== stable(b)) diffs.push(`${name}: ${stable(a)} -> ${stable(b)}`);
+  };
+  cmp('model', saved.model, current.model);
+  cmp('weights sha256', saved.weights?.sha256, current.weights.sha256);
+  cmp('eval config', saved.eval_config, current.eval_config);
+  cmp('data', saved.data_root, current.data_root);
+  cmp('labels', saved.labels, current.labels);
+  cmp('selected images', saved.samples, current.samples);
+  cmp('selection', saved.selection, current.selection);
+  cmp('--on-error', saved.on_error, current.on_error);
+  cmp('--real-labels', saved.real_labels, current.real_labels);
+  return diffs;
+}
