@@ -366,6 +366,23 @@ describe('onnxruntime engine vs a naive float64 reference', () => {
     expect(text).toContain('d:head_bn.weight:scale');
   });
 
+  it('reads an input that is a view into a larger buffer (a partial last batch)', async () => {
+    const size: [number, number] = [9, 10];
+    const g = recordGraph(miscNet, { size, weights: randomWeights(miscNet, size, 3) });
+    const model = await onnxruntimeEngine.load(g, { device: 'cpu', threads: 1 });
+    try {
+      const per = 3 * size[0] * size[1];
+      const big = randomInput(4, 3, size[0], size[1], 9);
+      const view = big.subarray(per, 3 * per); // images 1 and 2
+      const fromView = await model.run(view, 2);
+      const fromCopy = await model.run(big.slice(per, 3 * per), 2);
+      expect(Array.from(fromView)).toEqual(Array.from(fromCopy));
+      await expect(model.run(view, 3)).rejects.toThrow(/3 images/);
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('is what getEngine returns', async () => {
     expect(await getEngine('onnxruntime')).toBe(onnxruntimeEngine);
   });

@@ -64,16 +64,21 @@ export function checkCudaAvailable(binaryDir = ortBinaryDir()): void {
 }
 
 /**
- * CPU session options, measured on this 2-core machine with rexnet_100, batch 32 at 224 (see the
- * report in git history and test/onnx-engine.test.ts for the correctness side):
- * - intraOpNumThreads = cores: convs parallelise well; more threads than cores only thrash.
- * - executionMode 'sequential': the graphs are chains; 'parallel' adds an inter-op pool that
- *   competes with the intra-op threads for the same 2 cores.
- * - graphOptimizationLevel 'all': enables NCHWc layout transforms and conv+activation fusion,
- *   the largest single speedup on x64.
- * - memory arena and memory pattern on: batches repeat the same shapes, so allocations are
- *   planned once and reused.
+ * CPU session options. Measured on the 2-core box this was written on (shared with other jobs),
+ * rexnet_100, batch 32 at 224, variants interleaved in one process; ms are min / median of 10-12:
+ * - allow_spinning '0' (intra and inter op): 601 / 1198 vs 793 / 1235 with spinning; at batch 1,
+ *   20 vs 42 ms per image, and half the CPU time. Idle onnxruntime threads otherwise spin between
+ *   ops and steal the cores that `zoo eval` needs for JPEG decode and resize running alongside.
+ * - intraOpNumThreads = cores (caller's choice first): one thread was as fast on the loaded box
+ *   (577 / 849) because the other core was busy elsewhere; on an idle machine convs scale.
+ * - executionMode 'sequential': ReXNet-like graphs are chains; 'parallel' adds an inter-op pool
+ *   that competes for the same cores (1321 / 3170).
+ * - graphOptimizationLevel 'all': NCHWc layout and conv+activation fusion ('basic': 1000 / 1709).
+ * - memory arena and memory pattern on: batches repeat the same shapes, so allocations are planned
+ *   once and reused (arena off: 1028 / 3096; pattern off: no measurable difference).
  */
+const NO_SPIN = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+
 function cpuSessionOptions(threads: number): OrtSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
@@ -83,6 +88,7 @@ function cpuSessionOptions(threads: number): OrtSession.SessionOptions {
     graphOptimizationLevel: 'all',
     enableCpuMemArena: true,
     enableMemPattern: true,
+    extra: NO_SPIN,
   };
 }
 
