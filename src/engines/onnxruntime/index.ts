@@ -42,7 +42,9 @@ export function cudaProviderPath(binaryDir = ortBinaryDir()): string {
  */
 export function cudaInstallCommand(): string {
   const pkg = dirname(require.resolve('onnxruntime-node/package.json'));
-  return `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${JSON.stringify(join(pkg, 'script', 'install.js')).slice(1, -1)}`;
+  const script = join(pkg, 'script', 'install.js');
+  const quoted = /^[\w./:@+-]+$/.test(script) ? script : `'${script.replace(/'/g, `'\\''`)}'`;
+  return `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${quoted}`;
 }
 
 /** Throws the EngineError a user sees when CUDA is asked for and cannot be provided. */
