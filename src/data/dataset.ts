@@ -13,10 +13,13 @@ import { loadValLabels, synsetToIndex } from './imagenet.js';
 import { readLabels, stemOf, type LabelMap } from './labels.js';
 
 export interface Sample {
+  /** The image's path; for an image inside a tar, `${tarPath}:${entryPath}` (for messages). */
   file: string;
   label: number;
   /** Basename, e.g. ILSVRC2012_val_00000001.JPEG. */
   name: string;
+  /** Set for an image inside a tar: its data is `size` bytes at byte `offset` of `file`. */
+  tar?: { file: string; offset: number; size: number };
 }
 
 export interface Dataset {

@@ -5,31 +5,67 @@
  * `prefetch` batches beyond the one being consumed are ever allocated, so memory stays flat over the
  * 50,000 val images.
  *
+ * Bad images: with `onError: 'stop'` (the default) the first failure ends the iteration with a
+ * DataError naming the file; with 'skip' the image is left out of its batch (the batch's data and
+ * samples are compacted to the images that decoded) and listed in the batch's `failed`. Either way a
+ * batch always covers the same slice [start, end) of the input, so a caller can resume or checkpoint
+ * by position.
+ *
+ * Never hang: an image a worker spends longer than `imageTimeoutMs` on fails with a timeout, and
+ * that worker is terminated and replaced (a FIFO or a stalled network mount blocks a read forever; a
+ * pathological file can spin the decoder). A worker that dies (a native crash) is replaced too; its
+ * other images are retried one at a time on a fresh worker, so only the image that kills a worker
+ * fails. In-process mode (`workers: 0`) times out an image whose work never completes, but cannot
+ * interrupt synchronous work on the calling thread.
+ *
  * Worker threads need JavaScript: Node 20 cannot start a .ts worker, so when this module runs from
  * src/ (vitest runs the .ts sources) it starts the compiled dist/data/worker.js instead. `npm test`
  * builds first for that reason.
- *
- * Per-image outcomes all pass through `settle()`: an `onError: 'skip'` mode would record the failure
- * there, zero the slot, and drop the sample from the yielded batch instead of failing the iterator.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { DataError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { Sample } from './dataset.js';
-import { deserializeError, processInto, serializeError, type ResizeMode, type WorkerReply, type WorkerRequest } from './pipeline.js';
+import {
+  deserializeError,
+  processInto,
+  serializeError,
+  TarCache,
+  type ResizeMode,
+  type SerializedError,
+  type WorkerReady,
+  type WorkerReply,
+  type WorkerRequest,
+} from './pipeline.js';
+
+export interface FailedImage {
+  sample: Sample;
+  /** Index of the sample in the loader's input list. */
+  index: number;
+  /** One line: what went wrong (the DataError's message, with the file). */
+  message: string;
+}
 
 export interface Batch {
   /** Batch number, 0-based. */
   index: number;
-  /** Index of the first sample of the batch in the sample list. */
+  /** Index of the first input sample this batch covers (index * batchSize). */
   start: number;
-  /** Number of images in the batch (the last one may be short). */
+  /** One past the last input sample this batch covers, failed images included. */
+  end: number;
+  /** Number of images that decoded (the rows of `data`); end - start - failed.length. */
   n: number;
-  /** n * C * H * W float32, NCHW, normalised. */
+  /** n * C * H * W float32, NCHW, normalised: only the images that decoded, in input order. */
   data: Float32Array;
+  /** The n samples of `data`, in input order. */
   samples: readonly Sample[];
+  /** Images of [start, end) that failed (only with onError: 'skip'), in input order. */
+  failed: readonly FailedImage[];
 }
+
+export type OnError = 'stop' | 'skip';
 
 export interface LoaderOptions {
   batchSize: number;
@@ -39,12 +75,20 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Resize path (default 'exact', Pillow-identical); 'fast' is libvips' opt-in approximation. */
   resize?: ResizeMode;
+  /** 'stop' (default): the first bad image ends the run with a DataError; 'skip': it is left out and listed. */
+  onError?: OnError;
+  /** Longest one image may take before it fails and its worker is replaced (default 60,000 ms). */
+  imageTimeoutMs?: number;
 }
 
 export type Loader = AsyncIterableIterator<Batch> & { close(): Promise<void> };
 
+export const DEFAULT_IMAGE_TIMEOUT_MS = 60_000;
 /** Images in flight per worker: one decoding in libuv's pool while the worker resizes another. */
 const INFLIGHT_PER_WORKER = 2;
+/** close() never waits longer than this for a worker to stop (a thread stuck in a native call). */
+const TERMINATE_WAIT_MS = 2_000;
+const SKIP_FIX = 'or pass --on-error skip to exclude it';
 
 function workerUrl(): URL {
   const here = import.meta.url;
@@ -55,89 +99,228 @@ function workerUrl(): URL {
   return url;
 }
 
+function dataFailure(file: string, message: string): SerializedError {
+  return {
+    data: true,
+    message,
+    file,
+    expected: 'an image that decodes in reasonable time',
+    fix: 'check or remove the file (a FIFO, a stalled network mount or a damaged image can do this)',
+  };
+}
+
 interface PendingBatch {
-  batch: Batch;
+  batch: Omit<Batch, 'failed' | 'n' | 'samples' | 'data'> & { data: Float32Array };
   remaining: number;
+  failed: FailedImage[];
   error: Error | undefined;
 }
 
-/** Something that runs one image job and calls back when done. */
+/** Something that runs image jobs and calls `done` exactly once per job, whatever happens. */
 interface Executor {
   readonly capacity: number;
   submit(req: WorkerRequest, done: (reply: WorkerReply) => void): void;
-  /** A fatal failure of the executor itself (a worker died). */
+  /** A failure of the executor itself (workers cannot start). */
   onFatal(cb: (e: Error) => void): void;
   close(): Promise<void>;
 }
 
-function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode): Executor {
+function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode, timeoutMs: number): Executor {
+  const tars = new TarCache();
   return {
     capacity: INFLIGHT_PER_WORKER,
     submit(req, done) {
-      processInto(req.file, cfg, new Float32Array(req.buffer), req.offset, resize).then(
-        () => done({ id: req.id }),
-        (e: unknown) => done({ id: req.id, error: serializeError(e, req.file) }),
+      let settled = false;
+      const finish = (reply: WorkerReply) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        done(reply);
+      };
+      // Only an image whose work never completes (a blocked read) can time out here: synchronous
+      // work on this thread holds the timer back too.
+      const timer = setTimeout(
+        () => finish({ id: req.id, error: dataFailure(req.file, `timed out: no result after ${timeoutMs / 1000} s`) }),
+        timeoutMs,
+      );
+      const source = req.tar ? { file: req.file, tar: req.tar } : { file: req.file };
+      processInto(source, cfg, new Float32Array(req.buffer), req.offset, resize, tars).then(
+        () => finish({ id: req.id }),
+        (e: unknown) => finish({ id: req.id, error: serializeError(e, req.file) }),
       );
     },
     onFatal() {},
-    async close() {},
+    async close() {
+      await tars.close();
+    },
   };
 }
 
-function workerExecutor(cfg: EvalConfig, count: number, resize: ResizeMode): Executor {
+interface Job {
+  req: WorkerRequest;
+  done: (reply: WorkerReply) => void;
+  /** Set once the job was in flight on a worker that died: it then runs alone on a worker. */
+  isolated: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  jobs: Map<number, Job>;
+  /** Running an isolated job: takes no other. */
+  exclusive: boolean;
+  gone: boolean;
+}
+
+function workerExecutor(cfg: EvalConfig, count: number, resize: ResizeMode, timeoutMs: number): Executor {
   const url = workerUrl();
-  const callbacks = new Map<number, (reply: WorkerReply) => void>();
-  const load: number[] = [];
+  const queue: Job[] = [];
+  const slots: Slot[] = [];
   let fatal: ((e: Error) => void) | undefined;
   let closing = false;
-  const workers = Array.from({ length: count }, (_, w) => {
+  /** Workers that died before ever becoming ready, in a row: the workers cannot start at all. */
+  let failedStarts = 0;
+
+  function spawn(): Slot {
     const worker = new Worker(url, { workerData: { cfg, resize } });
-    load.push(0);
-    worker.on('message', (reply: WorkerReply) => {
-      load[w]!--;
-      const cb = callbacks.get(reply.id);
-      callbacks.delete(reply.id);
-      cb?.(reply);
+    const slot: Slot = { worker, ready: false, jobs: new Map(), exclusive: false, gone: false };
+    // Starting up counts against the first images' time too: a worker that never gets ready is stuck.
+    const startTimer = setTimeout(() => retire(slot, `the loader worker did not start within ${timeoutMs / 1000} s`), timeoutMs);
+    worker.on('message', (m: WorkerReply | WorkerReady) => {
+      if ('ready' in m) {
+        slot.ready = true;
+        failedStarts = 0;
+        clearTimeout(startTimer);
+        for (const job of slot.jobs.values()) arm(slot, job);
+        return;
+      }
+      const job = slot.jobs.get(m.id);
+      if (!job) return;
+      clearTimeout(job.timer);
+      slot.jobs.delete(m.id);
+      if (job.isolated) slot.exclusive = false;
+      job.done(m);
+      dispatch();
     });
-    const die = (e: Error) => {
-      if (!closing) fatal?.(e);
+    const died = (why: string) => {
+      clearTimeout(startTimer);
+      if (slot.gone || closing) return;
+      if (!slot.ready && ++failedStarts >= 3) {
+        slot.gone = true;
+        fatal?.(new Error(`loader workers cannot start: ${why}`));
+        return;
+      }
+      retire(slot, why);
     };
-    worker.on('error', die);
-    worker.on('exit', (code) => die(new Error(`loader worker exited unexpectedly (code ${code})`)));
-    return worker;
-  });
+    worker.on('error', (e) => died(`the loader worker crashed: ${e.message}`));
+    worker.on('exit', (code) => died(`the loader worker exited unexpectedly (code ${code})`));
+    return slot;
+  }
+
+  /** Start the image's clock once the worker can work on it. */
+  function arm(slot: Slot, job: Job): void {
+    clearTimeout(job.timer);
+    job.timer = setTimeout(() => {
+      if (slot.jobs.get(job.req.id) !== job) return;
+      slot.jobs.delete(job.req.id);
+      job.done({ id: job.req.id, error: dataFailure(job.req.file, `timed out: no result after ${timeoutMs / 1000} s`) });
+      retire(slot, 'replaced after an image timed out');
+    }, timeoutMs);
+  }
+
+  /**
+   * Throw a worker away and start another. Its images go back to the queue to run alone; one that
+   * was already alone on it is the culprit and fails.
+   */
+  function retire(slot: Slot, why: string): void {
+    if (slot.gone) return;
+    slot.gone = true;
+    // Not awaited: a thread stuck in a native call may take its time to go.
+    slot.worker.removeAllListeners('message');
+    slot.worker.terminate().catch(() => undefined);
+    const i = slots.indexOf(slot);
+    const jobs = [...slot.jobs.values()];
+    slot.jobs.clear();
+    for (const job of jobs) {
+      clearTimeout(job.timer);
+      if (job.isolated) job.done({ id: job.req.id, error: dataFailure(job.req.file, `${why} while decoding this image`) });
+      else {
+        job.isolated = true;
+        queue.unshift(job);
+      }
+    }
+    if (!closing && i >= 0) slots[i] = spawn();
+    dispatch();
+  }
+
+  function dispatch(): void {
+    while (!closing && queue.length > 0) {
+      const job = queue[0]!;
+      let best: Slot | undefined;
+      for (const s of slots) {
+        if (s.gone || s.exclusive) continue;
+        const load = s.jobs.size;
+        if (job.isolated ? load !== 0 : load >= INFLIGHT_PER_WORKER) continue;
+        if (!best || load < best.jobs.size) best = s;
+      }
+      if (!best) return;
+      queue.shift();
+      if (job.isolated) best.exclusive = true;
+      best.jobs.set(job.req.id, job);
+      if (best.ready) arm(best, job);
+      best.worker.postMessage(job.req);
+    }
+  }
+
+  for (let w = 0; w < count; w++) slots.push(spawn());
   return {
     capacity: count * INFLIGHT_PER_WORKER,
     submit(req, done) {
-      let best = 0;
-      for (let w = 1; w < load.length; w++) if (load[w]! < load[best]!) best = w;
-      load[best]!++;
-      callbacks.set(req.id, done);
-      workers[best]!.postMessage(req);
+      queue.push({ req, done, isolated: false });
+      dispatch();
     },
     onFatal(cb) {
       fatal = cb;
     },
     async close() {
       closing = true;
-      callbacks.clear();
-      await Promise.all(workers.map((w) => w.terminate()));
+      queue.length = 0;
+      const stops = slots.map((s) => {
+        for (const job of s.jobs.values()) clearTimeout(job.timer);
+        s.jobs.clear();
+        s.gone = true;
+        return s.worker.terminate().catch(() => undefined);
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.all(stops), new Promise((r) => (timer = setTimeout(r, TERMINATE_WAIT_MS)))]);
+      clearTimeout(timer);
     },
   };
+}
+
+function withSkipHint(s: SerializedError): Error {
+  const e = deserializeError(s);
+  if (!(e instanceof DataError)) return e;
+  return new DataError(e.message, { file: e.file, expected: e.expected, fix: e.fix ? `${e.fix}, ${SKIP_FIX}` : SKIP_FIX.replace(/^or /, '') });
 }
 
 export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: LoaderOptions): Loader {
   const batchSize = Math.floor(opts.batchSize);
   const workers = Math.floor(opts.workers);
   const prefetch = Math.max(0, Math.floor(opts.prefetch ?? 2));
+  const onError: OnError = opts.onError ?? 'stop';
+  const timeoutMs = opts.imageTimeoutMs ?? DEFAULT_IMAGE_TIMEOUT_MS;
   if (!(batchSize >= 1)) throw new RangeError(`batchSize must be >= 1, got ${opts.batchSize}`);
   if (!(workers >= 0)) throw new RangeError(`workers must be >= 0, got ${opts.workers}`);
+  if (!(timeoutMs > 0)) throw new RangeError(`imageTimeoutMs must be > 0, got ${opts.imageTimeoutMs}`);
+  if (onError !== 'stop' && onError !== 'skip') throw new RangeError(`onError must be 'stop' or 'skip', got ${String(onError)}`);
   const [c, h, w] = cfg.inputSize;
   const perImage = c * h * w;
   const batchCount = Math.ceil(samples.length / batchSize);
 
   const resize = opts.resize ?? 'exact';
-  const executor = workers === 0 ? inProcessExecutor(cfg, resize) : workerExecutor(cfg, workers, resize);
+  const executor = workers === 0 ? inProcessExecutor(cfg, resize, timeoutMs) : workerExecutor(cfg, workers, resize, timeoutMs);
   const pending = new Map<number, PendingBatch>();
   let nextImage = 0; // next sample to submit
   let nextYield = 0; // next batch to hand out
@@ -160,21 +343,49 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
     let p = pending.get(b);
     if (!p) {
       const start = b * batchSize;
-      const n = Math.min(batchSize, samples.length - start);
-      const data = new Float32Array(new SharedArrayBuffer(n * perImage * 4));
-      p = { batch: { index: b, start, n, data, samples: samples.slice(start, start + n) }, remaining: n, error: undefined };
+      const end = Math.min(start + batchSize, samples.length);
+      const data = new Float32Array(new SharedArrayBuffer((end - start) * perImage * 4));
+      p = { batch: { index: b, start, end, data }, remaining: end - start, failed: [], error: undefined };
       pending.set(b, p);
     }
     return p;
   }
 
-  /** Every image's outcome lands here (the place an onError: 'skip' mode would hook in). */
-  function settle(p: PendingBatch, reply: WorkerReply): void {
+  /** Every image's outcome lands here. */
+  function settle(p: PendingBatch, index: number, reply: WorkerReply): void {
+    if (closed) return;
     inflight--;
     p.remaining--;
-    if (reply.error && !p.error) p.error = deserializeError(reply.error);
+    if (reply.error) {
+      if (onError === 'skip' && reply.error.data) {
+        const e = deserializeError(reply.error) as DataError;
+        const file = e.file ?? samples[index]!.file;
+        p.failed.push({ sample: samples[index]!, index, message: `${file}: ${e.message}` });
+      } else {
+        // Not a data problem (a bug) fails the run in either mode.
+        p.error ??= withSkipHint(reply.error);
+      }
+    }
     pump();
     notify();
+  }
+
+  /** The finished batch: compacted to the images that decoded when some failed. */
+  function finish(p: PendingBatch): Batch {
+    const { index, start, end, data } = p.batch;
+    const failed = p.failed.sort((a, b) => a.index - b.index);
+    if (failed.length === 0) {
+      return { index, start, end, n: end - start, data, samples: samples.slice(start, end), failed };
+    }
+    const bad = new Set(failed.map((f) => f.index));
+    const kept: Sample[] = [];
+    const out = new Float32Array(new SharedArrayBuffer((end - start - failed.length) * perImage * 4));
+    for (let i = start; i < end; i++) {
+      if (bad.has(i)) continue;
+      out.set(data.subarray((i - start) * perImage, (i - start + 1) * perImage), kept.length * perImage);
+      kept.push(samples[i]!);
+    }
+    return { index, start, end, n: kept.length, data: out, samples: kept, failed };
   }
 
   function pump(): void {
@@ -191,7 +402,8 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
         buffer: p.batch.data.buffer as SharedArrayBuffer,
         offset: (i - p.batch.start) * perImage,
       };
-      executor.submit(req, (reply) => settle(p, reply));
+      if (sample.tar) req.tar = sample.tar;
+      executor.submit(req, (reply) => settle(p, i, reply));
     }
   }
 
@@ -224,7 +436,7 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
         pending.delete(nextYield);
         nextYield++;
         pump();
-        return { done: false, value: p.batch };
+        return { done: false, value: finish(p) };
       }
       await new Promise<void>((r) => waiters.push(r));
     }

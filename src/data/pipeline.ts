@@ -6,13 +6,22 @@ import { DataError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { decodeResizeFast, decodeRgb, type RgbImage } from './decode.js';
 import { cropResize, normalizeInto, planResize, type ResizePlan } from './preprocess.js';
+import { TarFile } from './tar.js';
 
 /** `exact`: Pillow-identical (the default); `fast`: libvips resize, opt-in, a few levels off. */
 export type ResizeMode = 'exact' | 'fast';
 
+/** Where an image's bytes are: a file, or an entry of a tar (`file` is then `tar:entry`, for messages). */
+export interface ImageSource {
+  file: string;
+  tar?: { file: string; offset: number; size: number };
+}
+
 export interface WorkerRequest {
   id: number;
   file: string;
+  /** Set for an image inside a tar: read `size` bytes at `offset` of `tar.file`. */
+  tar?: { file: string; offset: number; size: number };
   buffer: SharedArrayBuffer;
   /** Float32 element offset of this image in the batch. */
   offset: number;
@@ -33,15 +42,60 @@ export interface WorkerReply {
   error?: SerializedError;
 }
 
-/** Decode + resize + crop + normalise `file` into out[offset ...] (CHW float32). */
+/** Posted once by a worker when its modules are loaded: image timeouts start counting from here. */
+export interface WorkerReady {
+  ready: true;
+}
+
+/**
+ * Open tars, one handle per tar for the life of a worker: a val tar is read by 50,000 positional
+ * reads, and reopening it for each would cost a syscall pair per image.
+ */
+export class TarCache {
+  private readonly open = new Map<string, Promise<TarFile>>();
+
+  async read(tar: { file: string; offset: number; size: number }): Promise<Buffer> {
+    let t = this.open.get(tar.file);
+    if (!t) {
+      t = TarFile.open(tar.file);
+      this.open.set(tar.file, t);
+      // A failed open is not cached: the next image reports it again (and a fixed file recovers).
+      t.catch(() => this.open.delete(tar.file));
+    }
+    return (await t).read(tar.offset, tar.size);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((t) => t.then((f) => f.close()).catch(() => undefined)));
+  }
+}
+
+/** The encoded bytes (a tar entry) or the path (a file) of an image, for the decoder. */
+async function inputOf(src: ImageSource, tars: TarCache | undefined): Promise<string | Uint8Array> {
+  if (!src.tar) return src.file;
+  if (tars) return tars.read(src.tar);
+  const once = new TarCache();
+  try {
+    return await once.read(src.tar);
+  } finally {
+    await once.close();
+  }
+}
+
+/** Decode + resize + crop + normalise an image (a path, or an ImageSource) into out[offset ...] (CHW float32). */
 export async function processInto(
-  file: string,
+  source: string | ImageSource,
   cfg: EvalConfig,
   out: Float32Array,
   offset: number,
   resize: ResizeMode = 'exact',
+  tars?: TarCache,
 ): Promise<void> {
-  const crop = resize === 'fast' ? await fastCrop(file, cfg) : cropResize(await decodeRgb(file), cfg);
+  const src = typeof source === 'string' ? { file: source } : source;
+  const input = await inputOf(src, tars);
+  const crop = resize === 'fast' ? await fastCrop(input, cfg, src.file) : cropResize(await decodeRgb(input, src.file), cfg);
   normalizeInto(crop, cfg, out, offset);
 }
 
