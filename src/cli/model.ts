@@ -9,6 +9,7 @@ import { WeightsError } from '../errors.js';
 import type { HostTensor } from '../models/graph.js';
 import { recordGraph, type RecordedGraph } from '../models/record.js';
 import { requireArchitecture, type PretrainedTag, type ResolvedModel } from '../models/registry.js';
+import { fromPaddle, isPaddleCheckpoint } from '../models/weights/paddle.js';
 import type { WeightsSource } from '../models/weights/source.js';
 
 export interface WeightsFlags {
@@ -63,12 +64,17 @@ export async function readCheckpoint(file: string): Promise<Map<string, HostTens
   return loadCheckpoint(file);
 }
 
-/** Records the architecture at `size` against the checkpoint (names and shapes checked there). */
+/**
+ * Records the architecture at `size` against the checkpoint (names and shapes checked there).
+ * A Paddle checkpoint (.pdparams, `_mean`/`_variance` statistics) is first brought to the
+ * upstream PyTorch names and layouts.
+ */
 export function buildGraph(model: ResolvedModel, size: readonly [number, number], weights?: ReadonlyMap<string, HostTensor>, file?: string): RecordedGraph {
   const arch = requireArchitecture(model);
+  const upstream = weights && isPaddleCheckpoint(weights, file) ? fromPaddle(weights, arch, file) : weights;
   return recordGraph(arch.forward, {
     size,
-    ...(weights ? { weights } : {}),
+    ...(upstream ? { weights: upstream } : {}),
     ...(file !== undefined ? { weightsFile: file } : {}),
     ...(arch.ignoreUnused ? { ignoreUnused: arch.ignoreUnused } : {}),
   });
