@@ -250,12 +250,16 @@ const cdnv2: TagSpec[] = Object.entries(cdnv2Official).flatMap(([arch, o]): TagS
       url: o.paddle,
       instructions: `download ${arch}.pdparams (Paddle port, linked from ${PPIM}) and pass --weights ${arch}.pdparams`,
     },
-    // The Paddle port's docs evaluate with the other interpolation (bilinear A/B, bicubic C).
+    // The Paddle port's docs (docs/en/model_zoo/cdnv2.md, beside the numbers) evaluate with the
+    // other interpolation (bilinear A/B, bicubic C). ppim's cdnv2.py once returned the official
+    // ones (get_transforms('bicubic') for A/B); the docs state the published numbers, so they win.
     cfg: base({ interpolation: o.interpolation === 'bicubic' ? 'bilinear' : 'bicubic' }),
     origin: PPIM,
     license: 'apache-2.0',
     publishedAs: [arch],
-    note: 'a Paddle port of the official weights; its docs evaluate with the other interpolation than official test.py',
+    note:
+      'a Paddle port of the official weights; its docs evaluate with the other interpolation than official test.py ' +
+      '(its code once used the official one); zoo follows the docs, which carry the numbers',
   },
 ]);
 
