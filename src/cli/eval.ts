@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { discoverDataset, VAL_SIZE, type Dataset, type Sample } from '../data/dataset.js';
+import { discoverDataset, VAL_SIZE, type Sample } from '../data/dataset.js';
 import { loadClassNames, loadRealLabels } from '../data/imagenet.js';
 import { createLoader, type Loader } from '../data/loader.js';
 import { formatShard, parseCount, parseShard, selectSubset, type Shard } from '../data/subset.js';
@@ -160,10 +160,6 @@ function selectionOf(flags: EvalFlags, images: number): Selection {
   return { ...sel, images, key: `per_class=${sel.per_class ?? '-'} limit=${sel.limit ?? '-'} shard=${sel.shard ?? '-'} images=${images}` };
 }
 
-/** Is the dataset the whole val set with nothing odd about it? */
-function datasetComplete(d: Dataset): boolean {
-  return d.samples.length >= VAL_SIZE && d.warnings.length === 0;
-}
 
 /** The expected value of a check and where it came from; null when the tag has no published number. */
 function expected(e: Expectation, published: number | null | undefined, metric: string, model: ResolvedModel): { value: number; source: string } {
@@ -228,8 +224,8 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   try {
     const dataset = await discoverDataset(flags.data, flags.labels ? { labels: flags.labels } : {});
     for (const w of dataset.warnings) say(`zoo: warning: ${w}`);
-    const complete = datasetComplete(dataset);
-    if (!complete) say('zoo: warning: INCOMPLETE DATA: this is not the full, clean val set; the result is marked complete: false');
+    const complete = dataset.complete;
+    if (!complete && dataset.warnings.length === 0) say('zoo: warning: INCOMPLETE DATA: not the full, clean val set; the result is marked complete: false');
     const samples: Sample[] = selectSubset(dataset.samples, {
       ...(flags.perClass !== undefined ? { perClass: flags.perClass } : {}),
       ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
@@ -345,10 +341,14 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       // Keep what was counted: after fixing (or removing) the file, --resume goes on from here.
       if (next > 0) await saver.save(stateNow).catch(() => undefined);
       if (failure instanceof DataError && flags.onError === 'stop') {
+        // The loader's fix already names --on-error skip; add it if not, and how to continue.
+        let fix = failure.fix ?? '';
+        if (!fix.includes('--on-error skip')) fix = `${fix ? `${fix}, or ` : ''}pass --on-error skip to exclude it`;
+        if (next > 0) fix += `; add --resume (after fixing it, or with --on-error skip) to continue from image ${next}`;
         throw new DataError(failure.message, {
           ...(failure.file !== undefined ? { file: failure.file } : {}),
           ...(failure.expected !== undefined ? { expected: failure.expected } : {}),
-          fix: `${failure.fix ? `${failure.fix}; or ` : ''}pass --on-error skip to leave bad images out (result marked not comparable)${next > 0 ? `, then add --resume to continue from image ${next}` : ''}`,
+          fix,
         });
       }
       throw failure;
@@ -403,7 +403,15 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       engine: run.model.engine,
       batchSize: flags.batchSize,
       workers,
-      dataset: { root: dataset.root, layout: dataset.layout, found: dataset.samples.length, complete, warnings: dataset.warnings },
+      dataset: {
+        root: dataset.root,
+        layout: dataset.layout,
+        source: dataset.source,
+        found: dataset.samples.length,
+        complete,
+        missing: dataset.missing,
+        warnings: dataset.warnings,
+      },
       limit: flags.limit ?? null,
       wallSeconds: elapsedBefore + (ended - started) / 1000,
       imagesPerSecond: (next - offset) / Math.max(1e-9, loopSeconds),
@@ -413,6 +421,7 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       resumed,
       selection,
       skipped,
+      notComparable: dataset.warnings.some((w) => w.startsWith('DUPLICATES')) ? ['duplicate images are counted more than once'] : [],
       real: realResult,
       checks,
       identity,

@@ -64,6 +64,8 @@ export interface EvalResult {
    * (--on-error skip) or the run was interrupted. The comparison is still shown, flagged.
    */
   comparable: boolean;
+  /** Why not comparable (empty when comparable). */
+  not_comparable_because: string[];
   /** Stopped by SIGINT/SIGTERM: a partial result; `zoo eval ... --resume` continues it. */
   interrupted: boolean;
   /** Continued from a state file at least once. */
@@ -90,10 +92,14 @@ export interface EvalResult {
 export interface DataSummary {
   root: string;
   layout: string;
+  /** `folder`, or `tar` (read in place). */
+  source: string;
   /** Images found under --data (before any subset). */
   found: number;
   /** Every image of the ground truth present, no unknown classes, no duplicates. */
   complete: boolean;
+  /** Val images of the ground truth absent from --data. */
+  missing: number;
   warnings: string[];
 }
 
@@ -144,6 +150,8 @@ export interface ResultInputs {
   resumed: boolean;
   selection: Selection;
   skipped: readonly SkippedImage[];
+  /** Reasons beyond skipped images and interruption (e.g. duplicate images counted twice). */
+  notComparable: readonly string[];
   real: RealResult | null;
   checks: { passed: boolean; results: CheckResult[] } | null;
   identity: RunIdentity;
@@ -199,7 +207,8 @@ export function buildResult(i: ResultInputs): EvalResult {
     data: i.dataset,
     images_per_sec: Math.round(i.imagesPerSecond * 100) / 100,
     wall_s: Math.round(i.wallSeconds * 1000) / 1000,
-    comparable: i.skipped.length === 0 && !i.interrupted,
+    comparable: notComparable(i).length === 0,
+    not_comparable_because: notComparable(i),
     interrupted: i.interrupted,
     resumed: i.resumed,
     selection: i.selection,
@@ -221,6 +230,13 @@ export function buildResult(i: ResultInputs): EvalResult {
     identity: i.identity,
     metrics_state: i.metrics.toState(),
   };
+}
+
+function notComparable(i: ResultInputs): string[] {
+  const why: string[] = [];
+  if (i.interrupted) why.push('the run was interrupted (partial result)');
+  if (i.skipped.length > 0) why.push(`${i.skipped.length} image(s) were skipped (--on-error skip)`);
+  return [...why, ...i.notComparable];
 }
 
 function verdictLine(i: ResultInputs): string {
@@ -273,7 +289,7 @@ export function renderReport(r: EvalResult): string {
     if (r.skipped.length > 20) out += `  ... and ${r.skipped.length - 20} more (all in --json)\n`;
   }
   if (!r.comparable) {
-    out += `NOT COMPARABLE with published numbers: ${r.interrupted ? 'the run was interrupted (partial result)' : `${r.skipped.length} image(s) were skipped`}\n`;
+    out += `NOT COMPARABLE with published numbers: ${r.not_comparable_because.join('; ')}\n`;
   }
   if (!r.data.complete) out += `incomplete data: ${r.data.warnings.length ? r.data.warnings.join('; ') : 'not the full val set'}\n`;
   if (r.selection.per_class !== null || r.selection.limit !== null || r.selection.shard !== null) {
