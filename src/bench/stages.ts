@@ -292,7 +292,8 @@ export async function memoryStage(
     const run = await childEval(args, 200);
     let rate: number | null = null;
     try {
-      rate = (JSON.parse(readFileSync(json, 'utf8')) as { imagesPerSecond?: number }).imagesPerSecond ?? null;
+      const j = JSON.parse(readFileSync(json, 'utf8')) as { images_per_sec?: number; imagesPerSecond?: number };
+      rate = j.images_per_sec ?? j.imagesPerSecond ?? null;
     } catch {
       rate = null;
     }
