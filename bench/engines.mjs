@@ -8,11 +8,12 @@
  *   npm run build && node bench/engines.mjs [--models rexnet_100,resnext50_32x4d] [--batches 8,32]
  *       [--engines onnxruntime,tfjs] [--seconds 10] [--threads N] [--json out.json]
  *
- * Each (model, engine, batch) is loaded, warmed up with one batch (tfjs packs weights and builds
- * its XNNPACK operators on the first call), then timed over whole batches until --seconds have
- * passed (at least two batches).
+ * For each (model, batch) every engine is loaded and warmed up with one batch (tfjs packs weights
+ * and builds its XNNPACK operators on the first call), then the engines run whole batches in
+ * alternation for about --seconds each (at least two batches each); images/s is per engine, over
+ * its own batches only.
  */
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { findArchitecture } from '../dist/models/architectures.js';
@@ -70,44 +71,54 @@ const seconds = Number(args.seconds);
 const size = Number(args.size);
 const threads = args.threads !== undefined ? Number(args.threads) : undefined;
 
-console.log(`# ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, node ${process.version}, ${size}x${size}`);
+console.log(
+  `# ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(2)}, node ${process.version}, ${size}x${size}`,
+);
 const rows = [];
 for (const model of models) {
   const graph = randomGraph(model, size);
-  for (const engineName of engines) {
-    const engine = await getEngine(engineName);
-    for (const batch of batches) {
+  for (const batch of batches) {
+    const input = new Float32Array(batch * 3 * size * size);
+    const r = rng(batch);
+    for (let i = 0; i < input.length; i++) input[i] = r() * 4 - 2;
+    // All engines loaded and warmed, then timed in alternation, batch by batch: on a shared
+    // machine the load drifts, and alternating exposes every engine to the same drift.
+    const runs = [];
+    for (const engineName of engines) {
+      const engine = await getEngine(engineName);
       const loaded = await engine.load(graph, { device: 'cpu', ...(threads !== undefined ? { threads } : {}) });
-      const input = new Float32Array(batch * 3 * size * size);
-      const r = rng(batch);
-      for (let i = 0; i < input.length; i++) input[i] = r() * 4 - 2;
       const w0 = performance.now();
       await loaded.run(input, batch);
-      const warm = performance.now() - w0;
-      let done = 0;
-      const t0 = performance.now();
-      while (done < 2 * batch || performance.now() - t0 < seconds * 1000) {
-        await loaded.run(input, batch);
-        done += batch;
+      runs.push({ engineName, loaded, firstBatchMs: performance.now() - w0, images: 0, ms: 0 });
+    }
+    const t0 = performance.now();
+    while (runs.some((x) => x.images < 2 * batch) || performance.now() - t0 < seconds * 1000 * runs.length) {
+      for (const x of runs) {
+        const t = performance.now();
+        await x.loaded.run(input, batch);
+        x.ms += performance.now() - t;
+        x.images += batch;
       }
-      const elapsed = (performance.now() - t0) / 1000;
+    }
+    for (const x of runs) {
       const row = {
         model,
-        engine: engineName,
-        backend: loaded.backend,
+        engine: x.engineName,
+        backend: x.loaded.backend,
         batch,
-        imagesPerSecond: done / elapsed,
-        images: done,
-        seconds: elapsed,
-        firstBatchMs: warm,
+        imagesPerSecond: (x.images * 1000) / x.ms,
+        images: x.images,
+        seconds: x.ms / 1000,
+        firstBatchMs: x.firstBatchMs,
       };
       rows.push(row);
       console.log(
-        `${model.padEnd(18)} ${loaded.backend.padEnd(18)} batch ${String(batch).padStart(3)}: ${row.imagesPerSecond.toFixed(2).padStart(8)} images/s` +
-          `  (${done} images in ${elapsed.toFixed(1)} s; first batch ${warm.toFixed(0)} ms)`,
+        `${model.padEnd(18)} ${x.loaded.backend.padEnd(18)} batch ${String(batch).padStart(3)}: ${row.imagesPerSecond.toFixed(2).padStart(8)} images/s` +
+          `  (${x.images} images in ${row.seconds.toFixed(1)} s; first batch ${x.firstBatchMs.toFixed(0)} ms)`,
       );
-      await loaded.dispose();
+      await x.loaded.dispose();
     }
   }
 }
+console.log(`# load average at the end ${loadavg()[0].toFixed(2)}`);
 if (args.json) writeFileSync(args.json, JSON.stringify(rows, null, 2) + '\n');
