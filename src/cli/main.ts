@@ -11,6 +11,7 @@ import { exportCommand } from './export.js';
 import { infoCommand } from './info.js';
 import { listCommand } from './list.js';
 import { logitsCommand } from './logits.js';
+import { mergeCommand } from './merge.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -51,7 +52,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     async (...args: A) => {
       setCode(await fn(...args));
     };
-  for (const make of [evalCommand, listCommand, infoCommand, logitsCommand, exportCommand, benchCommand]) {
+  for (const make of [evalCommand, mergeCommand, listCommand, infoCommand, logitsCommand, exportCommand, benchCommand]) {
     const cmd = make(io, wrap);
     // addCommand (unlike .command()) does not inherit exitOverride and the output configuration.
     cmd.copyInheritedSettings(program);

@@ -1,0 +1,257 @@
+/**
+ * `zoo merge a.json b.json ... [--json out.json] [--csv out.csv]`: combines the --json results of
+ * `zoo eval --shard i/n` runs into the result of one run over the whole selection, with exactly its
+ * numbers (every metric is a sum of the counts in each file's `metrics_state`), and prints the same
+ * table as eval. Shards of different models, weights, configs or selections, overlapping or missing
+ * shards and unfinished shards are refused (src/metrics/merge.ts), naming the file.
+ *
+ * Shards may run on different machines (a CI matrix, a Kubernetes indexed Job), so paths (data
+ * root, weights file) may differ; what must agree is checked by content: weights by SHA-256, the
+ * data by the number of images found and the slice sizes.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { loadClassNames } from '../data/imagenet.js';
+import { parseShard } from '../data/subset.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { MetricsAccumulator } from '../metrics/accumulator.js';
+import { compareWithPublished } from '../metrics/compare.js';
+import { FULL_VAL_IMAGES } from '../metrics/compare.js';
+import { mergeShards, type ShardResult } from '../metrics/merge.js';
+import { primaryPublished, resolveModel, type PublishedResult } from '../models/registry.js';
+import type { Io, Wrap } from './main.js';
+import { renderReport, resultCsv, writeJsonAtomic, type EvalResult } from './report.js';
+import { writeFileAtomic } from './state.js';
+
+export interface MergeFlags {
+  json?: string;
+  csv?: string;
+}
+
+/** The merged result: an eval result plus which shard files it came from. */
+export type MergedResult = EvalResult & { merged_from: { file: string; shard: string }[] };
+
+export function mergeCommand(io: Io, wrap: Wrap): Command {
+  return new Command('merge')
+    .description('combine the --json results of zoo eval --shard i/n runs into the full run\'s result')
+    .argument('<results...>', 'the --json files of shards 1/n ... n/n (any order)')
+    .addOption(new Option('--json <file>', 'write the merged result as JSON'))
+    .addOption(new Option('--csv <file>', "write the merged result as one CSV row (timm's results columns first)"))
+    .addHelpText(
+      'after',
+      '\nExample:\n  for i in 1 2 3 4; do zoo eval rexnet_100 --data ./val --shard $i/4 --json shard$i.json; done\n' +
+        '  zoo merge shard*.json --json result.json\n',
+    )
+    .action(wrap((files: string[], flags: MergeFlags) => runMerge(files, flags, io)));
+}
+
+export async function runMerge(files: readonly string[], flags: MergeFlags, io: Io): Promise<number> {
+  const results: { file: string; result: EvalResult }[] = [];
+  for (const file of files) results.push({ file, result: await readResult(file) });
+  const merged = mergeResults(results);
+  io.stdout.write(renderReport(merged));
+  io.stdout.write(`merged ${results.length} shard(s): ${merged.merged_from.map((m) => `${m.shard} ${m.file}`).join(', ')}\n`);
+  if (flags.json) await writeJsonAtomic(flags.json, merged);
+  if (flags.csv) await writeFileAtomic(flags.csv, resultCsv(merged));
+  return ExitCode.OK;
+}
+
+async function readResult(file: string): Promise<EvalResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read the result: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, fix: 'check the path' });
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new UsageError('not JSON', { file, expected: 'a zoo eval --json result' });
+  }
+  const r = v as Partial<EvalResult>;
+  if (typeof v !== 'object' || v === null || typeof r.model !== 'string' || !r.identity || !r.metrics_state || !r.selection || !r.data) {
+    throw new UsageError('not a zoo eval --json result with merge data (identity, metrics_state)', {
+      file,
+      expected: 'the --json file of zoo eval --shard i/n',
+      fix: 're-run the shard with this version of zoo',
+    });
+  }
+  return r as EvalResult;
+}
+
+/** Key-sorted JSON: equal values give equal strings whatever the key order in the file. */
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function shardOf(file: string, r: EvalResult) {
+  const spec = r.identity.selection.shard;
+  if (spec === null) return { index: 1, count: 1 };
+  try {
+    return parseShard(spec);
+  } catch {
+    throw new UsageError(`bad shard '${spec}' in the result`, { file, fix: 're-run the shard' });
+  }
+}
+
+function toShard(file: string, r: EvalResult): ShardResult {
+  const id = r.identity;
+  return {
+    file,
+    shard: shardOf(file, r),
+    // What must be equal for the shards to be slices of one run (paths may differ between machines).
+    identity: {
+      model: r.model,
+      weights: `sha256 ${id.weights.sha256} (${id.weights.bytes} bytes)`,
+      'eval config': stable(id.eval_config),
+      '--per-class': String(id.selection.per_class),
+      '--limit': String(id.selection.limit),
+      'images found under --data': String(r.data.found),
+      'ReaL labels': id.real_labels === null ? 'off' : 'on',
+    },
+    samples: id.samples,
+    accounted: r.metrics_state.images + r.skipped.length,
+    interrupted: r.interrupted,
+    state: r.metrics_state,
+  };
+}
+
+const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
+const unique = <T>(xs: readonly T[]) => [...new Set(xs)];
+
+/** The published reference eval would use for this model and config (none when the registry no longer knows it). */
+function reference(r: EvalResult): PublishedResult | undefined {
+  try {
+    return primaryPublished(resolveModel(r.model).tag, r.eval_config);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Merges shard results (validated by mergeShards) into one result, as eval builds it. */
+export function mergeResults(inputs: readonly { file: string; result: EvalResult }[]): MergedResult {
+  const merged = mergeShards(inputs.map((i) => toShard(i.file, i.result)));
+  const sorted = merged.order.map((i) => inputs[i]!);
+  const all = sorted.map((i) => i.result);
+  const first = all[0]!;
+  const acc = MetricsAccumulator.fromState(merged.state);
+  const images = acc.count;
+  const subset = images < FULL_VAL_IMAGES;
+  const c = compareWithPublished({ images, top1Correct: acc.top1Correct, top5Correct: acc.top5Correct }, reference(first), subset);
+  const ref = c.reference;
+  const names = loadClassNames();
+  // Skipped images in val order (names sort as the selection does), as one run lists them.
+  const skipped = all
+    .flatMap((r) => r.skipped)
+    .sort((a, b) => {
+      const na = a.file.slice(a.file.lastIndexOf('/') + 1);
+      const nb = b.file.slice(b.file.lastIndexOf('/') + 1);
+      return na < nb ? -1 : na > nb ? 1 : a.file < b.file ? -1 : a.file > b.file ? 1 : 0;
+    });
+  const notComparable = unique(all.flatMap((r) => r.not_comparable_because.filter((w) => !/image\(s\) were skipped/.test(w))));
+  if (skipped.length > 0) notComparable.unshift(`${skipped.length} image(s) were skipped (--on-error skip)`);
+  const ra = acc.realAccuracy();
+  const warnings = unique(all.flatMap((r) => r.data.warnings));
+  const dataComplete = all.every((r) => r.data.complete);
+  const sel = first.selection;
+  const selection = {
+    per_class: sel.per_class,
+    limit: sel.limit,
+    shard: null,
+    images: merged.samples,
+    key: `per_class=${sel.per_class ?? '-'} limit=${sel.limit ?? '-'} shard=- images=${merged.samples}`,
+  };
+  const top1 = acc.top1;
+  const top5 = acc.top5;
+  return {
+    model: first.model,
+    top1: r4(top1),
+    top1_err: r4(100 - top1),
+    top5: r4(top5),
+    top5_err: r4(100 - top5),
+    param_count: first.param_count,
+    img_size: first.img_size,
+    crop_pct: first.crop_pct,
+    interpolation: first.interpolation,
+    tag: first.tag,
+    arch: first.arch,
+    images,
+    top1_correct: acc.top1Correct,
+    top5_correct: acc.top5Correct,
+    subset,
+    complete: dataComplete && !subset && skipped.length === 0,
+    top1_interval: [r4(c.top1.interval.low), r4(c.top1.interval.high)],
+    top5_interval: [r4(c.top5.interval.low), r4(c.top5.interval.high)],
+    published: ref
+      ? {
+          source: ref.source,
+          dataset: ref.dataset,
+          img_size: ref.imgSize,
+          crop_pct: ref.cropPct,
+          top1: ref.top1,
+          top5: ref.top5,
+          top1_diff: r4(c.top1.delta ?? 0),
+          top5_diff: c.top5.delta === null ? null : r4(c.top5.delta),
+          consistent_top1: c.top1.consistent,
+          consistent_top5: c.top5.consistent,
+        }
+      : null,
+    eval_config: first.eval_config,
+    weights: first.weights,
+    engine: first.engine,
+    backend: unique(all.map((r) => r.backend)).join(', '),
+    device: first.device,
+    batch_size: first.batch_size,
+    workers: first.workers,
+    limit: first.limit,
+    data: { ...first.data, complete: dataComplete, warnings },
+    // Shards run side by side: throughput adds up, the wait is the longest shard's.
+    images_per_sec: Math.round(all.reduce((s, r) => s + r.images_per_sec, 0) * 100) / 100,
+    wall_s: Math.max(...all.map((r) => r.wall_s)),
+    comparable: notComparable.length === 0,
+    not_comparable_because: notComparable,
+    interrupted: false,
+    resumed: all.some((r) => r.resumed),
+    selection,
+    skipped,
+    real:
+      ra && first.real
+        ? {
+            source: first.real.source,
+            images: ra.images,
+            top1: r4(ra.top1),
+            top5: r4(ra.top5),
+            top1_correct: ra.top1Correct,
+            top5_correct: ra.top5Correct,
+            no_label: ra.skipped,
+            unmatched: ra.unmatched,
+            published: first.real.published,
+          }
+        : null,
+    per_class: acc
+      .perClass()
+      .filter((k) => k.images > 0)
+      .map((k) => ({ class: k.class, name: names[k.class] ?? String(k.class), images: k.images, top1: r4(k.top1), top5: r4(k.top5) })),
+    most_confused: acc.mostConfused(20).map((p) => ({
+      true: p.true,
+      true_name: names[p.true] ?? String(p.true),
+      predicted: p.predicted,
+      predicted_name: names[p.predicted] ?? String(p.predicted),
+      count: p.count,
+    })),
+    checks: null,
+    verdict: `done: top-1 ${top1.toFixed(3)}%, top-5 ${top5.toFixed(3)}% on ${images} images`,
+    identity: { ...first.identity, samples: merged.samples, selection: { ...first.identity.selection, shard: null } },
+    metrics_state: merged.state,
+    merged_from: sorted.map((i) => ({ file: i.file, shard: i.result.identity.selection.shard ?? '1/1' })),
+  };
+}
