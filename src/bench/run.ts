@@ -213,7 +213,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           resize: 'exact',
           memorySkip: Math.min(1000, Math.floor(opts.images / 4)),
         });
-        const preAll = result.loader?.find((l) => l.workers === opts.workers)?.imagesPerSecond;
+        // The back-to-back model needs the loader's rate on all workers: measure it if the loader stage did not.
+        const preAll =
+          result.loader?.find((l) => l.workers === opts.workers)?.imagesPerSecond ??
+          (await loaderStage(samples, cfg, { workers: opts.workers, batchSize: opts.batchSize, images: Math.max(opts.count * opts.workers, 4 * opts.batchSize), resize: 'exact' })).imagesPerSecond;
         const backToBack = preAll && ortAtBatch ? 1 / (1 / preAll + 1 / ortAtBatch) : null;
         result.endToEnd = {
           ...e2e,
