@@ -1,5 +1,5 @@
 /**
- * Interruption through the real CLI: a run stopped by SIGINT (partial result, state, exit 130) or
+ * Interruption through the real CLI: a run stopped by SIGINT or SIGTERM (partial result, state, exit 130) or
  * killed by SIGKILL at a random batch, then continued with --resume, ends with exactly the counts and
  * per-image predictions of an uninterrupted run. A resume with a different command line is refused.
  */
@@ -63,7 +63,7 @@ function expectSameAsReference(json: Awaited<ReturnType<typeof readJson>>, rows:
   expect(rows).toEqual(reference.rows);
 }
 
-for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
   describe(`a run stopped by ${signal} at a random batch`, () => {
     it('resumes to exactly the numbers and predictions of an uninterrupted run', async () => {
       // A random batch in the first half, so the run cannot finish before the signal lands.
@@ -84,9 +84,9 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
       expect(state.next).toBeGreaterThanOrEqual(seen);
       expect(state.next).toBeLessThan(N);
       expect(state.next % BATCH).toBe(0);
-      if (signal === 'SIGINT') {
+      if (signal !== 'SIGKILL') {
         expect(run.code, `target ${target}: ${run.stderr}`).toBe(ExitCode.INTERRUPTED);
-        expect(run.stderr).toMatch(/interrupted \(SIGINT\) after \d+ of 40 images; state saved to .*SIGINT\.state\.json/);
+        expect(run.stderr).toMatch(new RegExp(`interrupted \\(${signal}\\) after \\d+ of 40 images; state saved to .*${signal}\\.state\\.json`));
         expect(run.stderr).toMatch(/run the same command with --resume/);
         // The partial result, marked as such, and never mistaken for a comparable one.
         const partial = await readJson(json);

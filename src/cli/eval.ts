@@ -112,7 +112,7 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--json <file>', 'write the result as JSON (also what zoo merge reads)'))
     .addOption(new Option('--csv <file>', "write the result as one CSV row (timm's results columns first)"))
     .addOption(new Option('--predictions <file>', 'write per-image top-5 as CSV: file,label,top1,...,top5,margin'))
-    .addOption(new Option('--state <file>', 'resume state file (default: <json>.state.json, or ./zoo-eval.state.json)'))
+    .addOption(new Option('--state <file>', 'resume state file (default: x.state.json beside --json x.json, else ./zoo-eval.state.json)'))
     .addOption(new Option('--resume', 'continue an interrupted run from its state file (same command line)'))
     .addOption(new Option('--offline', 'never touch the network (weights must be cached or given)'))
     .addOption(new Option('--quiet', 'no progress output'))
