@@ -120,7 +120,7 @@ describe('zoo eval', () => {
     expectSamePredictions(reference.rows, rows);
     // Only the data warning (96 of 50,000 images) remains: warnings are not progress.
     expect(run.stderr).not.toMatch(/images\/s/);
-    expect(run.stderr.trim()).toMatch(/^zoo: warning: found 96 images, fewer than the 50000/);
+    expect(run.stderr.trim()).toMatch(/^zoo: warning: INCOMPLETE: found 96 images, fewer than the 50000/);
   });
 
   it('--limit takes the first N in val order and overrides apply to the config', async () => {
