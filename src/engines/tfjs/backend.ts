@@ -216,7 +216,9 @@ async function choose(device: Device, threads: number | undefined): Promise<Back
   const native = await probeNative(TFJS_NODE);
   if (native.loaded) return { name: 'tensorflow', device: 'cpu', label: 'tfjs tensorflow (cpu)' };
   const wasm = await initWasm(threads);
-  const why = native.installed ? `${TFJS_NODE} could not load: ${native.reason}` : `${TFJS_NODE} is not installed`;
+  // --device cpu never loads tfjs-node-gpu (it would take the GPU); point at it when it is there.
+  const gpuHint = isInstalled(TFJS_NODE_GPU) ? ` (${TFJS_NODE_GPU} is installed: --device cuda uses it)` : '';
+  const why = (native.installed ? `${TFJS_NODE} could not load: ${native.reason}` : `${TFJS_NODE} is not installed`) + gpuHint;
   if (wasm.ok) {
     return {
       name: 'wasm',
