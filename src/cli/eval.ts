@@ -218,7 +218,7 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   const exp5 = flags.expectTop5 !== undefined ? expected(flags.expectTop5, published?.top5, 'top-5', model) : null;
   const baseline = flags.baseline ? await readBaseline(flags.baseline) : null;
   const real = await realLabels(flags.realLabels);
-  const stateFile = flags.state ?? defaultStateFile(flags.json);
+  const stateFile = flags.state ?? defaultStateFile(flags.json, flags.shard);
 
   const interrupt = catchInterrupts(say);
   try {

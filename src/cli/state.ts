@@ -70,10 +70,13 @@ export async function weightsIdentity(file: string): Promise<WeightsIdentity> {
   return { file, bytes: s.size, sha256: hash.digest('hex') };
 }
 
-/** `<json without .json>.state.json`, or ./zoo-eval.state.json without --json. */
-export function defaultStateFile(json: string | undefined): string {
-  if (!json) return 'zoo-eval.state.json';
-  return `${json.replace(/\.json$/i, '')}.state.json`;
+/**
+ * `<json without .json>.state.json`; without --json, ./zoo-eval.state.json, or
+ * ./zoo-eval.shard-2of8.state.json for a shard (so shards run side by side never share one).
+ */
+export function defaultStateFile(json: string | undefined, shard?: { index: number; count: number }): string {
+  if (json) return `${json.replace(/\.json$/i, '')}.state.json`;
+  return shard ? `zoo-eval.shard-${shard.index}of${shard.count}.state.json` : 'zoo-eval.state.json';
 }
 
 /**
