@@ -8,6 +8,7 @@ import { ExitCode, ZooError } from '../errors.js';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { enginesCommand } from './engines.js';
 import { infoCommand } from './info.js';
 import { listCommand } from './list.js';
 import { logitsCommand } from './logits.js';
@@ -52,7 +53,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     async (...args: A) => {
       setCode(await fn(...args));
     };
-  for (const make of [evalCommand, mergeCommand, listCommand, infoCommand, logitsCommand, exportCommand, benchCommand]) {
+  for (const make of [evalCommand, mergeCommand, listCommand, infoCommand, enginesCommand, logitsCommand, exportCommand, benchCommand]) {
     const cmd = make(io, wrap);
     // addCommand (unlike .command()) does not inherit exitOverride and the output configuration.
     cmd.copyInheritedSettings(program);

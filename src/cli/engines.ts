@@ -1,0 +1,80 @@
+/**
+ * `zoo engines`: what can run models on this machine, and for what is missing, why and the
+ * command that fixes it. Probing is cheap (no model is loaded), so users can run it first when
+ * `--device cuda` refuses.
+ */
+import { existsSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { cudaInstallCommand, cudaProviderPath } from '../engines/onnxruntime/index.js';
+import type { Io, Wrap } from './main.js';
+import { renderTable } from './format.js';
+
+export interface EngineReport {
+  engine: 'onnxruntime' | 'tfjs';
+  backend: string;
+  device: 'cpu' | 'cuda';
+  available: boolean;
+  reason: string;
+  fix?: string;
+}
+
+async function onnxruntimeReports(): Promise<EngineReport[]> {
+  const out: EngineReport[] = [];
+  try {
+    const ort = (await import('onnxruntime-node')) as { env?: { versions?: { common?: string } } };
+    out.push({ engine: 'onnxruntime', backend: 'cpu', device: 'cpu', available: true, reason: `onnxruntime-node ${ort.env?.versions?.common ?? ''}`.trim() });
+  } catch (e) {
+    out.push({ engine: 'onnxruntime', backend: 'cpu', device: 'cpu', available: false, reason: String(e).split('\n')[0]!, fix: 'npm install' });
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    out.push({ engine: 'onnxruntime', backend: 'cuda', device: 'cuda', available: false, reason: `no CUDA provider for ${process.platform}/${process.arch}` });
+  } else {
+    const lib = cudaProviderPath();
+    out.push(
+      existsSync(lib)
+        ? { engine: 'onnxruntime', backend: 'cuda', device: 'cuda', available: true, reason: `${lib} present (needs CUDA 12, cuDNN 9 at run time)` }
+        : { engine: 'onnxruntime', backend: 'cuda', device: 'cuda', available: false, reason: 'CUDA execution provider not installed (skipped at npm install so installs work offline)', fix: cudaInstallCommand() },
+    );
+  }
+  return out;
+}
+
+async function tfjsReports(): Promise<EngineReport[]> {
+  const { describeTfjsBackends } = await import('../engines/tfjs/index.js');
+  return (await describeTfjsBackends()).map((b) => ({
+    engine: 'tfjs' as const,
+    backend: b.name,
+    device: b.name.includes('(cuda)') ? ('cuda' as const) : ('cpu' as const),
+    available: b.available,
+    reason: b.reason,
+    ...(b.fix !== undefined ? { fix: b.fix } : {}),
+  }));
+}
+
+export async function engineReports(): Promise<EngineReport[]> {
+  return [...(await onnxruntimeReports()), ...(await tfjsReports())];
+}
+
+export function enginesCommand(io: Io, wrap: Wrap): Command {
+  return new Command('engines')
+    .description('list the engines and backends on this machine, which can run, and how to enable the others (CUDA)')
+    .addOption(new Option('--json', 'print as JSON'))
+    .addHelpText('after', '\nExample:\n  zoo engines\n')
+    .action(
+      wrap(async (flags: { json?: boolean }) => {
+        const reports = await engineReports();
+        if (flags.json) {
+          io.stdout.write(JSON.stringify(reports, null, 2) + '\n');
+          return 0;
+        }
+        const rows = reports.map((r) => [r.engine, r.backend, r.device, r.available ? 'yes' : 'no', r.reason]);
+        io.stdout.write(renderTable(['engine', 'backend', 'device', 'available', 'why'], rows, ['left', 'left', 'left', 'left', 'left']));
+        const fixes = reports.filter((r) => !r.available && r.fix);
+        if (fixes.length > 0) {
+          io.stdout.write('\nto enable:\n');
+          for (const r of fixes) io.stdout.write(`  ${r.engine} ${r.backend}: ${r.fix}\n`);
+        }
+        return 0;
+      }),
+    );
+}
