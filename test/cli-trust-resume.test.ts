@@ -4,14 +4,14 @@
  * per-image predictions of an uninterrupted run. A resume with a different command line is refused.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
 import { makeFlatFolder, readPredictions, runZoo, tempDir, val227Files, writeRecipeCheckpoint, type PredictionRow } from './support/cli.js';
 import { evalArgs, readJson, sleep, startZoo } from './support/trust.js';
 
-const N = 40;
+const N = 48;
 const BATCH = 4;
 let dir: string;
 let flat: string;
@@ -66,8 +66,8 @@ function expectSameAsReference(json: Awaited<ReturnType<typeof readJson>>, rows:
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
   describe(`a run stopped by ${signal} at a random batch`, () => {
     it('resumes to exactly the numbers and predictions of an uninterrupted run', async () => {
-      // A random batch in the first half, so the run cannot finish before the signal lands.
-      const target = BATCH * (1 + Math.floor(Math.random() * (N / BATCH / 2 - 1)));
+      // A random batch in the first third, so the run cannot finish before the signal lands.
+      const target = BATCH * (1 + Math.floor(Math.random() * Math.floor(N / BATCH / 3)));
       const json = join(dir, `${signal}.json`);
       const preds = join(dir, `${signal}.csv`);
       const stateFile = join(dir, `${signal}.state.json`);
@@ -86,7 +86,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
       expect(state.next % BATCH).toBe(0);
       if (signal !== 'SIGKILL') {
         expect(run.code, `target ${target}: ${run.stderr}`).toBe(ExitCode.INTERRUPTED);
-        expect(run.stderr).toMatch(new RegExp(`interrupted \\(${signal}\\) after \\d+ of 40 images; state saved to .*${signal}\\.state\\.json`));
+        expect(run.stderr).toMatch(new RegExp(`interrupted \\(${signal}\\) after \\d+ of ${N} images; state saved to .*${signal}\\.state\\.json`));
         expect(run.stderr).toMatch(/run the same command with --resume/);
         // The partial result, marked as such, and never mistaken for a comparable one.
         const partial = await readJson(json);
@@ -100,7 +100,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
 
       const resumed = await runZoo([...args(json, preds), '--resume'], { timeoutMs: 60_000 });
       expect(resumed.code, resumed.stderr).toBe(0);
-      expect(resumed.stderr).toMatch(new RegExp(`resuming at image ${state.next} of 40`));
+      expect(resumed.stderr).toMatch(new RegExp(`resuming at image ${state.next} of ${N}`));
       const final = await readJson(json);
       expect(final).toMatchObject({ interrupted: false, resumed: true, comparable: true });
       expectSameAsReference(final, await readPredictions(preds));
@@ -111,7 +111,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
 }
 
 describe('--resume safety', () => {
-  it('refuses a state from a different command line, and a missing state, as usage errors', async () => {
+  it('refuses a state from a different command line, a damaged state and a missing one, as usage errors', async () => {
     const json = join(dir, 'mismatch.json');
     const preds = join(dir, 'mismatch.csv');
     const live = startZoo(args(json, preds));
@@ -122,10 +122,17 @@ describe('--resume safety', () => {
     await live.done;
     const other = await runZoo([...args(json, preds), '--limit', '20', '--resume'], { timeoutMs: 60_000 });
     expect(other.code).toBe(ExitCode.USAGE);
-    expect(other.stderr).toMatch(/--resume: the state belongs to a different run \(selected images: 40 -> 20; selection: .*"limit":null.* -> .*"limit":20/);
+    expect(other.stderr).toMatch(/--resume: the state belongs to a different run \(selected images: 48 -> 20; selection: .*"limit":null.* -> .*"limit":20/);
     const crop = await runZoo([...args(json, preds), '--crop-pct', '0.95', '--resume'], { timeoutMs: 60_000 });
     expect(crop.code).toBe(ExitCode.USAGE);
     expect(crop.stderr).toMatch(/eval config: .*"cropPct":0\.875.* -> .*"cropPct":0\.95/);
+    // A state whose counts do not add up (edited, or from a buggy writer) is refused, not trusted.
+    const stateFile = join(dir, 'mismatch.state.json');
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as StateFile;
+    await writeFile(stateFile, JSON.stringify({ ...state, next: state.next + BATCH }));
+    const damaged = await runZoo([...args(json, preds), '--resume'], { timeoutMs: 60_000 });
+    expect(damaged.code).toBe(ExitCode.USAGE);
+    expect(damaged.stderr).toMatch(/--resume: the state file is damaged \(next \d+, \d+ evaluated and 0 skipped do not add up\)/);
     const none = await runZoo([...args(join(dir, 'none.json'), preds), '--resume'], { timeoutMs: 60_000 });
     expect(none.code).toBe(ExitCode.USAGE);
     expect(none.stderr).toMatch(/none\.state\.json: --resume: no state file \(ENOENT\)/);

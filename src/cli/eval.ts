@@ -179,22 +179,26 @@ function expected(e: Expectation, published: number | null | undefined, metric: 
  * 50,000-image run (1.8 MB), so a kill -9 loses the batches in flight, or at most ~1 s of work.
  */
 class StateSaver {
+  /** Longest wait between saves, whatever a save costs (one slow disk moment must not stretch it). */
+  static readonly MAX_GAP_MS = 1000;
   private lastEnd = 0;
-  private lastCost = 0;
+  /** Smoothed cost of a save, ms. */
+  private cost = 0;
   writes = 0;
   totalMs = 0;
   constructor(private readonly file: string) {}
 
   due(): boolean {
-    return performance.now() - this.lastEnd >= this.lastCost * 20;
+    return performance.now() - this.lastEnd >= Math.min(StateSaver.MAX_GAP_MS, this.cost * 20);
   }
 
   async save<A>(state: () => EvalState<A>): Promise<void> {
     const t0 = performance.now();
     await writeState(this.file, state());
     this.lastEnd = performance.now();
-    this.lastCost = this.lastEnd - t0;
-    this.totalMs += this.lastCost;
+    const took = this.lastEnd - t0;
+    this.cost = this.writes === 0 ? took : 0.7 * this.cost + 0.3 * took;
+    this.totalMs += took;
     this.writes++;
   }
 }
@@ -271,6 +275,15 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       try {
         metrics = MetricsAccumulator.fromState(state.accumulator.metrics, { real: real?.labels ?? null });
         topk = TopKAccumulator.fromState(state.accumulator.topk, samples.length);
+        // Every sample before `next` is counted once: evaluated (in both accumulators) or skipped.
+        const ok =
+          Number.isSafeInteger(state.next) &&
+          state.next >= 0 &&
+          state.next <= samples.length &&
+          topk.count === metrics.count &&
+          topk.count + state.skipped.length === state.next &&
+          state.skipped.every((k) => Number.isSafeInteger(k.index) && k.index >= 0 && k.index < state.next);
+        if (!ok) throw new Error(`next ${state.next}, ${topk.count} evaluated and ${state.skipped.length} skipped do not add up`);
       } catch (e) {
         throw new UsageError(`--resume: the state file is damaged (${(e as Error).message})`, { file: stateFile, fix: 'delete it and run without --resume' });
       }
