@@ -129,6 +129,30 @@ describe('a corpus of broken files', () => {
   }, 60_000);
 });
 
+describe('stop, then --resume with --on-error skip', () => {
+  it('continues after the last good batch and ends equal to a run that skipped from the start', async () => {
+    const json = join(dir, 'cont.json');
+    const preds = join(dir, 'cont.csv');
+    const args = evalArgs(corpus, weights, ['--batch-size', '2', '--json', json, '--predictions', preds]);
+    const stopped = await runZoo(args, { timeoutMs: 60_000 });
+    expect(stopped.code, stopped.stderr).toBe(ExitCode.DATA);
+    // Batch [0, 2) was fine, [2, 4) holds the truncated file: the state keeps the first batch.
+    expect(stopped.stderr).toMatch(/add --resume \(after fixing it, or with --on-error skip\) to continue from image 2/);
+    const resumed = await runZoo([...args, '--on-error', 'skip', '--resume'], { timeoutMs: 60_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming at image 2 of 16 \(2 evaluated, 0 skipped\)/);
+    const direct = await runZoo(evalArgs(corpus, weights, ['--batch-size', '2', '--on-error', 'skip', '--json', join(dir, 'direct.json'), '--predictions', join(dir, 'direct.csv')]), {
+      timeoutMs: 60_000,
+    });
+    expect(direct.code, direct.stderr).toBe(0);
+    const [a, b] = [await readJson(json), await readJson(join(dir, 'direct.json'))];
+    expect(a.skipped).toEqual(b.skipped);
+    expect(a.metrics_state).toEqual(b.metrics_state);
+    expect(await readPredictions(preds)).toEqual(await readPredictions(join(dir, 'direct.csv')));
+    expect(a).toMatchObject({ resumed: true, comparable: false });
+  }, 90_000);
+});
+
 describe('incomplete data', () => {
   it('duplicates and a partial val set: loud warnings, complete: false, not comparable', async () => {
     const tree = await makeImageFolder(join(dir, 'tree'), names.slice(0, 6));
