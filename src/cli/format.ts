@@ -36,3 +36,16 @@ export function duration(seconds: number): string {
   if (m > 0) return `${m}m${String(r).padStart(2, '0')}s`;
   return seconds < 10 ? `${seconds.toFixed(1)}s` : `${s}s`;
 }
+
+/** Key-sorted JSON: equal values give equal strings whatever the key order they were written in. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}

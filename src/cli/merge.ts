@@ -19,8 +19,9 @@ import { compareWithPublished } from '../metrics/compare.js';
 import { FULL_VAL_IMAGES } from '../metrics/compare.js';
 import { mergeShards, type ShardResult } from '../metrics/merge.js';
 import { primaryPublished, resolveModel, type PublishedResult } from '../models/registry.js';
+import { stableJson } from './format.js';
 import type { Io, Wrap } from './main.js';
-import { renderReport, resultCsv, writeJsonAtomic, type EvalResult } from './report.js';
+import { comparisonFields, renderReport, resultCsv, writeJsonAtomic, type EvalResult } from './report.js';
 import { writeFileAtomic } from './state.js';
 
 export interface MergeFlags {
@@ -80,19 +81,6 @@ async function readResult(file: string): Promise<EvalResult> {
   return r as EvalResult;
 }
 
-/** Key-sorted JSON: equal values give equal strings whatever the key order in the file. */
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 function shardOf(file: string, r: EvalResult) {
   const spec = r.identity.selection.shard;
   if (spec === null) return { index: 1, count: 1 };
@@ -112,7 +100,7 @@ function toShard(file: string, r: EvalResult): ShardResult {
     identity: {
       model: r.model,
       weights: `sha256 ${id.weights.sha256} (${id.weights.bytes} bytes)`,
-      'eval config': stable(id.eval_config),
+      'eval config': stableJson(id.eval_config),
       '--per-class': String(id.selection.per_class),
       '--limit': String(id.selection.limit),
       'images found under --data': String(r.data.found),
@@ -147,7 +135,6 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
   const images = acc.count;
   const subset = images < FULL_VAL_IMAGES;
   const c = compareWithPublished({ images, top1Correct: acc.top1Correct, top5Correct: acc.top5Correct }, reference(first), subset);
-  const ref = c.reference;
   const names = loadClassNames();
   // Skipped images in val order (names sort as the selection does), as one run lists them.
   const skipped = all
@@ -189,22 +176,7 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
     top5_correct: acc.top5Correct,
     subset,
     complete: dataComplete && !subset && skipped.length === 0,
-    top1_interval: [r4(c.top1.interval.low), r4(c.top1.interval.high)],
-    top5_interval: [r4(c.top5.interval.low), r4(c.top5.interval.high)],
-    published: ref
-      ? {
-          source: ref.source,
-          dataset: ref.dataset,
-          img_size: ref.imgSize,
-          crop_pct: ref.cropPct,
-          top1: ref.top1,
-          top5: ref.top5,
-          top1_diff: r4(c.top1.delta ?? 0),
-          top5_diff: c.top5.delta === null ? null : r4(c.top5.delta),
-          consistent_top1: c.top1.consistent,
-          consistent_top5: c.top5.consistent,
-        }
-      : null,
+    ...comparisonFields(c),
     eval_config: first.eval_config,
     weights: first.weights,
     engine: first.engine,

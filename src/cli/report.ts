@@ -2,14 +2,14 @@
  * The result of an eval run: the JSON object (timm's validate.py field names first, then ours), the
  * final table, and the per-image predictions CSV.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import type { Device, EngineName } from '../engines/engine.js';
 import type { MetricsAccumulator, MetricsState } from '../metrics/accumulator.js';
 import type { Comparison } from '../metrics/compare.js';
 import type { TopKAccumulator } from '../metrics/topk.js';
 import type { CheckResult } from './checks.js';
-import type { RunIdentity, SkippedImage } from './state.js';
+import { writeFileAtomic, type RunIdentity, type SkippedImage } from './state.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { ResolvedModel } from '../models/registry.js';
 import { duration, pct, renderTable, signed } from './format.js';
@@ -160,9 +160,31 @@ export interface ResultInputs {
 /** timm rounds its results to 4 decimals; so do we. */
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
+/** The interval and published-comparison fields of a result, shared by eval and merge. */
+export function comparisonFields(c: Comparison): Pick<EvalResult, 'top1_interval' | 'top5_interval' | 'published'> {
+  const ref = c.reference;
+  return {
+    top1_interval: [r4(c.top1.interval.low), r4(c.top1.interval.high)],
+    top5_interval: [r4(c.top5.interval.low), r4(c.top5.interval.high)],
+    published: ref
+      ? {
+          source: ref.source,
+          dataset: ref.dataset,
+          img_size: ref.imgSize,
+          crop_pct: ref.cropPct,
+          top1: ref.top1,
+          top5: ref.top5,
+          top1_diff: r4(c.top1.delta ?? 0),
+          top5_diff: c.top5.delta === null ? null : r4(c.top5.delta),
+          consistent_top1: c.top1.consistent,
+          consistent_top5: c.top5.consistent,
+        }
+      : null,
+  };
+}
+
 export function buildResult(i: ResultInputs): EvalResult {
   const { acc, comparison: c } = i;
-  const ref = c.reference;
   return {
     model: i.model.tag.name,
     top1: r4(acc.top1),
@@ -180,22 +202,7 @@ export function buildResult(i: ResultInputs): EvalResult {
     top5_correct: acc.top5Correct,
     subset: c.subset,
     complete: i.dataset.complete && !c.subset && i.skipped.length === 0 && !i.interrupted,
-    top1_interval: [r4(c.top1.interval.low), r4(c.top1.interval.high)],
-    top5_interval: [r4(c.top5.interval.low), r4(c.top5.interval.high)],
-    published: ref
-      ? {
-          source: ref.source,
-          dataset: ref.dataset,
-          img_size: ref.imgSize,
-          crop_pct: ref.cropPct,
-          top1: ref.top1,
-          top5: ref.top5,
-          top1_diff: r4(c.top1.delta ?? 0),
-          top5_diff: c.top5.delta === null ? null : r4(c.top5.delta),
-          consistent_top1: c.top1.consistent,
-          consistent_top5: c.top5.consistent,
-        }
-      : null,
+    ...comparisonFields(c),
     eval_config: i.cfg,
     weights: i.weightsFile,
     engine: i.engine,
@@ -329,9 +336,7 @@ export function resultCsv(r: EvalResult): string {
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
 function csvField(s: string): string {

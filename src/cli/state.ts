@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
+import { stableJson } from './format.js';
 import type { EvalConfig } from '../models/eval-config.js';
 
 export const STATE_KIND = 'zoo-eval-state';
@@ -126,17 +127,6 @@ export async function readState<A>(file: string): Promise<EvalState<A>> {
   return v as EvalState<A>;
 }
 
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 /**
  * The fields of `saved` that differ from `current` (weights compared by content, not path), as
@@ -145,7 +135,7 @@ function stable(v: unknown): string {
 export function identityDifferences(saved: RunIdentity, current: RunIdentity): string[] {
   const diffs: string[] = [];
   const cmp = (name: string, a: unknown, b: unknown) => {
-    if (stable(a) !== stable(b)) diffs.push(`${name}: ${stable(a)} -> ${stable(b)}`);
+    if (stableJson(a) !== stableJson(b)) diffs.push(`${name}: ${stableJson(a)} -> ${stableJson(b)}`);
   };
   cmp('model', saved.model, current.model);
   cmp('weights sha256', saved.weights?.sha256, current.weights.sha256);
