@@ -11,7 +11,7 @@
  * is in the list. Images whose name is not a val file name cannot be looked up and are counted in
  * `real.unmatched` (timm would refuse such a run; a subset or a renamed copy should not fail).
  */
-import { topK, TOPK } from './topk.js';
+import { HitCounts, topK, TOPK } from './topk.js';
 
 /** Per-image ReaL label lists in val order (entry 0 is ILSVRC2012_val_00000001), as loadRealLabels() gives. */
 export type RealLabels = readonly (readonly number[])[];
@@ -92,12 +92,9 @@ export interface MetricsOptions {
   real?: RealLabels | null;
 }
 
-export class MetricsAccumulator {
+export class MetricsAccumulator extends HitCounts {
   readonly numClasses: number;
   private readonly realLabels: RealLabels | null;
-  private n = 0;
-  private hits1 = 0;
-  private hits5 = 0;
   private readonly classImages: Float64Array;
   private readonly classTop1: Float64Array;
   private readonly classTop5: Float64Array;
@@ -106,28 +103,13 @@ export class MetricsAccumulator {
   private real: RealCounts | null;
 
   constructor(opts: MetricsOptions = {}) {
+    super();
     this.numClasses = opts.numClasses ?? 1000;
     this.realLabels = opts.real ?? null;
     this.classImages = new Float64Array(this.numClasses);
     this.classTop1 = new Float64Array(this.numClasses);
     this.classTop5 = new Float64Array(this.numClasses);
     this.real = this.realLabels ? { images: 0, top1Correct: 0, top5Correct: 0, skipped: 0, unmatched: 0 } : null;
-  }
-
-  get count(): number {
-    return this.n;
-  }
-  get top1Correct(): number {
-    return this.hits1;
-  }
-  get top5Correct(): number {
-    return this.hits5;
-  }
-  get top1(): number {
-    return this.n ? (100 * this.hits1) / this.n : 0;
-  }
-  get top5(): number {
-    return this.n ? (100 * this.hits5) / this.n : 0;
   }
 
   /** `logits` holds `samples.length` rows of `numClasses`, in evaluation order. */

@@ -70,19 +70,11 @@ function fromBase64(text: string, bytesPer: number, count: number, what: string)
   return b;
 }
 
-export class TopKAccumulator {
-  private n = 0;
-  private hits1 = 0;
-  private hits5 = 0;
-  private top: Uint16Array;
-  private margins: Float32Array;
-  private labels: Int32Array;
-
-  constructor(readonly numClasses = 1000, capacity = 1024) {
-    this.top = new Uint16Array(capacity * TOPK);
-    this.margins = new Float32Array(capacity);
-    this.labels = new Int32Array(capacity);
-  }
+/** Image and hit counts with timm's percentages; the accumulators extend it. */
+export abstract class HitCounts {
+  protected n = 0;
+  protected hits1 = 0;
+  protected hits5 = 0;
 
   get count(): number {
     return this.n;
@@ -99,6 +91,19 @@ export class TopKAccumulator {
   }
   get top5(): number {
     return this.n ? (100 * this.hits5) / this.n : 0;
+  }
+}
+
+export class TopKAccumulator extends HitCounts {
+  private top: Uint16Array;
+  private margins: Float32Array;
+  private labels: Int32Array;
+
+  constructor(readonly numClasses = 1000, capacity = 1024) {
+    super();
+    this.top = new Uint16Array(capacity * TOPK);
+    this.margins = new Float32Array(capacity);
+    this.labels = new Int32Array(capacity);
   }
 
   private grow(need: number): void {
