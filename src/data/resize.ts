@@ -11,8 +11,13 @@
  * pixel depends only on its own row and column coefficients, so resizing a sub-rectangle gives the same
  * bytes as resizing everything and cropping. Coefficient tables are cached per (filter, in, out) size and
  * the intermediate buffers are reused, so steady state allocates only the output image.
+ *
+ * The inner loops run in WebAssembly SIMD (resize-wasm.ts, wasm/resize.wat) where the engine has it,
+ * with byte-identical output; the JavaScript loops below are the fallback and the differential
+ * reference (`resizeRgbJs`). ZOO_RESIZE_JS=1 forces them.
  */
 import type { RgbImage } from './decode.js';
+import { wasmResampler } from './resize-wasm.js';
 
 export type ResampleFilter = 'bicubic' | 'bilinear';
 
@@ -343,17 +348,7 @@ function vertical(
   }
 }
 
-/**
- * Resize `img` to outW x outH with Pillow's resampler and return only `region` of the result (default:
- * all of it). Identical to `Image.resize((outW, outH), filter).crop(region)`.
- */
-export function resizeRgb(
-  img: RgbImage,
-  outW: number,
-  outH: number,
-  filter: ResampleFilter,
-  region: Rect = { left: 0, top: 0, width: outW, height: outH },
-): RgbImage {
+function checkRegion(outW: number, outH: number, region: Rect): void {
   const { left, top, width, height } = region;
   if (
     !(outW >= 1 && outH >= 1) ||
@@ -366,6 +361,54 @@ export function resizeRgb(
   ) {
     throw new RangeError(`resize region ${JSON.stringify(region)} is not inside ${outW}x${outH}`);
   }
+}
+
+/** Which implementation `resizeRgb` uses here. */
+export const resizeBackend: 'wasm-simd' | 'js' =
+  wasmResampler && process.env['ZOO_RESIZE_JS'] !== '1' ? 'wasm-simd' : 'js';
+
+/**
+ * Resize `img` to outW x outH with Pillow's resampler and return only `region` of the result (default:
+ * all of it). Identical to `Image.resize((outW, outH), filter).crop(region)`.
+ */
+export function resizeRgb(
+  img: RgbImage,
+  outW: number,
+  outH: number,
+  filter: ResampleFilter,
+  region: Rect = { left: 0, top: 0, width: outW, height: outH },
+): RgbImage {
+  return resizeBackend === 'wasm-simd'
+    ? resizeRgbWasm(img, outW, outH, filter, region)
+    : resizeRgbJs(img, outW, outH, filter, region);
+}
+
+/** `resizeRgb` through the WebAssembly SIMD passes; throws where they are unavailable. */
+export function resizeRgbWasm(
+  img: RgbImage,
+  outW: number,
+  outH: number,
+  filter: ResampleFilter,
+  region: Rect = { left: 0, top: 0, width: outW, height: outH },
+): RgbImage {
+  checkRegion(outW, outH, region);
+  if (!wasmResampler) throw new Error('WebAssembly SIMD resize is unavailable on this engine');
+  // Pillow skips a pass whose size does not change (box is the whole image here).
+  const cx = outW !== img.width ? cachedCoeffs(img.width, outW, filter) : null;
+  const cy = outH !== img.height ? cachedCoeffs(img.height, outH, filter) : null;
+  return wasmResampler.resize(img, cx, cy, region);
+}
+
+/** `resizeRgb` through the JavaScript loops: the fallback, and the reference the wasm path is tested against. */
+export function resizeRgbJs(
+  img: RgbImage,
+  outW: number,
+  outH: number,
+  filter: ResampleFilter,
+  region: Rect = { left: 0, top: 0, width: outW, height: outH },
+): RgbImage {
+  checkRegion(outW, outH, region);
+  const { left, top, width, height } = region;
   const inW = img.width;
   const inH = img.height;
   const out = new Uint8Array(width * height * 3);
