@@ -1,8 +1,9 @@
 /**
  * EfficientNetV2 parity, small variants: every architecture's state_dict names and shapes equal the
  * upstream golden keys, the parameter count equals the reference's, and for the small variants the
- * logits of the WEIGHTS.md recipe checkpoint equal the reference logits through onnxruntime
- * (see test/support/efficientnetv2-parity.ts for the one chaotic reference row among them).
+ * logits of the WEIGHTS.md recipe checkpoint, written as .safetensors and run by `zoo logits
+ * --weights` as a process, equal the reference logits (see test/support/efficientnetv2-parity.ts for
+ * the one chaotic reference row among them).
  * The big variants (m, l, xl, rw_m, torchvision m/l) run in test/parity-big/efficientnetv2-big.test.ts.
  */
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { recordGraph } from '../src/models/record.js';
 import { WeightsError } from '../src/errors.js';
 import { efficientNetV2Parity } from './support/efficientnetv2-parity.js';
 import { goldenManifest, readKeys, recipeCheckpoint } from './support/golden.js';
+import { PARITY_KEYS } from './support/parity-keys.js';
 
 const manifest = goldenManifest();
 
@@ -46,21 +48,12 @@ describe('EfficientNetV2 architectures', () => {
   });
 });
 
-const SMALL = [
-  'tf_efficientnetv2_b0',
-  'tf_efficientnetv2_b1',
-  'tf_efficientnetv2_b2',
-  'tf_efficientnetv2_b3',
-  'efficientnetv2_rw_t',
-  'efficientnetv2_rw_s',
-  'tf_efficientnetv2_s',
-  'torchvision/efficientnet_v2_s',
-];
+const SMALL = PARITY_KEYS['test/parity-efficientnetv2.test.ts'];
 
-describe('EfficientNetV2 logits parity (onnxruntime, recipe weights)', () => {
+describe('EfficientNetV2 logits parity (zoo logits --weights recipe .safetensors, onnxruntime)', () => {
   it.each(SMALL)('%s matches upstream at 224 and 239', async (key) => {
     const results = await efficientNetV2Parity(arch(key));
     expect(results.filter((r) => r.failure !== null)).toEqual([]);
-    expect(results.length).toBe(3);
+    expect(results.map((r) => r.row)).toEqual([`${key} a_224 0`, `${key} a_224 1`, `${key} b_239 0`]);
   });
 });

@@ -1,38 +1,19 @@
 /**
- * ResNeXt-50 32x4d against timm's logits: recipe checkpoint in timm naming -> recorded graph ->
- * onnxruntime -> golden/README.md tolerance, at 224 and at the odd 239 size (which exercises the
- * stride-2 padding arithmetic). The ResNeXt-101s run the same check in parity-big/.
+ * ResNeXt-50 32x4d against timm's logits: recipe checkpoint in timm naming, written as .safetensors
+ * -> `zoo logits --weights` as a process -> golden/README.md tolerance, at 224 and at the odd 239
+ * size (which exercises the stride-2 padding arithmetic). The ResNeXt-101s run the same check in
+ * parity-big/. Names, shapes and parameter counts of all four are checked here in-process.
  */
 import { describe, expect, it } from 'vitest';
 import { WeightsError } from '../src/errors.js';
-import { onnxruntimeEngine } from '../src/engines/onnxruntime/index.js';
 import type { Architecture } from '../src/models/arch.js';
 import { recordGraph } from '../src/models/record.js';
 import { architectures } from '../src/models/resnext.js';
-import { compareLogits, goldenManifest, readGolden, readKeys, recipeCheckpoint } from './support/golden.js';
+import { keyParity } from './support/cli.js';
+import { GOLDEN_INPUTS, goldenManifest, readKeys, recipeCheckpoint } from './support/golden.js';
+import { PARITY_KEYS } from './support/parity-keys.js';
 
 const byName = (name: string): Architecture => architectures.find((a) => a.name === name)!;
-
-/** Every input of the manifest for `arch`, through onnxruntime on CPU; returns failures by input. */
-async function parityFailures(arch: Architecture): Promise<Record<string, string>> {
-  const key = arch.goldenKey!;
-  const weights = recipeCheckpoint(key);
-  const failures: Record<string, string> = {};
-  for (const [input, out] of Object.entries(goldenManifest()[key]!.outputs)) {
-    const golden = readGolden(key, input);
-    const [, , h, w] = golden.input.shape as [number, number, number, number];
-    const graph = recordGraph(arch.forward, { size: [h, w], weights, ...(arch.ignoreUnused ? { ignoreUnused: arch.ignoreUnused } : {}) });
-    const model = await onnxruntimeEngine.load(graph, { device: 'cpu' });
-    try {
-      const logits = await model.run(golden.input.data, golden.input.shape[0]!);
-      const why = compareLogits(logits, golden.logits, out.margin_top1_top2);
-      if (why !== null) failures[input] = why;
-    } finally {
-      await model.dispose();
-    }
-  }
-  return failures;
-}
 
 describe('resnext architectures', () => {
   it('declare the four variants with the timm tensor names, shapes and parameter counts', () => {
@@ -55,7 +36,9 @@ describe('resnext architectures', () => {
     expect(wrong).toThrow(/layer3\.6\.conv1\.weight missing/);
   });
 
-  it('resnext50_32x4d matches timm at 224 and 239', async () => {
-    expect(await parityFailures(byName('resnext50_32x4d'))).toEqual({});
-  });
+  for (const key of PARITY_KEYS['test/parity-resnext.test.ts']) {
+    it(`${key} matches timm at 224 and 239 through zoo logits`, async () => {
+      expect(await keyParity(key)).toEqual({ inputs: [...GOLDEN_INPUTS], failures: {} });
+    });
+  }
 });

@@ -1,18 +1,20 @@
 /**
  * ReXNet model parity: for every ReXNet key of shared/golden/models, the WEIGHTS.md recipe
- * checkpoint in upstream naming, recorded by our family file and run by the onnxruntime engine,
- * gives the reference logits (golden/README.md tolerance) on both golden inputs.
+ * checkpoint in upstream naming, written as .safetensors and run by `zoo logits --weights` as a
+ * process, gives the reference logits (golden/README.md tolerance) on both golden inputs. The same
+ * checkpoint is recorded in-process at each input size for the names, shapes and parameter count.
  */
 import { describe, expect, it } from 'vitest';
-import { onnxruntimeEngine } from '../src/engines/onnxruntime/index.js';
 import { WeightsError } from '../src/errors.js';
 import type { Architecture } from '../src/models/arch.js';
 import { architectures } from '../src/models/rexnet.js';
 import { recordGraph } from '../src/models/record.js';
-import { compareLogits, GOLDEN_INPUTS, goldenManifest, readGolden, recipeCheckpoint } from './support/golden.js';
+import { keyParity } from './support/cli.js';
+import { GOLDEN_INPUTS, goldenManifest, readGolden, recipeCheckpoint } from './support/golden.js';
+import { PARITY_KEYS } from './support/parity-keys.js';
 
 const manifest = goldenManifest();
-const keys = Object.keys(manifest).filter((k) => /rexnet/.test(k));
+const keys = PARITY_KEYS['test/parity-rexnet.test.ts'];
 
 function archFor(key: string): Architecture {
   const a = architectures.find((x) => x.goldenKey === key);
@@ -26,6 +28,7 @@ describe('ReXNet parity with the upstream implementations', () => {
     expect(keys).toContain('official/rexnetv1_1.0x');
     expect(keys).toContain('official/rexnet_lite_2.0x');
     expect(keys.length).toBe(12);
+    expect([...keys].sort()).toEqual(Object.keys(manifest).filter((k) => /rexnet/.test(k)).sort());
   });
 
   for (const key of keys) {
@@ -34,19 +37,11 @@ describe('ReXNet parity with the upstream implementations', () => {
       const weights = recipeCheckpoint(key);
       const entry = manifest[key]!;
       for (const input of GOLDEN_INPUTS) {
-        const golden = readGolden(key, input);
-        const [n, , h, w] = golden.input.shape as [number, number, number, number];
+        const [, , h, w] = readGolden(key, input).input.shape as [number, number, number, number];
         const graph = recordGraph(arch.forward, { size: [h, w], weights, weightsFile: key });
-        expect(graph.params).toBe(entry.params);
-        const model = await onnxruntimeEngine.load(graph, { device: 'cpu' });
-        try {
-          const logits = await model.run(golden.input.data as Float32Array, n);
-          const margins = entry.outputs[input]!.margin_top1_top2;
-          expect(compareLogits(logits, golden.logits, margins), `${key} ${input}`).toBeNull();
-        } finally {
-          await model.dispose();
-        }
+        expect(graph.params, `${key} ${input}`).toBe(entry.params);
       }
+      expect(await keyParity(key, { weights })).toEqual({ inputs: [...GOLDEN_INPUTS], failures: {} });
     });
   }
 

@@ -9,6 +9,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeNpy, parseNpy } from '../../src/data/npy.js';
+import type { HostTensor } from '../../src/models/graph.js';
 import { encodeSafetensors } from '../../src/models/weights/safetensors.js';
 import { compareLogits, goldenManifest, readGolden, recipeCheckpoint, SHARED } from './golden.js';
 
@@ -62,11 +63,49 @@ export function tempDir(prefix = 'zoo-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-/** The golden model's full upstream state_dict (WEIGHTS.md recipe) written as a .safetensors file. */
-export async function writeRecipeCheckpoint(key: string, dir: string): Promise<string> {
+/**
+ * The golden model's full upstream state_dict (WEIGHTS.md recipe) written as a .safetensors file in
+ * `dir`, once: a later call with the same dir reuses the file. `weights` is the recipe checkpoint when
+ * the caller has already built it (recipeCheckpoint(key)), so it is not built twice.
+ */
+export async function writeRecipeCheckpoint(key: string, dir: string, weights?: ReadonlyMap<string, HostTensor>): Promise<string> {
   const file = join(dir, `${key.replace('/', '__')}.recipe.safetensors`);
-  if (!existsSync(file)) await writeFile(file, encodeSafetensors(recipeCheckpoint(key)));
+  if (!existsSync(file)) await writeFile(file, encodeSafetensors(weights ?? recipeCheckpoint(key)));
   return file;
+}
+
+export interface ZooLogits {
+  run: ZooRun;
+  /** The [N, classes] logits `zoo logits` wrote, or null when it did not exit 0 (see `failure`). */
+  logits: Float32Array | null;
+  failure: string | null;
+}
+
+export interface LogitsOptions {
+  /** What to name on the command line; default: the golden key itself (the registry resolves it). */
+  model?: string;
+  /** Kill the process after this long (default runZoo's 120 s); the big models need more. */
+  timeoutMs?: number;
+}
+
+/**
+ * `zoo logits <model> --weights <weights> --input <dir>/<input>.npy --output ...` as a process, on the
+ * golden input `input` (a_224 or b_239) of `key`; returns what it wrote.
+ */
+export async function zooLogits(key: string, input: string, weights: string, dir: string, opts: LogitsOptions = {}): Promise<ZooLogits> {
+  const x = join(dir, `${input}.npy`);
+  const y = join(dir, `${key.replace('/', '__')}.${input}.out.npy`);
+  if (!existsSync(x)) await writeFile(x, encodeNpy(readGolden(key, input).input));
+  const run = await runZoo(['logits', opts.model ?? key, '--weights', weights, '--input', x, '--output', y, '--quiet'], {
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  });
+  if (run.code !== 0) {
+    const how = run.signal ? `was killed by ${run.signal}` : `exited ${run.code}`;
+    return { run, logits: null, failure: `zoo logits ${how}: ${run.stderr.trim()}` };
+  }
+  const out = parseNpy(await readFile(y), y);
+  await rm(y, { force: true });
+  return { run, logits: out.data, failure: null };
 }
 
 export interface ParityOutcome {
@@ -78,23 +117,46 @@ export interface ParityOutcome {
 /**
  * The real path of the model-parity link: recipe checkpoint as .safetensors -> `--weights` ->
  * `zoo logits` -> .npy -> compareLogits against the reference logits of `input` (a_224 or b_239).
- * `model` defaults to the golden key itself (the registry resolves golden keys to architectures).
+ * With `dir`, the checkpoint is written there once and kept; without, a temp dir is made and removed.
  */
-export async function logitsParity(key: string, input: string, opts: { model?: string; dir?: string } = {}): Promise<ParityOutcome> {
+export async function logitsParity(key: string, input: string, opts: LogitsOptions & { dir?: string } = {}): Promise<ParityOutcome> {
   const dir = opts.dir ?? (await tempDir('zoo-parity-'));
   try {
     const weights = await writeRecipeCheckpoint(key, dir);
-    const golden = readGolden(key, input);
-    const x = join(dir, `${input}.npy`);
-    const y = join(dir, `${key.replace('/', '__')}.${input}.out.npy`);
-    await writeFile(x, encodeNpy(golden.input));
-    const run = await runZoo(['logits', opts.model ?? key, '--weights', weights, '--input', x, '--output', y, '--quiet']);
-    if (run.code !== 0) return { mismatch: `zoo logits exited ${run.code}: ${run.stderr.trim()}`, run };
-    const ours = parseNpy(await readFile(y), y);
+    const { run, logits, failure } = await zooLogits(key, input, weights, dir, opts);
+    if (!logits) return { mismatch: failure, run };
     const margins = goldenManifest()[key]!.outputs[input]!.margin_top1_top2;
-    return { mismatch: compareLogits(ours.data, golden.logits, margins), run };
+    return { mismatch: compareLogits(logits, readGolden(key, input).logits, margins), run };
   } finally {
     if (!opts.dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface KeyParity {
+  /** The inputs that ran: every output the manifest has for the key, in its order. */
+  inputs: string[];
+  /** compareLogits' verdict (or the process failure) by input, for the inputs that failed. */
+  failures: Record<string, string>;
+}
+
+/**
+ * Model parity of one golden key through the real path, on every input of its manifest entry: the
+ * recipe checkpoint is written once to a temp dir (removed afterwards), then one `zoo logits`
+ * process per input. `weights` passes an already built recipeCheckpoint(key).
+ */
+export async function keyParity(key: string, opts: LogitsOptions & { weights?: ReadonlyMap<string, HostTensor> } = {}): Promise<KeyParity> {
+  const dir = await tempDir('zoo-parity-');
+  try {
+    await writeRecipeCheckpoint(key, dir, opts.weights);
+    const result: KeyParity = { inputs: [], failures: {} };
+    for (const input of Object.keys(goldenManifest()[key]!.outputs)) {
+      const { mismatch } = await logitsParity(key, input, { ...opts, dir });
+      result.inputs.push(input);
+      if (mismatch !== null) result.failures[input] = mismatch;
+    }
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * EfficientNetV2 logits parity, shared by test/parity-efficientnetv2.test.ts (small variants) and
- * test/parity-big/efficientnetv2-big.test.ts: recipe checkpoint -> recordGraph -> onnxruntime (CPU)
- * -> golden README tolerance, row by row, on every input of the manifest.
+ * test/parity-big/efficientnetv2-big.test.ts, through the real path: recipe checkpoint written as
+ * .safetensors -> `zoo logits --weights` as a process (onnxruntime, CPU) -> golden README tolerance,
+ * row by row, on every input of the manifest.
  *
  * Three reference rows are ill-conditioned (CHAOTIC_ROWS): with the calibration BN statistics, image 0
  * of a_224 drives these networks' last stages into activations of thousands, and float32 rounding
@@ -16,11 +17,18 @@
  * the test measures that float32 noise floor N with the probe and requires (a) N above the bound
  * (else the row is held to the README tolerance like any other) and (b) max|ours - ref| <= 4 N: a
  * wrong model is off by the logits' own scale, far above N. Unlisted rows always get the README rule.
+ * Both sides of the probe run through the same real path as the parity check itself: N is the row's
+ * max difference between `zoo logits` on the recipe checkpoint (the very output judged against the
+ * reference) and `zoo logits` on the one-ulp-perturbed checkpoint, written as a second .safetensors
+ * only for the inputs holding a listed row. No logits are computed in-process.
  */
-import { onnxruntimeEngine } from '../../src/engines/onnxruntime/index.js';
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Architecture } from '../../src/models/arch.js';
-import { recordGraph } from '../../src/models/record.js';
 import type { HostTensor } from '../../src/models/graph.js';
+import { encodeSafetensors } from '../../src/models/weights/safetensors.js';
+import { tempDir, writeRecipeCheckpoint, zooLogits, type LogitsOptions, type ZooLogits } from './cli.js';
 import { compareLogits, goldenManifest, readGolden, recipeCheckpoint } from './golden.js';
 
 /** Ratio of the difference to the reference over the measured float32 noise floor, chaotic rows. */
@@ -63,49 +71,58 @@ function rowMaxAbs(a: Float32Array, b: Float32Array, row: number, classes: numbe
   return m;
 }
 
-async function runOnce(
-  arch: Architecture,
-  size: [number, number],
-  weights: ReadonlyMap<string, HostTensor>,
-  input: Float32Array,
-  n: number,
-): Promise<Float32Array> {
-  const model = await onnxruntimeEngine.load(recordGraph(arch.forward, { size, weights }), { device: 'cpu' });
-  try {
-    return await model.run(input, n);
-  } finally {
-    await model.dispose();
-  }
-}
-
-/** Runs every golden input of `arch` and judges each row; the caller asserts on the results. */
-export async function efficientNetV2Parity(arch: Architecture): Promise<RowResult[]> {
+/**
+ * Runs every golden input of `arch` through `zoo logits` and judges each row; the caller asserts on
+ * the results. A process that fails gives one failing row per reference row of that input.
+ */
+export async function efficientNetV2Parity(arch: Architecture, opts: Pick<LogitsOptions, 'timeoutMs'> = {}): Promise<RowResult[]> {
   const key = arch.goldenKey!;
-  const weights = recipeCheckpoint(key);
-  const results: RowResult[] = [];
-  for (const [input, out] of Object.entries(goldenManifest()[key]!.outputs)) {
-    const golden = readGolden(key, input);
-    const [n, , h, w] = golden.input.shape as [number, number, number, number];
-    const classes = golden.logits.shape[1]!;
-    // One model alive at a time: the big variants hold gigabytes once lowered.
-    const logits = await runOnce(arch, [h, w], weights, golden.input.data, n);
-    {
-      let probe: Float32Array | undefined;
+  const probed = CHAOTIC_ROWS.some((r) => r.startsWith(`${key} `));
+  const dir = await tempDir('zoo-parity-');
+  try {
+    // The recipe weights stay in memory only when a chaotic row needs the perturbed checkpoint.
+    let weights: ReadonlyMap<string, HostTensor> | undefined = recipeCheckpoint(key);
+    const file = await writeRecipeCheckpoint(key, dir, weights);
+    if (!probed) weights = undefined;
+    const results: RowResult[] = [];
+    for (const [input, out] of Object.entries(goldenManifest()[key]!.outputs)) {
+      const golden = readGolden(key, input);
+      const [n, , h, w] = golden.input.shape as [number, number, number, number];
+      const classes = golden.logits.shape[1]!;
+      const cli = await zooLogits(key, input, file, dir, opts);
+      // The perturbed side of the noise probe, once per input holding a chaotic row.
+      let probe: ZooLogits | undefined;
       for (let r = 0; r < n; r++) {
         const name = `${key} ${input} ${r}`;
+        let maxRef = 0;
+        for (let i = r * classes; i < (r + 1) * classes; i++) maxRef = Math.max(maxRef, Math.abs(golden.logits.data[i]!));
+        const bound = 1e-3 * Math.max(1, maxRef);
+        if (!cli.logits) {
+          results.push({ row: name, failure: cli.failure, maxDiff: Number.NaN, bound });
+          continue;
+        }
+        const logits = cli.logits;
         const ref = { shape: [1, classes], data: golden.logits.data.subarray(r * classes, (r + 1) * classes) };
         const ours = logits.subarray(r * classes, (r + 1) * classes);
-        let maxRef = 0;
-        for (const v of ref.data) maxRef = Math.max(maxRef, Math.abs(v));
         const result: RowResult = {
           row: name,
           failure: compareLogits(ours, ref, [out.margin_top1_top2[r]!]),
           maxDiff: rowMaxAbs(ours, ref.data, 0, classes),
-          bound: 1e-3 * Math.max(1, maxRef),
+          bound,
         };
         if (CHAOTIC_ROWS.includes(name)) {
-          probe ??= await runOnce(arch, [h, w], perturbByOneUlp(weights), golden.input.data, n);
-          const floor = rowMaxAbs(logits, probe, r, classes);
+          if (!weights) throw new Error(`${name}: chaotic row without the recipe weights kept`);
+          if (probe === undefined) {
+            const ulp = join(dir, 'ulp-perturbed.safetensors');
+            if (!existsSync(ulp)) await writeFile(ulp, encodeSafetensors(perturbByOneUlp(weights)));
+            probe = await zooLogits(key, input, ulp, dir, opts);
+          }
+          if (!probe.logits) {
+            result.failure = `noise probe: ${probe.failure}`;
+            results.push(result);
+            continue;
+          }
+          const floor = rowMaxAbs(logits, probe.logits, r, classes);
           result.noiseFloor = floor;
           if (!ours.every(Number.isFinite)) result.failure = 'non-finite logits';
           else if (floor > result.bound) {
@@ -118,6 +135,8 @@ export async function efficientNetV2Parity(arch: Architecture): Promise<RowResul
         results.push(result);
       }
     }
+    return results;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  return results;
 }
