@@ -117,7 +117,8 @@ async function drain(list: readonly Sample[], workers: number, batchSize: number
   const loader = createLoader(list, cfg, { batchSize, workers, onError: 'skip', imageTimeoutMs: TIMEOUT_MS, prefetch: 1 });
   const out: Batch[] = [];
   try {
-    for await (const b of loader) out.push(b);
+    // A batch's data is a pool buffer, valid until the next batch is asked for: keep a copy.
+    for await (const b of loader) out.push({ ...b, data: b.data.slice() });
   } finally {
     await loader.close();
   }

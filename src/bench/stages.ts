@@ -9,10 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sample } from '../data/dataset.js';
-import { decodeRgb } from '../data/decode.js';
 import { createLoader } from '../data/loader.js';
 import { fastCrop, processInto, type ResizeMode } from '../data/pipeline.js';
-import { cropResize } from '../data/preprocess.js';
 import type { EngineName, LoadedModel } from '../engines/engine.js';
 import { getEngine } from '../engines/index.js';
 import type { Architecture } from '../models/arch.js';
@@ -33,8 +31,18 @@ export function repeatSamples(samples: readonly Sample[], n: number): Sample[] {
   return Array.from({ length: n }, (_, i) => samples[i % samples.length]!);
 }
 
+/**
+ * The decoder (sharp) and resize modules, imported when a stage needs them: the CLI loads this file
+ * for every command, and sharp's ~100 ms start-up must not land on `zoo eval`'s way to its first batch.
+ */
+async function imageCode() {
+  const [decode, preprocess] = await Promise.all([import('../data/decode.js'), import('../data/preprocess.js')]);
+  return { decodeRgb: decode.decodeRgb, cropResize: preprocess.cropResize };
+}
+
 /** Decode alone, one image at a time on the calling thread (one core). */
-export function decodeStage(files: readonly string[], opts: StageOptions): Promise<Rate> {
+export async function decodeStage(files: readonly string[], opts: StageOptions): Promise<Rate> {
+  const { decodeRgb } = await imageCode();
   let i = 0;
   return measureRate(
     async () => {
@@ -69,6 +77,7 @@ export interface PixelDifference {
 
 /** How far the fast resize's crops are from the exact (Pillow-identical) ones. */
 export async function fastDifference(files: readonly string[], cfg: EvalConfig): Promise<PixelDifference> {
+  const { decodeRgb, cropResize } = await imageCode();
   let sum = 0;
   let max = 0;
   let diff = 0;
@@ -155,9 +164,9 @@ export async function endToEndStage(
   const loader = createLoader(run, cfg, { batchSize: opts.batchSize, workers: opts.workers, resize: opts.resize });
   try {
     for await (const batch of loader) {
-      // As eval does: onnxruntime-node refuses shared memory, so the engine gets an ordinary copy.
-      const input = batch.data.buffer instanceof SharedArrayBuffer ? new Float32Array(batch.data) : batch.data;
-      const logits = await model.run(input, batch.n);
+      // As eval does: the loader's pool buffer goes to the engine as it is (valid until the next batch
+      // is asked for); onnxruntime stages shared memory into a buffer of its own.
+      const logits = await model.run(batch.data, batch.n);
       acc.add(logits, batch.samples.map((s) => s.label));
       if (firstBatch === 0) firstBatch = performance.now();
       points.push({ images: acc.count, rssBytes: process.memoryUsage.rss() });

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { discoverDataset, VAL_SIZE, type Sample } from '../data/dataset.js';
 import { loadClassNames, loadRealLabels } from '../data/imagenet.js';
-import { createLoader, type Loader } from '../data/loader.js';
+import { createLoader, type Loader, type LoaderOptions } from '../data/loader.js';
 import { formatShard, parseCount, parseShard, selectSubset, type Shard } from '../data/subset.js';
 import { DataError, ExitCode, UsageError, ZooError } from '../errors.js';
 import { MetricsAccumulator, type MetricsState, type RealLabels } from '../metrics/accumulator.js';
@@ -225,6 +225,8 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   const stateFile = flags.state ?? defaultStateFile(flags.json, flags.shard);
 
   const interrupt = catchInterrupts(say);
+  /** The loader started before the model loads (a fresh run); closed in `finally` whatever happens. */
+  let early: Loader | undefined;
   try {
     const dataset = await discoverDataset(flags.data, flags.labels ? { labels: flags.labels } : {});
     for (const w of dataset.warnings) say(`zoo: warning: ${w}`);
@@ -242,7 +244,22 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
     // Names as the user knows them: relative to the data folder, or the entry path inside a tar.
     const nameOf = (s: Sample) => (s.tar ? s.file.slice(s.tar.file.length + 1) : relative(dataset.root, s.file) || s.name);
 
+    const dataReady = performance.now();
+
+    const workers = flags.workers ?? availableParallelism();
+    const loaderOptions: LoaderOptions = {
+      batchSize: flags.batchSize,
+      workers,
+      onError: flags.onError,
+      ...(flags.imageTimeout ? { imageTimeoutMs: flags.imageTimeout * 1000 } : {}),
+    };
+    // Start-up: a fresh run starts its loader now, so the workers start and the first batches decode
+    // while the model loads (checkpoint read, graph, ONNX lowering, session). A --resume run starts
+    // where its state says, known only once the model is (the state names the weights' hash).
+    if (!flags.resume && !interrupt.signal) early = createLoader(samples, cfg, loaderOptions);
+
     const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
+    const modelReady = performance.now();
     if (run.note && !flags.quiet) say(`zoo: note: ${run.note}`);
     const identity: RunIdentity = {
       model: model.tag.name,
@@ -294,7 +311,6 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       say(`zoo: resuming at image ${next} of ${samples.length} (${topk.count} evaluated, ${skipped.length} skipped) from ${stateFile}`);
     }
 
-    const workers = flags.workers ?? availableParallelism();
     const progress = evalProgress(samples.length, io, { quiet: flags.quiet, label: model.tag.name, start: next });
     const saver = new StateSaver(stateFile);
     const stateNow = (): EvalState<AccumulatorState> => ({
@@ -312,25 +328,23 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
     const offset = next;
     let loader: Loader | undefined;
     let failure: unknown;
+    let firstBatchReady: number | undefined;
+    let firstBatchDone: number | undefined;
     if (!interrupt.signal && next < samples.length) {
-      loader = createLoader(samples.slice(offset), cfg, {
-        batchSize: flags.batchSize,
-        workers,
-        onError: flags.onError,
-        ...(flags.imageTimeout ? { imageTimeoutMs: flags.imageTimeout * 1000 } : {}),
-      });
+      loader = offset === 0 && early ? early : createLoader(samples.slice(offset), cfg, loaderOptions);
       const l = loader;
       interrupt.onStop(() => void l.close());
       try {
         for await (const batch of l) {
+          firstBatchReady ??= performance.now();
           if (batch.samples.length > 0) {
-            // The loader's batches live in a SharedArrayBuffer (workers write into them); onnxruntime-node
-            // rejects shared memory as tensor data, so hand the engine an ordinary copy.
-            const input = batch.data.buffer instanceof SharedArrayBuffer ? new Float32Array(batch.data) : batch.data;
-            const logits = await run.model.run(input, batch.samples.length);
+            // No copy: batch.data (a loader pool buffer, valid until the next batch is asked for) goes
+            // to the engine as it is; an engine that cannot read shared memory stages it itself.
+            const logits = await run.model.run(batch.data, batch.samples.length);
             topk.add(logits, batch.samples.map((s) => s.label));
             metrics.add(logits, batch.samples);
           }
+          firstBatchDone ??= performance.now();
           for (const f of batch.failed) {
             const error = f.message.startsWith(`${f.sample.file}: `) ? f.message.slice(f.sample.file.length + 2) : f.message;
             skipped.push({ index: offset + f.index, file: nameOf(f.sample), error });
@@ -440,7 +454,7 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       identity,
     });
     io.stdout.write(renderReport(result));
-    if (flags.json) await writeJsonAtomic(flags.json, result);
+    if (flags.json) await writeJsonAtomic(flags.json, { ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) });
     if (flags.csv) await writeFileAtomic(flags.csv, resultCsv(result));
     if (flags.predictions) {
       // Accumulator row i is the i-th selected sample that was not skipped.
@@ -471,6 +485,36 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
     }
     throw e;
   } finally {
+    await early?.close();
     interrupt.dispose();
   }
+}
+
+/** performance.now() marks of one run, ms since the process started (Node's time origin). */
+interface StartupMarks {
+  started: number;
+  dataReady: number;
+  modelReady: number;
+  firstBatchReady: number | undefined;
+  firstBatchDone: number | undefined;
+}
+
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+/**
+ * Start-up figures for the --json result: `time_to_first_batch_s`, from the process start to the
+ * first batch's logits counted (null when no batch ran), and where that time went. The loader runs
+ * during `model_s` on a fresh run, so `first_batch_wait_s` is only the decode time left over.
+ */
+function startupFigures(m: StartupMarks) {
+  return {
+    time_to_first_batch_s: m.firstBatchDone === undefined ? null : seconds(m.firstBatchDone),
+    startup: {
+      imports_s: seconds(m.started),
+      dataset_s: seconds(m.dataReady - m.started),
+      model_s: seconds(m.modelReady - m.dataReady),
+      first_batch_wait_s: m.firstBatchReady === undefined ? null : seconds(m.firstBatchReady - m.modelReady),
+      first_inference_s: m.firstBatchReady === undefined || m.firstBatchDone === undefined ? null : seconds(m.firstBatchDone - m.firstBatchReady),
+    },
+  };
 }

@@ -1,9 +1,19 @@
 /**
  * An ordered, bounded, concurrent batch loader. Images are processed by worker threads (or in-process
- * with `workers: 0`), each writing its normalised CHW float32 straight into its slot of the batch's
- * SharedArrayBuffer; batches are yielded strictly in order whatever the worker timing, and at most
- * `prefetch` batches beyond the one being consumed are ever allocated, so memory stays flat over the
- * 50,000 val images.
+ * with `workers: 0`), each writing its normalised CHW float32 straight into its row of a batch
+ * buffer; batches are yielded strictly in order whatever the worker timing.
+ *
+ * Memory: a fixed pool of `prefetch + 2` batch buffers (SharedArrayBuffers) is allocated once, at
+ * creation, and handed to the workers once: `prefetch + 1` batches being filled (the next one and
+ * those prepared ahead) and 1 held by the consumer. In steady state nothing is allocated per image
+ * on the main thread, and RSS stays flat over the 50,000 val images without any GC help.
+ *
+ * Ownership contract (every consumer must honour it): a yielded Batch's `data` is a view of a pool
+ * buffer and stays valid until the consumer calls next() again (which a `for await` loop does when
+ * its body ends) or closes the loader. The buffer is then refilled with a later batch. A consumer
+ * that needs the pixels longer copies them (`batch.data.slice()`). `samples` and `failed` are the
+ * consumer's to keep. `data` lives in shared memory: an engine that cannot read a
+ * SharedArrayBuffer (onnxruntime-node) copies it into a buffer of its own that it reuses.
  *
  * Bad images: with `onError: 'stop'` (the default) the first failure ends the iteration with a
  * DataError naming the file; with 'skip' the image is left out of its batch (the batch's data and
@@ -29,12 +39,14 @@ import { DataError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { Sample } from './dataset.js';
 import {
+  cropOf,
   deserializeError,
-  processInto,
+  normalizeCrop,
   serializeError,
   TarCache,
   type ResizeMode,
   type SerializedError,
+  type WorkerInit,
   type WorkerReady,
   type WorkerReply,
   type WorkerRequest,
@@ -57,7 +69,10 @@ export interface Batch {
   end: number;
   /** Number of images that decoded (the rows of `data`); end - start - failed.length. */
   n: number;
-  /** n * C * H * W float32, NCHW, normalised: only the images that decoded, in input order. */
+  /**
+   * n * C * H * W float32, NCHW, normalised: only the images that decoded, in input order. A view of
+   * one of the loader's pool buffers (shared memory): valid until the next call to next() or close().
+   */
   data: Float32Array;
   /** The n samples of `data`, in input order. */
   samples: readonly Sample[];
@@ -71,7 +86,7 @@ export interface LoaderOptions {
   batchSize: number;
   /** Worker threads; 0 runs everything on the calling thread. */
   workers: number;
-  /** Batches prepared ahead of the one being consumed (default 2). */
+  /** Batches prepared ahead of the one being consumed (default 2); the pool holds prefetch + 2 buffers. */
   prefetch?: number;
   /** Resize path (default 'exact', Pillow-identical); 'fast' is libvips' opt-in approximation. */
   resize?: ResizeMode;
@@ -110,7 +125,11 @@ function dataFailure(file: string, message: string): SerializedError {
 }
 
 interface PendingBatch {
-  batch: Omit<Batch, 'failed' | 'n' | 'samples' | 'data'> & { data: Float32Array };
+  index: number;
+  start: number;
+  end: number;
+  /** The pool buffer this batch is written into. */
+  slot: number;
   remaining: number;
   failed: FailedImage[];
   error: Error | undefined;
@@ -125,7 +144,7 @@ interface Executor {
   close(): Promise<void>;
 }
 
-function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode, timeoutMs: number): Executor {
+function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode, timeoutMs: number, views: readonly Float32Array[]): Executor {
   const tars = new TarCache();
   return {
     capacity: INFLIGHT_PER_WORKER,
@@ -144,10 +163,15 @@ function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode, timeoutMs: numbe
         timeoutMs,
       );
       const source = req.tar ? { file: req.file, tar: req.tar } : { file: req.file };
-      processInto(source, cfg, new Float32Array(req.buffer), req.offset, resize, tars).then(
-        () => finish({ id: req.id }),
-        (e: unknown) => finish({ id: req.id, error: serializeError(e, req.file) }),
-      );
+      cropOf(source, cfg, resize, tars)
+        .then((crop) => {
+          // An image that already timed out must not write: its batch buffer may hold a later batch by now.
+          if (!settled) normalizeCrop(crop, cfg, views[req.slot]!, req.offset);
+        })
+        .then(
+          () => finish({ id: req.id }),
+          (e: unknown) => finish({ id: req.id, error: serializeError(e, req.file) }),
+        );
     },
     onFatal() {},
     async close() {
@@ -173,7 +197,7 @@ interface Slot {
   gone: boolean;
 }
 
-function workerExecutor(cfg: EvalConfig, count: number, resize: ResizeMode, timeoutMs: number): Executor {
+function workerExecutor(init: WorkerInit, count: number, timeoutMs: number): Executor {
   const url = workerUrl();
   const queue: Job[] = [];
   const slots: Slot[] = [];
@@ -183,7 +207,8 @@ function workerExecutor(cfg: EvalConfig, count: number, resize: ResizeMode, time
   let failedStarts = 0;
 
   function spawn(): Slot {
-    const worker = new Worker(url, { workerData: { cfg, resize } });
+    // The pool's SharedArrayBuffers are shared (not copied) with each worker, once.
+    const worker = new Worker(url, { workerData: init });
     const slot: Slot = { worker, ready: false, jobs: new Map(), exclusive: false, gone: false };
     // Starting up counts against the first images' time too: a worker that never gets ready is stuck.
     const startTimer = setTimeout(() => retire(slot, `the loader worker did not start within ${timeoutMs / 1000} s`), timeoutMs);
@@ -320,7 +345,15 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
   const batchCount = Math.ceil(samples.length / batchSize);
 
   const resize = opts.resize ?? 'exact';
-  const executor = workers === 0 ? inProcessExecutor(cfg, resize, timeoutMs) : workerExecutor(cfg, workers, resize, timeoutMs);
+  // The pool: prefetch + 1 batches being filled and 1 held by the consumer (fewer for a short run).
+  // Allocated once; a SharedArrayBuffer's pages are only touched (resident) when first written.
+  const pool = Array.from({ length: Math.min(prefetch + 2, batchCount) }, () => new SharedArrayBuffer(batchSize * perImage * 4));
+  const views = pool.map((b) => new Float32Array(b));
+  const free: number[] = views.map((_, i) => i).reverse();
+  /** The slot of the batch the consumer holds (the last yielded), returned to `free` on next(). */
+  let held: number | undefined;
+  const executor =
+    workers === 0 ? inProcessExecutor(cfg, resize, timeoutMs, views) : workerExecutor({ cfg, resize, pool }, workers, timeoutMs);
   const pending = new Map<number, PendingBatch>();
   let nextImage = 0; // next sample to submit
   let nextYield = 0; // next batch to hand out
@@ -344,8 +377,10 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
     if (!p) {
       const start = b * batchSize;
       const end = Math.min(start + batchSize, samples.length);
-      const data = new Float32Array(new SharedArrayBuffer((end - start) * perImage * 4));
-      p = { batch: { index: b, start, end, data }, remaining: end - start, failed: [], error: undefined };
+      const slot = free.pop();
+      // pump() never runs more than prefetch + 1 batches ahead of the held one: the pool always has one.
+      if (slot === undefined) throw new Error(`loader pool exhausted at batch ${b} (a bug: ${pool.length} buffers)`);
+      p = { index: b, start, end, slot, remaining: end - start, failed: [], error: undefined };
       pending.set(b, p);
     }
     return p;
@@ -370,22 +405,29 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
     notify();
   }
 
-  /** The finished batch: compacted to the images that decoded when some failed. */
+  /** A view of the first n images of a pool buffer (the whole buffer's view when full). */
+  function viewOf(slot: number, n: number): Float32Array {
+    const v = views[slot]!;
+    return n * perImage === v.length ? v : v.subarray(0, n * perImage);
+  }
+
+  /** The finished batch: compacted in place to the images that decoded when some failed. */
   function finish(p: PendingBatch): Batch {
-    const { index, start, end, data } = p.batch;
+    const { index, start, end, slot } = p;
     const failed = p.failed.sort((a, b) => a.index - b.index);
     if (failed.length === 0) {
-      return { index, start, end, n: end - start, data, samples: samples.slice(start, end), failed };
+      return { index, start, end, n: end - start, data: viewOf(slot, end - start), samples: samples.slice(start, end), failed };
     }
     const bad = new Set(failed.map((f) => f.index));
     const kept: Sample[] = [];
-    const out = new Float32Array(new SharedArrayBuffer((end - start - failed.length) * perImage * 4));
+    const v = views[slot]!;
     for (let i = start; i < end; i++) {
       if (bad.has(i)) continue;
-      out.set(data.subarray((i - start) * perImage, (i - start + 1) * perImage), kept.length * perImage);
+      // Rows only move down (kept.length <= i - start): copyWithin is safe in place.
+      if (kept.length !== i - start) v.copyWithin(kept.length * perImage, (i - start) * perImage, (i - start + 1) * perImage);
       kept.push(samples[i]!);
     }
-    return { index, start, end, n: kept.length, data: out, samples: kept, failed };
+    return { index, start, end, n: kept.length, data: viewOf(slot, kept.length), samples: kept, failed };
   }
 
   function pump(): void {
@@ -396,12 +438,7 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
       const i = nextImage++;
       const sample = samples[i]!;
       inflight++;
-      const req: WorkerRequest = {
-        id: i,
-        file: sample.file,
-        buffer: p.batch.data.buffer as SharedArrayBuffer,
-        offset: (i - p.batch.start) * perImage,
-      };
+      const req: WorkerRequest = { id: i, file: sample.file, slot: p.slot, offset: (i - p.start) * perImage };
       if (sample.tar) req.tar = sample.tar;
       executor.submit(req, (reply) => settle(p, i, reply));
     }
@@ -420,6 +457,11 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
       await close();
       return { done: true, value: undefined };
     }
+    // The consumer asks for the next batch: the one it held goes back to the pool.
+    if (held !== undefined) {
+      free.push(held);
+      held = undefined;
+    }
     pump();
     for (;;) {
       if (fatalError) {
@@ -435,6 +477,7 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
       if (p && p.remaining === 0) {
         pending.delete(nextYield);
         nextYield++;
+        held = p.slot;
         pump();
         return { done: false, value: finish(p) };
       }
@@ -457,5 +500,8 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
       return loader;
     },
   };
+  // Start decoding now, not at the first next(): a caller that loads its model meanwhile (zoo eval)
+  // gets its first batches ready by the time it asks.
+  pump();
   return loader;
 }

@@ -1,12 +1,31 @@
 /**
  * The per-image work the loader does, shared by worker threads and the in-process mode, and the
  * message shapes between them. Errors cross threads as plain fields and are rebuilt as DataError.
+ *
+ * The decoder (sharp, libvips) and the resize code load on first use: the loader's main thread only
+ * needs the message shapes and error helpers, so `zoo eval` does not pay ~100 ms of sharp start-up
+ * on the critical path to the first batch (the workers load it, in parallel, while the model loads).
  */
 import { DataError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
-import { decodeResizeFast, decodeRgb, type RgbImage } from './decode.js';
-import { cropResize, normalizeInto, planResize, type ResizePlan } from './preprocess.js';
+import type { RgbImage } from './decode.js';
+import type { ResizePlan } from './preprocess.js';
 import { TarFile } from './tar.js';
+
+type ImageModules = typeof import('./decode.js') & typeof import('./preprocess.js');
+let imageModulesPromise: Promise<ImageModules> | undefined;
+let imageModules: ImageModules | undefined;
+
+/** Loads the decoder and resize modules now (a worker does at start, before it reports ready). */
+export async function preloadImageModules(): Promise<void> {
+  await loadImageModules();
+}
+
+/** decode.js and preprocess.js, imported once on first use. */
+async function loadImageModules(): Promise<ImageModules> {
+  imageModulesPromise ??= Promise.all([import('./decode.js'), import('./preprocess.js')]).then(([d, p]) => (imageModules = { ...d, ...p }));
+  return imageModules ?? imageModulesPromise;
+}
 
 /** `exact`: Pillow-identical (the default); `fast`: libvips resize, opt-in, a few levels off. */
 export type ResizeMode = 'exact' | 'fast';
@@ -17,13 +36,22 @@ export interface ImageSource {
   tar?: { file: string; offset: number; size: number };
 }
 
+/** What a loader worker starts with: the config and the loader's whole pool of batch buffers, shared once. */
+export interface WorkerInit {
+  cfg: EvalConfig;
+  resize: ResizeMode;
+  /** The loader's batch buffers; a request names one by index, so no buffer crosses threads per image. */
+  pool: readonly SharedArrayBuffer[];
+}
+
 export interface WorkerRequest {
   id: number;
   file: string;
   /** Set for an image inside a tar: read `size` bytes at `offset` of `tar.file`. */
   tar?: { file: string; offset: number; size: number };
-  buffer: SharedArrayBuffer;
-  /** Float32 element offset of this image in the batch. */
+  /** Index of the batch buffer in the pool (WorkerInit.pool). */
+  slot: number;
+  /** Float32 element offset of this image in that buffer. */
   offset: number;
 }
 
@@ -84,6 +112,24 @@ async function inputOf(src: ImageSource, tars: TarCache | undefined): Promise<st
   }
 }
 
+/** Decode + resize + crop an image (a path, or an ImageSource): the uint8 RGB crop, not yet normalised. */
+export async function cropOf(source: string | ImageSource, cfg: EvalConfig, resize: ResizeMode = 'exact', tars?: TarCache): Promise<RgbImage> {
+  const src = typeof source === 'string' ? { file: source } : source;
+  const m = await loadImageModules();
+  const input = await inputOf(src, tars);
+  return resize === 'fast' ? fastCrop(input, cfg, src.file) : m.cropResize(await m.decodeRgb(input, src.file), cfg);
+}
+
+/**
+ * Normalise a crop from cropOf into out[offset ...] (CHW float32). Synchronous, so a caller that
+ * gave up on the image (a timeout) can decide not to write at all: the loader's batch buffers are
+ * reused, and a late write would land in a later batch.
+ */
+export function normalizeCrop(crop: RgbImage, cfg: EvalConfig, out: Float32Array, offset: number): void {
+  if (!imageModules) throw new Error('normalizeCrop before cropOf: the image modules are not loaded');
+  imageModules.normalizeInto(crop, cfg, out, offset);
+}
+
 /** Decode + resize + crop + normalise an image (a path, or an ImageSource) into out[offset ...] (CHW float32). */
 export async function processInto(
   source: string | ImageSource,
@@ -93,16 +139,14 @@ export async function processInto(
   resize: ResizeMode = 'exact',
   tars?: TarCache,
 ): Promise<void> {
-  const src = typeof source === 'string' ? { file: source } : source;
-  const input = await inputOf(src, tars);
-  const crop = resize === 'fast' ? await fastCrop(input, cfg, src.file) : cropResize(await decodeRgb(input, src.file), cfg);
-  normalizeInto(crop, cfg, out, offset);
+  normalizeCrop(await cropOf(source, cfg, resize, tars), cfg, out, offset);
 }
 
 /** The fast path's crop, zero-padded as CenterCrop pads when the crop is larger than the resized image. */
 export async function fastCrop(file: string | Uint8Array, cfg: EvalConfig, name?: string): Promise<RgbImage> {
+  const m = await loadImageModules();
   let plan: ResizePlan | undefined;
-  const kept = await decodeResizeFast(file, cfg.interpolation, (w, h) => (plan = planResize(w, h, cfg)), name);
+  const kept = await m.decodeResizeFast(file, cfg.interpolation, (w, h) => (plan = m.planResize(w, h, cfg)), name);
   const p = plan!;
   if (kept.width === p.cropW && kept.height === p.cropH) return kept;
   const out = new Uint8Array(p.cropW * p.cropH * 3);

@@ -126,6 +126,22 @@ export const onnxruntimeEngine: Engine = {
     }
     const [c, h, w] = graph.inputShape;
     const perImage = c * h * w;
+    // onnxruntime-node reads tensor data through its ArrayBuffer and rejects shared memory ("Invalid
+    // argument"), and the loader's batches live in SharedArrayBuffers its workers write into. Such
+    // input is copied into this buffer, allocated once at the largest batch seen and reused: one
+    // memcpy per batch (19 MB at 32x3x224x224, a few ms next to ~1 s of inference), no allocation.
+    // Ordinary (ArrayBuffer) input goes to onnxruntime as it is, without a copy.
+    let staging: Float32Array | undefined;
+    /** Runs in flight: a second concurrent run of shared input gets a fresh copy, never the busy buffer. */
+    let running = 0;
+    const ownCopy = (input: Float32Array): Float32Array => {
+      if (!(input.buffer instanceof SharedArrayBuffer)) return input;
+      if (running > 1) return input.slice();
+      if (!staging || staging.length < input.length) staging = new Float32Array(input.length);
+      const view = staging.length === input.length ? staging : staging.subarray(0, input.length);
+      view.set(input);
+      return view;
+    };
     return {
       engine: 'onnxruntime',
       backend: `onnxruntime ${opts.device}`,
@@ -135,8 +151,14 @@ export const onnxruntimeEngine: Engine = {
         if (input.length !== n * perImage) {
           throw new Error(`onnxruntime run: ${input.length} floats for ${n} images of ${c}x${h}x${w}`);
         }
-        const feeds = { [INPUT_NAME]: new ort.Tensor('float32', input, [n, c, h, w]) };
-        const out = await session.run(feeds);
+        running++;
+        let out: OrtSession.ReturnType;
+        try {
+          const feeds = { [INPUT_NAME]: new ort.Tensor('float32', ownCopy(input), [n, c, h, w]) };
+          out = await session.run(feeds);
+        } finally {
+          running--;
+        }
         // CPU output tensors own a fresh buffer: hand it back without copying.
         return out[OUTPUT_NAME]!.data as Float32Array;
       },
