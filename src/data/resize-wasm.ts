@@ -156,8 +156,14 @@ export class WasmResampler {
     // Source rows [y0, y1) and columns [c0, c1) the kept region reads.
     const y0 = cy ? cy.first[top]! : top;
     const y1 = cy ? cy.first[top + height - 1]! + cy.count[top + height - 1]! : top + height;
-    const c0 = cx ? cx.first[left]! : left;
-    const c1 = cx ? cx.first[left + width - 1]! + cx.count[left + width - 1]! : left + width;
+    let c0 = cx ? cx.first[left]! : left;
+    let c1 = cx ? cx.first[left + width - 1]! + cx.count[left + width - 1]! : left + width;
+    // Whole rows copy as one block, much cheaper than a copy per row; worth the extra bytes unless the
+    // region reads a small part of each row.
+    if (2 * (c1 - c0) >= inW) {
+      c0 = 0;
+      c1 = inW;
+    }
     const srcStride = (c1 - c0) * 3;
     const px = cx ? pack(cx) : null;
     const py = cy ? pack(cy) : null;
@@ -176,9 +182,13 @@ export class WasmResampler {
     const outAt = arena.alloc(height * bytes + 16);
     const mem = this.ensure(arena.size);
 
-    for (let y = 0; y < srcRows; y++) {
-      const s = ((y0 + y) * inW + c0) * 3;
-      mem.set(src.subarray(s, s + srcStride), srcAt + y * srcStride);
+    if (c1 - c0 === inW) {
+      mem.set(src.subarray(y0 * srcStride, y1 * srcStride), srcAt);
+    } else {
+      for (let y = 0; y < srcRows; y++) {
+        const s = ((y0 + y) * inW + c0) * 3;
+        mem.set(src.subarray(s, s + srcStride), srcAt + y * srcStride);
+      }
     }
     if (px && cx) {
       const per = px.npairs * 16;
@@ -204,7 +214,8 @@ export class WasmResampler {
     } else if (py && cy) {
       const firsts = new Int32Array(mem.buffer, vFirsts, height);
       for (let y = 0; y < height; y++) firsts[y] = (cy.first[top + y]! - y0) * srcStride;
-      ex.vertical(srcAt, srcStride, vFirsts, vCoefs, py.npairs, height, bytes, outAt);
+      // Kept columns start (left - c0) pixels into each copied row.
+      ex.vertical(srcAt + (left - c0) * 3, srcStride, vFirsts, vCoefs, py.npairs, height, bytes, outAt);
     }
     return { width, height, data: mem.slice(outAt, outAt + height * bytes) };
   }
