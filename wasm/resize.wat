@@ -15,55 +15,84 @@
 (module
   (memory (export "memory") 1)
 
-  ;; Horizontal pass. For each of `rows` rows of `src` (stride `srcStride` bytes) and each output pixel x
+;; Horizontal pass. For each of `rows` rows of `src` (stride `srcStride` bytes) and each output pixel x
   ;; in 0..w: taps start at src row + offs[x] (bytes, i32 array), and pixel x's coefficients are npairs
   ;; blocks of 32 bytes at coefs + x * npairs * 32: block j = [hi vector, lo vector], each 8 x i16
-  ;; [k(2j), k(2j+1)] x 3 channels then [0, 0]. Writes RGB to dst + row * dstStride + 3x (4-byte stores:
-  ;; the 4th byte lands on the next pixel, rewritten next; dst needs 1 byte of tail room).
+  ;; [k(2j), k(2j+1)] x 3 channels then [0, 0]. Writes RGB to dst + row * dstStride + 3x (dst needs 1 byte
+  ;; of tail room).
+  ;; Two rows at a time share each coefficient load; an odd last row is computed twice (same bytes).
   (func (export "horizontal")
     (param $src i32) (param $srcStride i32) (param $rows i32) (param $offs i32) (param $coefs i32)
     (param $npairs i32) (param $w i32) (param $dst i32) (param $dstStride i32)
-    (local $srow i32) (local $drow i32) (local $x i32) (local $p i32) (local $c i32) (local $j i32)
-    (local $v v128) (local $acch v128) (local $accl v128)
+    (local $srow i32) (local $drow i32) (local $srowB i32) (local $drowB i32)
+    (local $x i32) (local $off i32) (local $pA i32) (local $pB i32) (local $c i32) (local $j i32) (local $o i32)
+    (local $kh v128) (local $kl v128) (local $vA v128) (local $vB v128)
+    (local $accAh v128) (local $accAl v128) (local $accBh v128) (local $accBl v128)
     (local.set $srow (local.get $src))
     (local.set $drow (local.get $dst))
     (block $rows_done
       (loop $rows_loop
-        (br_if $rows_done (i32.eqz (local.get $rows)))
+        (br_if $rows_done (i32.le_s (local.get $rows) (i32.const 0)))
+        (if (i32.eq (local.get $rows) (i32.const 1))
+          (then
+            (local.set $srowB (local.get $srow))
+            (local.set $drowB (local.get $drow)))
+          (else
+            (local.set $srowB (i32.add (local.get $srow) (local.get $srcStride)))
+            (local.set $drowB (i32.add (local.get $drow) (local.get $dstStride)))))
         (local.set $x (i32.const 0))
         (local.set $c (local.get $coefs))
         (block $px_done
           (loop $px_loop
             (br_if $px_done (i32.ge_u (local.get $x) (local.get $w)))
-            (local.set $p (i32.add (local.get $srow)
-              (i32.load (i32.add (local.get $offs) (i32.shl (local.get $x) (i32.const 2))))))
-            (local.set $acch (v128.const i32x4 0 0 0 0))
-            (local.set $accl (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $off (i32.load (i32.add (local.get $offs) (i32.shl (local.get $x) (i32.const 2)))))
+            (local.set $pA (i32.add (local.get $srow) (local.get $off)))
+            (local.set $pB (i32.add (local.get $srowB) (local.get $off)))
+            (local.set $accAh (v128.const i32x4 0 0 0 0))
+            (local.set $accBh (v128.const i32x4 0 0 0 0))
+            (local.set $accAl (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $accBl (v128.const i32x4 2097152 2097152 2097152 2097152))
             (local.set $j (local.get $npairs))
             (loop $tap_loop
+              (local.set $kh (v128.load (local.get $c)))
+              (local.set $kl (v128.load offset=16 (local.get $c)))
               ;; bytes R0 G0 B0 R1 G1 B1 -> u16 lanes R0 R1 G0 G1 B0 B1 0 0
-              (local.set $v (i8x16.swizzle
-                (v128.load64_zero align=1 (local.get $p))
+              (local.set $vA (i8x16.swizzle
+                (v128.load64_zero align=1 (local.get $pA))
                 (v128.const i8x16 0 255 3 255 1 255 4 255 2 255 5 255 255 255 255 255)))
-              (local.set $acch (i32x4.add (local.get $acch)
-                (i32x4.dot_i16x8_s (local.get $v) (v128.load (local.get $c)))))
-              (local.set $accl (i32x4.add (local.get $accl)
-                (i32x4.dot_i16x8_s (local.get $v) (v128.load offset=16 (local.get $c)))))
-              (local.set $p (i32.add (local.get $p) (i32.const 6)))
+              (local.set $vB (i8x16.swizzle
+                (v128.load64_zero align=1 (local.get $pB))
+                (v128.const i8x16 0 255 3 255 1 255 4 255 2 255 5 255 255 255 255 255)))
+              (local.set $accAh (i32x4.add (local.get $accAh) (i32x4.dot_i16x8_s (local.get $vA) (local.get $kh))))
+              (local.set $accAl (i32x4.add (local.get $accAl) (i32x4.dot_i16x8_s (local.get $vA) (local.get $kl))))
+              (local.set $accBh (i32x4.add (local.get $accBh) (i32x4.dot_i16x8_s (local.get $vB) (local.get $kh))))
+              (local.set $accBl (i32x4.add (local.get $accBl) (i32x4.dot_i16x8_s (local.get $vB) (local.get $kl))))
+              (local.set $pA (i32.add (local.get $pA) (i32.const 6)))
+              (local.set $pB (i32.add (local.get $pB) (i32.const 6)))
               (local.set $c (i32.add (local.get $c) (i32.const 32)))
               (br_if $tap_loop (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-            (local.set $v (i32x4.shr_s
-              (i32x4.add (i32x4.shl (local.get $acch) (i32.const 15)) (local.get $accl))
+            (local.set $o (i32.mul (local.get $x) (i32.const 3)))
+            (local.set $vA (i32x4.shr_s
+              (i32x4.add (i32x4.shl (local.get $accAh) (i32.const 15)) (local.get $accAl))
               (i32.const 22)))
-            (local.set $v (i16x8.narrow_i32x4_s (local.get $v) (local.get $v)))
-            (v128.store32_lane align=1 0
-              (i32.add (local.get $drow) (i32.mul (local.get $x) (i32.const 3)))
-              (i8x16.narrow_i16x8_u (local.get $v) (local.get $v)))
+            (local.set $vB (i32x4.shr_s
+              (i32x4.add (i32x4.shl (local.get $accBh) (i32.const 15)) (local.get $accBl))
+              (i32.const 22)))
+            ;; lanes: A's RGB, then B's RGB from byte 4 (one narrow for both rows)
+            (local.set $vA (i16x8.narrow_i32x4_s (local.get $vA) (local.get $vB)))
+            (local.set $vA (i8x16.narrow_i16x8_u (local.get $vA) (local.get $vA)))
+            ;; Row A's pixel takes two exact stores: a 4-byte store of its last pixel would spill onto
+            ;; row B's first pixel, already written. Row B's spill lands where a later store rewrites it
+            ;; (its next pixel, or the next pair's row A) or in dst's 1-byte tail room.
+            (local.set $pA (i32.add (local.get $drow) (local.get $o)))
+            (v128.store16_lane align=1 0 (local.get $pA) (local.get $vA))
+            (v128.store8_lane offset=2 2 (local.get $pA) (local.get $vA))
+            (v128.store32_lane align=1 1 (i32.add (local.get $drowB) (local.get $o)) (local.get $vA))
             (local.set $x (i32.add (local.get $x) (i32.const 1)))
             (br $px_loop)))
-        (local.set $srow (i32.add (local.get $srow) (local.get $srcStride)))
-        (local.set $drow (i32.add (local.get $drow) (local.get $dstStride)))
-        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (local.set $srow (i32.add (local.get $srow) (i32.shl (local.get $srcStride) (i32.const 1))))
+        (local.set $drow (i32.add (local.get $drow) (i32.shl (local.get $dstStride) (i32.const 1))))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 2)))
         (br $rows_loop))))
 
   ;; Vertical pass. Output row y (0..h) is `bytes` wide at dst + y * bytes; its taps are the rows at
