@@ -1,10 +1,12 @@
 /**
  * `zoo bench` through the built CLI with tiny counts: every stage runs and the --json has the
  * documented shape (no timing assertions: figures depend on the machine and its load). The
- * reference runner is exercised where Debian's /usr/bin/python3 with torch is installed.
+ * reference runner is exercised where its interpreter (/usr/bin/python3, or $ZOO_PYTHON) imports
+ * torch, torchvision and PIL; elsewhere (CI, a fresh machine) the bench must skip it with a note,
+ * which the last test checks everywhere with an interpreter that cannot import them.
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,9 @@ import { runZoo } from './support/cli.js';
 // 496-pixel images: the resize shrinks them, so the fast (libvips) path is really taken.
 const VAL_496 = join(SHARED, 'samples', 'val-496');
 
-const HAS_REFERENCE = existsSync('/usr/bin/python3');
+/** The interpreter the bench uses (src/bench/reference.ts), and whether it has the reference's packages. */
+const PYTHON = process.env.ZOO_PYTHON || '/usr/bin/python3';
+const HAS_REFERENCE = spawnSync(PYTHON, ['-c', 'import torch, torchvision, PIL'], { stdio: 'ignore' }).status === 0;
 let dir: string;
 
 beforeAll(async () => {
@@ -66,7 +70,8 @@ describe('zoo bench', () => {
     expect(r.startup!.seconds).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/decode \+ exact preprocess \(1 core\)/);
     expect(run.stdout).toMatch(/End to end/);
-    if (HAS_REFERENCE && !r.reference!.skipped) {
+    if (HAS_REFERENCE) {
+      expect(r.reference!.skipped).toBeUndefined();
       positiveRate(r.reference!.decode);
       positiveRate(r.reference!.preprocess);
       expect(r.reference!.inference!.map((x) => x.batch)).toEqual([1, 2]);
@@ -90,6 +95,27 @@ describe('zoo bench', () => {
     expect(r.inference).toBeUndefined();
     expect(r.reference).toBeUndefined();
     expect(run.stdout).toMatch(/reference not run/);
+  }, 60_000);
+
+  it('skips the reference with a note, exit 0, when its interpreter cannot import torch', async () => {
+    // Debian's python3 without site-packages (-S): a real interpreter whose `import PIL` fails.
+    const python = join(dir, 'python-without-packages');
+    await writeFile(python, '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n');
+    await chmod(python, 0o755);
+    const json = join(dir, 'no-torch.json');
+    const run = await runZoo(['bench', 'rexnet_100', '--data', VAL_496, '--count', '3', '--stages', 'decode,reference', '--json', json], {
+      env: { ZOO_PYTHON: python },
+    });
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(0);
+    const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    positiveRate(r.decode);
+    // Without /usr/bin/python3 at all the wrapper itself fails (exit 127): skipped all the same.
+    expect(r.reference!.skipped).toMatch(/^reference packages missing: ModuleNotFoundError: No module named|^reference runner failed \(exit 127\)/);
+    expect(r.reference!.decode).toBeUndefined();
+    expect(r.ratios.decode).toBeUndefined();
+    expect(run.stdout).toMatch(/reference skipped: reference packages missing|reference skipped: reference runner failed/);
+    expect(run.stderr).toContain(`${python} bench/reference.py`);
   }, 60_000);
 
   it('refuses an unknown stage with a usage error', async () => {

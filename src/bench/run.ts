@@ -15,7 +15,7 @@ import type { EvalConfig } from '../models/eval-config.js';
 import { requireArchitecture, resolveModel } from '../models/registry.js';
 import type { Rate } from './measure.js';
 import { MB } from './measure.js';
-import { runReference, type ReferenceResult } from './reference.js';
+import { referencePython, runReference, type ReferenceResult } from './reference.js';
 import {
   decodeStage,
   endToEndStage,
@@ -246,7 +246,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   }
 
   if (has('reference')) {
-    opts.log('reference: Pillow + torchvision + PyTorch eager (/usr/bin/python3 bench/reference.py)');
+    opts.log(`reference: Pillow + torchvision + PyTorch eager (${referencePython()} bench/reference.py)`);
     const stages = (['decode', 'preprocess', 'inference'] as const).filter((s) => has(s));
     result.reference = await runReference({
       files,
