@@ -140,6 +140,15 @@ describe('WebAssembly SIMD resize', () => {
     }
   });
 
+  it('reuses its memory: repeated resizes of one size do not grow it', () => {
+    const img = randomImage(rng(3), 500, 375);
+    const region = { left: 58, top: 16, width: 224, height: 224 };
+    resizeRgbWasm(img, 341, 256, 'bicubic', region);
+    const after1 = wasmResampler!.memoryBytes;
+    for (let i = 0; i < 20; i++) resizeRgbWasm(img, 341, 256, 'bicubic', region);
+    expect(wasmResampler!.memoryBytes).toBe(after1);
+  });
+
   it('rejects a region outside the output, as the JavaScript path does', () => {
     const img = randomImage(rng(1), 10, 10);
     expect(() => resizeRgbWasm(img, 5, 5, 'bicubic', { left: 1, top: 0, width: 5, height: 5 })).toThrow(RangeError);

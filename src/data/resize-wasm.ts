@@ -1,6 +1,7 @@
 /**
  * The WebAssembly SIMD back end of the Pillow-exact resize (src/data/resize.ts): the same two passes,
- * the same integer arithmetic, byte-identical output, about 5x faster than the JavaScript loops.
+ * the same integer arithmetic, byte-identical output, 6-7x faster than the JavaScript loops (rexnet_100
+ * config on val images: 0.33 against 2.2 ms per image on one core).
  *
  * The module (wasm/resize.wat, assembled to the committed wasm/resize.wasm by `npm run build:wasm`) only
  * runs the inner loops; this file lays out its inputs in the module's memory: the source rows the kept
@@ -122,6 +123,11 @@ export class WasmResampler {
 
   constructor(api: WasmApi, module: object) {
     this.exports = new api.Instance(module, {}).exports as ResizeExports;
+  }
+
+  /** Size of the module's memory: grows to the largest layout seen, then stays. */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
   }
 
   /** Byte views over the module's memory, grown (and re-made) when a layout needs more. */
