@@ -20,7 +20,6 @@ import {
 const N = 96;
 let dir: string;
 let flat: string;
-let tree: string;
 let weights: string;
 let names: string[];
 
@@ -28,7 +27,7 @@ beforeAll(async () => {
   dir = await tempDir('zoo-cli-eval-');
   names = await val227Files(N);
   flat = await makeFlatFolder(join(dir, 'flat'), names);
-  tree = await makeImageFolder(join(dir, 'tree', 'val'), names);
+  await makeImageFolder(join(dir, 'tree', 'val'), names);
   weights = await writeRecipeCheckpoint('rexnet_100', dir);
 });
 afterAll(async () => {

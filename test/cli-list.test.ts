@@ -1,6 +1,6 @@
 /** `zoo list` / `zoo list --json` / `zoo info` content through the built CLI. */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHITECTURES } from '../src/models/architectures.js';
 import { allTags } from '../src/models/registry.js';

@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
 import { makeFlatFolder, readPredictions, runZoo, tempDir, val227Files, writeRecipeCheckpoint, type PredictionRow } from './support/cli.js';
-import { evalArgs, readJson, sleep, startZoo } from './support/trust.js';
+import { evalArgs, readJson, sleep, startZoo, type ResultJson } from './support/trust.js';
 
 const N = 48;
 const BATCH = 4;
 let dir: string;
 let flat: string;
 let weights: string;
-let reference: { json: Awaited<ReturnType<typeof readJson>>; rows: PredictionRow[] };
+let reference: { json: ResultJson; rows: PredictionRow[] };
 
 const args = (json: string, preds: string, extra: string[] = []) =>
   evalArgs(flat, weights, ['--batch-size', String(BATCH), '--json', json, '--predictions', preds, ...extra]);
@@ -53,7 +53,7 @@ async function waitForState(file: string, target: number, alive: () => boolean):
   throw new Error(`the run ended before its state reached ${target} images (last ${next})`);
 }
 
-function expectSameAsReference(json: Awaited<ReturnType<typeof readJson>>, rows: PredictionRow[]): void {
+function expectSameAsReference(json: ResultJson, rows: PredictionRow[]): void {
   expect(json.images).toBe(N);
   expect([json.top1_correct, json.top5_correct]).toEqual([reference.json.top1_correct, reference.json.top5_correct]);
   expect(json.metrics_state).toEqual(reference.json.metrics_state);
