@@ -258,12 +258,16 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
     // where its state says, known only once the model is (the state names the weights' hash).
     if (!flags.resume && !interrupt.signal) early = createLoader(samples, cfg, loaderOptions);
 
+    // The weights' hash (the run's identity) reads the whole file: with --weights given it runs while
+    // the model loads (onnxruntime builds its session off this thread), not after it.
+    const earlyIdentity = flags.weights ? weightsIdentity(flags.weights) : undefined;
+    earlyIdentity?.catch(() => undefined); // a failure surfaces where it is awaited, after loadModel's own checks
     const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
     const modelReady = performance.now();
     if (run.note && !flags.quiet) say(`zoo: note: ${run.note}`);
     const identity: RunIdentity = {
       model: model.tag.name,
-      weights: await weightsIdentity(run.file),
+      weights: await (run.file === flags.weights && earlyIdentity ? earlyIdentity : weightsIdentity(run.file)),
       eval_config: cfg,
       data_root: resolve(dataset.root),
       labels: flags.labels ? resolve(flags.labels) : null,
