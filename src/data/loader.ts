@@ -133,6 +133,8 @@ interface PendingBatch {
   remaining: number;
   failed: FailedImage[];
   error: Error | undefined;
+  /** Input index of `error`: the batch reports its first bad image in input order. */
+  errorIndex: number;
 }
 
 /** Something that runs image jobs and calls `done` exactly once per job, whatever happens. */
@@ -380,7 +382,7 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
       const slot = free.pop();
       // pump() never runs more than prefetch + 1 batches ahead of the held one: the pool always has one.
       if (slot === undefined) throw new Error(`loader pool exhausted at batch ${b} (a bug: ${pool.length} buffers)`);
-      p = { index: b, start, end, slot, remaining: end - start, failed: [], error: undefined };
+      p = { index: b, start, end, slot, remaining: end - start, failed: [], error: undefined, errorIndex: Infinity };
       pending.set(b, p);
     }
     return p;
@@ -397,8 +399,12 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
         const file = e.file ?? samples[index]!.file;
         p.failed.push({ sample: samples[index]!, index, message: `${file}: ${e.message}` });
       } else {
-        // Not a data problem (a bug) fails the run in either mode.
-        p.error ??= withSkipHint(reply.error);
+        // Stop mode, or not a data problem (a bug, which fails the run in either mode). Keep the
+        // lowest index, so which file a stopped run names never depends on worker timing.
+        if (index < p.errorIndex) {
+          p.error = withSkipHint(reply.error);
+          p.errorIndex = index;
+        }
       }
     }
     pump();
@@ -470,7 +476,7 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
       }
       if (closed) return { done: true, value: undefined };
       const p = pending.get(nextYield);
-      if (p?.error) {
+      if (p?.error && p.remaining === 0) {
         await close();
         throw p.error;
       }
