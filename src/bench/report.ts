@@ -48,6 +48,8 @@ export function renderBench(r: BenchResult): string {
     for (const [engine, v] of Object.entries(r.ratios.inference ?? {})) out.push(`best batch vs best batch, ${engine}: ${ratio(v)}`);
     if (r.ratios.inference) out.push('');
   }
+  for (const sk of r.skipped ?? []) out.push(`skipped ${sk.what}: ${sk.reason}`);
+  if (r.skipped?.length) out.push('');
 
   if (r.endToEnd) {
     const e = r.endToEnd;

@@ -9,7 +9,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discoverDataset, type Sample } from '../data/dataset.js';
-import { DataError } from '../errors.js';
+import { DataError, ZooError } from '../errors.js';
 import type { EngineName } from '../engines/engine.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { requireArchitecture, resolveModel } from '../models/registry.js';
@@ -75,6 +75,8 @@ export interface BenchResult {
   fast?: Rate & { difference: PixelDifference };
   loader?: LoaderRow[];
   inference?: InferenceRow[];
+  /** Measurements that could not run (e.g. a batch the wasm heap cannot hold), with the reason. */
+  skipped: { what: string; reason: string }[];
   endToEnd?: EndToEnd & {
     /** 1 / (1/preprocess + 1/inference): the two stages back to back on the same cores. */
     backToBack: number | null;
@@ -155,6 +157,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     workers: opts.workers,
     data: { root, files: files.length },
     ratios: {},
+    skipped: [],
   };
 
   if (has('decode')) {
@@ -196,7 +199,17 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       if (has('inference')) {
         for (const batch of opts.batches) {
           opts.log(`inference, ${engine}, batch ${batch}, ${opts.threads} thread(s)`);
-          const r = await inferenceStage(loaded, batch, { minSeconds: opts.seconds, minImages: batch });
+          let r: Awaited<ReturnType<typeof inferenceStage>>;
+          try {
+            r = await inferenceStage(loaded, batch, { minSeconds: opts.seconds, minImages: batch });
+          } catch (e) {
+            // One engine/batch that cannot run (tfjs wasm's 4 GiB heap at large batches) must not
+            // cost the rest of the bench: say why and go on.
+            if (!(e instanceof ZooError)) throw e;
+            result.skipped.push({ what: `inference, ${engine}, batch ${batch}`, reason: e.oneLine() });
+            opts.log(`skipped: ${e.oneLine()}`);
+            continue;
+          }
           result.inference!.push({ engine, backend: loaded.backend, batch, ...r });
           if (engine === 'onnxruntime' && batch === opts.batchSize) ortAtBatch = r.imagesPerSecond;
         }
