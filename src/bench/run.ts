@@ -112,7 +112,7 @@ async function benchSamples(data: string | undefined): Promise<{ root: string; s
       return { root: ds.root, samples: ds.samples };
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
-      // Not a labelled val layout: any images will do for speed.
+      // Not a labelled val layout: plain images serve as well for speed.
       const root = resolve(data);
       const names = existsSync(root) ? (await readdir(root)).filter((n) => IMAGE_EXT.test(n)).sort() : [];
       if (names.length === 0) throw e;

@@ -52,16 +52,13 @@ export function runCheck(c: CheckInput): CheckResult {
   const measured = c.images ? (100 * c.hits) / c.images : 0;
   const floor = c.expected - c.tolerance;
   const what = `${c.metric} ${f3(measured)}% on ${c.images} images vs ${c.source} ${f3(c.expected)}% (tolerance ${c.tolerance})`;
+  const common = { metric: c.metric, source: c.source, expected: c.expected, tolerance: c.tolerance, measured };
   if (c.subset && !c.sameImages) {
     const i = wilsonInterval(c.hits, c.images);
     const passed = floor <= i.high;
     const iv = `[${f3(i.low)}, ${f3(i.high)}]`;
     return {
-      metric: c.metric,
-      source: c.source,
-      expected: c.expected,
-      tolerance: c.tolerance,
-      measured,
+      ...common,
       interval: [i.low, i.high],
       kind: 'statistical',
       passed,
@@ -72,11 +69,7 @@ export function runCheck(c: CheckInput): CheckResult {
   }
   const passed = measured >= floor - 1e-9;
   return {
-    metric: c.metric,
-    source: c.source,
-    expected: c.expected,
-    tolerance: c.tolerance,
-    measured,
+    ...common,
     interval: null,
     kind: 'exact',
     passed,
