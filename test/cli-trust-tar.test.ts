@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImageFolder, readPredictions, runZoo, tempDir, VAL_227, val227Files, writeRecipeCheckpoint } from './support/cli.js';
+import { TAR_END, tarEntry, tarHeader } from './support/tar-writer.js';
 import { evalArgs, readJson } from './support/trust.js';
 
 const N = 12;
@@ -20,26 +21,6 @@ let tree: string;
 let tarFile: string;
 const ESCAPE = `zoo-tar-escape-${process.pid}`;
 
-/** A ustar header, checksummed as tar writers do. */
-function header(name: string, size: number, type = '0', linkname = ''): Buffer {
-  const b = Buffer.alloc(512);
-  b.write(name, 0, 100, 'utf8');
-  b.write('0000644\0', 100, 'latin1');
-  b.write('0001750\0', 108, 'latin1');
-  b.write('0001750\0', 116, 'latin1');
-  b.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1');
-  b.write('14712345670\0', 136, 'latin1');
-  b.write(type, 156, 'latin1');
-  if (linkname) b.write(linkname, 157, 100, 'utf8');
-  b.write('ustar\x0000', 257, 'latin1');
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-  return b;
-}
-const entry = (name: string, data: Buffer) => Buffer.concat([header(name, data.length), data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-
 beforeAll(async () => {
   dir = await tempDir('zoo-trust-tar-');
   weights = await writeRecipeCheckpoint('rexnet_100', dir);
@@ -49,15 +30,15 @@ beforeAll(async () => {
   // not be counted (or written anywhere).
   const parts: Buffer[] = [];
   for (const wnid of (await readdir(tree)).sort()) {
-    for (const n of (await readdir(join(tree, wnid))).sort()) parts.push(entry(`val/${wnid}/${n}`, await readFile(join(tree, wnid, n))));
+    for (const n of (await readdir(join(tree, wnid))).sort()) parts.push(tarEntry(`val/${wnid}/${n}`, await readFile(join(tree, wnid, n))));
   }
   const extra = await readFile(join(VAL_227, names[N]!));
   const firstWnid = (await readdir(tree)).sort()[0]!;
-  parts.splice(3, 0, entry(`../../${ESCAPE}/${names[N]!}`, extra));
-  parts.splice(6, 0, entry(`/tmp/${ESCAPE}/${names[N + 1]!}`, extra));
-  parts.splice(8, 0, entry(`val/${firstWnid}/../../../${ESCAPE}/${names[N + 1]!}`, extra));
-  parts.push(header(`val/${firstWnid}/${names[N + 1]!}`, 0, '2', '/etc/passwd'));
-  parts.push(Buffer.alloc(1024));
+  parts.splice(3, 0, tarEntry(`../../${ESCAPE}/${names[N]!}`, extra));
+  parts.splice(6, 0, tarEntry(`/tmp/${ESCAPE}/${names[N + 1]!}`, extra));
+  parts.splice(8, 0, tarEntry(`val/${firstWnid}/../../../${ESCAPE}/${names[N + 1]!}`, extra));
+  parts.push(tarHeader({ name: `val/${firstWnid}/${names[N + 1]!}`, type: '2', linkname: '/etc/passwd' }));
+  parts.push(TAR_END);
   tarFile = join(dir, 'ILSVRC2012_img_val.tar');
   await writeFile(tarFile, Buffer.concat(parts));
 }, 60_000);

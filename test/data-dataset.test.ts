@@ -2,56 +2,39 @@
  * Dataset discovery on real val images (shared/samples/val-227) laid out the ways users have them:
  * flat, ImageFolder, a parent folder, with --labels files, and each error case.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverDataset } from '../src/data/dataset.js';
 import { parseLabels } from '../src/data/labels.js';
 import { DataError } from '../src/errors.js';
+import { rejection, synsets, VAL_227, valTruth } from './support/fixtures.js';
 
-const SHARED = join(import.meta.dirname, '..', '..', 'shared');
-const VAL227 = join(SHARED, 'samples', 'val-227');
 // Ground truth read straight from shared/, independently of the module under test.
-const truth = new Map(
-  readFileSync(join(SHARED, 'imagenet', 'val_labels.txt'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => l.split(' ') as [string, string])
-    .map(([n, l]) => [n, Number(l)]),
-);
-const synsets = readFileSync(join(SHARED, 'imagenet', 'synsets.txt'), 'utf8').trim().split('\n');
+const truth = valTruth();
+const wnids = synsets();
 
 // 40 images, taken from the end of the listing so directory order differs from sorted order below.
-const names = readdirSync(VAL227).sort().slice(-40);
+const names = readdirSync(VAL_227).sort().slice(-40);
 let tmp: string;
 
-function dataErrorOf(p: Promise<unknown>): Promise<DataError> {
-  return p.then(
-    () => {
-      throw new Error('expected a DataError');
-    },
-    (e: unknown) => {
-      expect(e).toBeInstanceOf(DataError);
-      return e as DataError;
-    },
-  );
-}
+const dataErrorOf = (p: Promise<unknown>) => rejection(p, DataError);
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'zoo-dataset-'));
   // flat/
   mkdirSync(join(tmp, 'flat'));
-  for (const n of names) copyFileSync(join(VAL227, n), join(tmp, 'flat', n));
+  for (const n of names) copyFileSync(join(VAL_227, n), join(tmp, 'flat', n));
   // ILSVRC2012/val/<synset>/ (ImageFolder under a parent folder)
   for (const n of names) {
-    const dir = join(tmp, 'ILSVRC2012', 'val', synsets[truth.get(n)!]!);
+    const dir = join(tmp, 'ILSVRC2012', 'val', wnids[truth.get(n)!]!);
     mkdirSync(dir, { recursive: true });
-    copyFileSync(join(VAL227, n), join(dir, n));
+    copyFileSync(join(VAL_227, n), join(dir, n));
   }
   // parent2/ILSVRC2012_img_val/ (flat under a parent folder)
   mkdirSync(join(tmp, 'parent2', 'ILSVRC2012_img_val'), { recursive: true });
-  for (const n of names.slice(0, 5)) copyFileSync(join(VAL227, n), join(tmp, 'parent2', 'ILSVRC2012_img_val', n));
+  for (const n of names.slice(0, 5)) copyFileSync(join(VAL_227, n), join(tmp, 'parent2', 'ILSVRC2012_img_val', n));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -99,8 +82,8 @@ describe('discoverDataset', () => {
   it('takes --labels in LOC_val_solution.csv form (first synset is the class)', async () => {
     const file = join(tmp, 'LOC_val_solution.csv');
     const rows = names.map((n) => {
-      const syn = synsets[truth.get(n)!]!;
-      return `${n.replace('.JPEG', '')},${syn} 10 20 30 40 ${synsets[0]} 1 2 3 4`;
+      const syn = wnids[truth.get(n)!]!;
+      return `${n.replace('.JPEG', '')},${syn} 10 20 30 40 ${wnids[0]} 1 2 3 4`;
     });
     writeFileSync(file, ['ImageId,PredictionString', ...rows].join('\n'));
     const ds = await discoverDataset(join(tmp, 'flat'), { labels: file });
@@ -134,30 +117,30 @@ describe('discoverDataset', () => {
   it('errors: flat files absent from the ground truth, naming them and suggesting --labels', async () => {
     const dir = join(tmp, 'strangers');
     mkdirSync(dir);
-    copyFileSync(join(VAL227, names[0]!), join(dir, 'cat.jpg'));
-    copyFileSync(join(VAL227, names[1]!), join(dir, names[1]!));
+    copyFileSync(join(VAL_227, names[0]!), join(dir, 'cat.jpg'));
+    copyFileSync(join(VAL_227, names[1]!), join(dir, names[1]!));
     const e = await dataErrorOf(discoverDataset(dir));
     expect(e.oneLine()).toMatch(/1 image\(s\) have no label.*cat\.jpg.*--labels/);
   });
 
   it('errors: unknown class folders in an ImageFolder tree', async () => {
     const dir = join(tmp, 'badtree');
-    mkdirSync(join(dir, synsets[3]!), { recursive: true });
+    mkdirSync(join(dir, wnids[3]!), { recursive: true });
     mkdirSync(join(dir, 'n99999999'));
     mkdirSync(join(dir, 'cats'));
-    copyFileSync(join(VAL227, names[0]!), join(dir, synsets[3]!, names[0]!));
+    copyFileSync(join(VAL_227, names[0]!), join(dir, wnids[3]!, names[0]!));
     const e = await dataErrorOf(discoverDataset(dir));
     expect(e.oneLine()).toMatch(/2 class folder\(s\).*cats, n99999999/);
   });
 
   it('warns on duplicate basenames and accepts .jpg/.png case-insensitively', async () => {
     const dir = join(tmp, 'dups');
-    mkdirSync(join(dir, synsets[1]!), { recursive: true });
-    mkdirSync(join(dir, synsets[2]!), { recursive: true });
-    copyFileSync(join(VAL227, names[0]!), join(dir, synsets[1]!, 'a.JPG'));
-    copyFileSync(join(VAL227, names[0]!), join(dir, synsets[2]!, 'a.JPG'));
-    copyFileSync(join(VAL227, names[1]!), join(dir, synsets[2]!, 'b.Png'));
-    writeFileSync(join(dir, synsets[2]!, 'notes.txt'), 'x');
+    mkdirSync(join(dir, wnids[1]!), { recursive: true });
+    mkdirSync(join(dir, wnids[2]!), { recursive: true });
+    copyFileSync(join(VAL_227, names[0]!), join(dir, wnids[1]!, 'a.JPG'));
+    copyFileSync(join(VAL_227, names[0]!), join(dir, wnids[2]!, 'a.JPG'));
+    copyFileSync(join(VAL_227, names[1]!), join(dir, wnids[2]!, 'b.Png'));
+    writeFileSync(join(dir, wnids[2]!, 'notes.txt'), 'x');
     const ds = await discoverDataset(dir);
     expect(ds.samples.map((s) => [s.name, s.label])).toEqual([
       ['a.JPG', 1],

@@ -11,7 +11,7 @@ import { decodeRgb, jpegComponents, MAX_PIXELS } from '../src/data/decode.js';
 import { computeCoeffs, resizeRgb } from '../src/data/resize.js';
 import { planResize, roundHalfEven } from '../src/data/preprocess.js';
 import { DataError } from '../src/errors.js';
-import { IMAGENET_MEAN, IMAGENET_STD } from '../src/models/eval-config.js';
+import { imagenetConfig } from './support/fixtures.js';
 
 const SAMPLES = join(import.meta.dirname, '..', '..', 'shared', 'samples');
 const JPEG = join(SAMPLES, 'val-originals', 'ILSVRC2012_val_00000010.JPEG');
@@ -120,7 +120,7 @@ describe('resize geometry', () => {
   });
 
   it('torchvision sizes and half-to-even centre offsets', () => {
-    const cfg = { inputSize: [3, 224, 224] as const, interpolation: 'bicubic' as const, mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, cropMode: 'center' as const };
+    const cfg = imagenetConfig(224);
     expect([roundHalfEven(16.5), roundHalfEven(17.5), roundHalfEven(3), roundHalfEven(2.5)]).toEqual([16, 18, 3, 2]);
     // 500x333: short side 256, long int(256*500/333) = 384; crop offsets round((384-224)/2)=80, round((256-224)/2)=16.
     const p = planResize(500, 333, cfg);

@@ -11,18 +11,9 @@ import { discoverDataset, type Sample } from '../src/data/dataset.js';
 import { createLoader } from '../src/data/loader.js';
 import { preprocessFile } from '../src/data/preprocess.js';
 import { DataError } from '../src/errors.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from '../src/models/eval-config.js';
+import { imagenetConfig, VAL_227 } from './support/fixtures.js';
 
-const SHARED = join(import.meta.dirname, '..', '..', 'shared');
-const VAL227 = join(SHARED, 'samples', 'val-227');
-const cfg: EvalConfig = {
-  inputSize: [3, 224, 224],
-  interpolation: 'bicubic',
-  mean: IMAGENET_MEAN,
-  std: IMAGENET_STD,
-  cropPct: 0.875,
-  cropMode: 'center',
-};
+const cfg = imagenetConfig(224);
 const PER = 3 * 224 * 224;
 const N = 71; // one full and one short batch of 64; ten of 7 and a short one
 
@@ -36,7 +27,7 @@ function workerThreads(): number {
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'zoo-loader-'));
-  for (const n of readdirSync(VAL227).sort().slice(0, N)) copyFileSync(join(VAL227, n), join(tmp, n));
+  for (const n of readdirSync(VAL_227).sort().slice(0, N)) copyFileSync(join(VAL_227, n), join(tmp, n));
   samples = (await discoverDataset(tmp)).samples;
   expected = [];
   for (const s of samples) expected.push(await preprocessFile(s.file, cfg));

@@ -14,51 +14,16 @@ import { discoverDataset, type Dataset } from '../src/data/dataset.js';
 import { createLoader } from '../src/data/loader.js';
 import { preprocessFile } from '../src/data/preprocess.js';
 import { DataError } from '../src/errors.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from '../src/models/eval-config.js';
+import { imagenetConfig, rejection, synsets, VAL_227, valTruth } from './support/fixtures.js';
+import { TAR_END, tarEntry, tarHeader } from './support/tar-writer.js';
 
-const SHARED = join(import.meta.dirname, '..', '..', 'shared');
-const VAL227 = join(SHARED, 'samples', 'val-227');
-const truth = new Map(
-  readFileSync(join(SHARED, 'imagenet', 'val_labels.txt'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => l.split(' ') as [string, string])
-    .map(([n, l]) => [n, Number(l)]),
-);
-const synsets = readFileSync(join(SHARED, 'imagenet', 'synsets.txt'), 'utf8').trim().split('\n');
-const cfg: EvalConfig = {
-  inputSize: [3, 64, 64],
-  interpolation: 'bicubic',
-  mean: IMAGENET_MEAN,
-  std: IMAGENET_STD,
-  cropPct: 0.875,
-  cropMode: 'center',
-};
+const truth = valTruth();
+const wnids = synsets();
+const cfg = imagenetConfig(64);
 
 let tmp: string;
 let names: string[];
 
-/** One ustar header (checksummed), for entries the system tar will not write. */
-function header(name: string, size: number): Buffer {
-  const b = Buffer.alloc(512);
-  b.write(name, 0, 100, 'utf8');
-  b.write('0000644\0', 100, 'latin1');
-  b.write('0000000\0', 108, 'latin1');
-  b.write('0000000\0', 116, 'latin1');
-  b.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1');
-  b.write('14712345670\0', 136, 'latin1');
-  b.write('0', 156, 'latin1');
-  b.write('ustar\x0000', 257, 'latin1');
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-  return b;
-}
-function entry(name: string, data: Buffer): Buffer {
-  return Buffer.concat([header(name, data.length), data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-}
-const END = Buffer.alloc(1024);
 const valName = (i: number) => `ILSVRC2012_val_${String(i).padStart(8, '0')}.JPEG`;
 
 function snapshot(root: string): string[] {
@@ -75,14 +40,14 @@ function snapshot(root: string): string[] {
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'zoo-dataset-tar-'));
-  names = readdirSync(VAL227).sort().slice(0, 12);
+  names = readdirSync(VAL_227).sort().slice(0, 12);
   // flat/: as ILSVRC2012_img_val.tar holds them; tree/val/<wnid>/: an ImageFolder tree.
   mkdirSync(join(tmp, 'flat'));
   for (const n of names) {
-    copyFileSync(join(VAL227, n), join(tmp, 'flat', n));
-    const dir = join(tmp, 'tree', 'val', synsets[truth.get(n)!]!);
+    copyFileSync(join(VAL_227, n), join(tmp, 'flat', n));
+    const dir = join(tmp, 'tree', 'val', wnids[truth.get(n)!]!);
     mkdirSync(dir, { recursive: true });
-    copyFileSync(join(VAL227, n), join(dir, n));
+    copyFileSync(join(VAL_227, n), join(dir, n));
   }
   execFileSync('tar', ['-cf', join(tmp, 'ILSVRC2012_img_val.tar'), ...names], { cwd: join(tmp, 'flat') });
   execFileSync('tar', ['--format=pax', '-cf', join(tmp, 'tree.tar'), 'val'], { cwd: join(tmp, 'tree') });
@@ -97,7 +62,7 @@ describe('discoverDataset on a tar', () => {
     expect(ds.samples.map((s) => [s.name, s.label])).toEqual(names.map((n) => [n, truth.get(n)]));
     for (const s of ds.samples) {
       expect(s.file).toBe(`${tarFile}:${s.name}`);
-      const bytes = readFileSync(join(VAL227, s.name));
+      const bytes = readFileSync(join(VAL_227, s.name));
       expect(s.tar!.size).toBe(bytes.length);
       const fd = readFileSync(tarFile).subarray(s.tar!.offset, s.tar!.offset + s.tar!.size);
       expect(fd.equals(bytes)).toBe(true);
@@ -111,7 +76,7 @@ describe('discoverDataset on a tar', () => {
     const ds = await discoverDataset(join(tmp, 'tree.tar'));
     expect([ds.layout, ds.source]).toEqual(['imagefolder', 'tar']);
     expect(ds.samples.map((s) => [s.name, s.label])).toEqual(names.map((n) => [n, truth.get(n)]));
-    expect(ds.samples[0]!.file).toBe(`${join(tmp, 'tree.tar')}:val/${synsets[truth.get(names[0]!)!]}/${names[0]}`);
+    expect(ds.samples[0]!.file).toBe(`${join(tmp, 'tree.tar')}:val/${wnids[truth.get(names[0]!)!]}/${names[0]}`);
     expect([ds.complete, ds.missing]).toEqual([false, 50000 - names.length]);
   });
 
@@ -123,7 +88,7 @@ describe('discoverDataset on a tar', () => {
       let i = 0;
       for await (const b of loader) {
         for (let k = 0; k < b.n; k++, i++) {
-          const want = await preprocessFile(join(VAL227, b.samples[k]!.name), cfg);
+          const want = await preprocessFile(join(VAL_227, b.samples[k]!.name), cfg);
           const got = b.data.subarray(k * per, (k + 1) * per);
           expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer))).toBe(true);
         }
@@ -133,19 +98,19 @@ describe('discoverDataset on a tar', () => {
   }
 
   it('hostile entries are ignored with a warning, nothing is written, a truncated entry fails alone under skip', async () => {
-    const img = readFileSync(join(VAL227, names[0]!));
-    const img2 = readFileSync(join(VAL227, names[1]!));
+    const img = readFileSync(join(VAL_227, names[0]!));
+    const img2 = readFileSync(join(VAL_227, names[1]!));
     const file = join(tmp, 'hostile.tar');
     writeFileSync(
       file,
       Buffer.concat([
-        entry(`../${names[2]}`, img),
-        entry(`/tmp/${names[3]}`, img),
-        entry(`val/../../${names[4]}`, img),
-        entry(names[0]!, img),
-        entry(names[1]!, img2.subarray(0, img2.length >> 1)),
-        entry('README.txt', Buffer.from('hello\n')),
-        END,
+        tarEntry(`../${names[2]}`, img),
+        tarEntry(`/tmp/${names[3]}`, img),
+        tarEntry(`val/../../${names[4]}`, img),
+        tarEntry(names[0]!, img),
+        tarEntry(names[1]!, img2.subarray(0, img2.length >> 1)),
+        tarEntry('README.txt', Buffer.from('hello\n')),
+        TAR_END,
       ]),
     );
     const before = snapshot(tmp);
@@ -166,19 +131,18 @@ describe('discoverDataset on a tar', () => {
 
   it('an unknown class folder in an ImageFolder tar is the same DataError as for folders', async () => {
     const file = join(tmp, 'unknown.tar');
-    const img = readFileSync(join(VAL227, names[0]!));
-    writeFileSync(file, Buffer.concat([entry(`val/${synsets[0]}/${names[0]}`, img), entry(`val/n99999999/${names[1]}`, img), END]));
-    const e = await discoverDataset(file).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(DataError);
-    expect((e as DataError).oneLine()).toMatch(/unknown\.tar: 1 class folder\(s\) are not ImageNet-1k WordNet ids: n99999999/);
+    const img = readFileSync(join(VAL_227, names[0]!));
+    writeFileSync(file, Buffer.concat([tarEntry(`val/${wnids[0]}/${names[0]}`, img), tarEntry(`val/n99999999/${names[1]}`, img), TAR_END]));
+    const e = await rejection(discoverDataset(file), DataError);
+    expect(e.oneLine()).toMatch(/unknown\.tar: 1 class folder\(s\) are not ImageNet-1k WordNet ids: n99999999/);
   });
 
   it('a flat tar image with no ground-truth label is refused; --labels labels it', async () => {
     const file = join(tmp, 'unlabelled.tar');
-    const img = readFileSync(join(VAL227, names[0]!));
-    writeFileSync(file, Buffer.concat([entry(names[0]!, img), entry('ILSVRC2012_val_00099999.JPEG', img), END]));
-    const e = await discoverDataset(file).catch((x: unknown) => x);
-    expect((e as DataError).oneLine()).toMatch(/1 image\(s\) have no label in the bundled ILSVRC2012 val ground truth: ILSVRC2012_val_00099999\.JPEG/);
+    const img = readFileSync(join(VAL_227, names[0]!));
+    writeFileSync(file, Buffer.concat([tarEntry(names[0]!, img), tarEntry('ILSVRC2012_val_00099999.JPEG', img), TAR_END]));
+    const e = await rejection(discoverDataset(file), DataError);
+    expect(e.oneLine()).toMatch(/1 image\(s\) have no label in the bundled ILSVRC2012 val ground truth: ILSVRC2012_val_00099999\.JPEG/);
     const labels = join(tmp, 'labels.txt');
     writeFileSync(labels, `${names[0]} 3\nILSVRC2012_val_00099999.JPEG 7\nILSVRC2012_val_00099998.JPEG 8\n`);
     const ds = await discoverDataset(file, { labels });
@@ -191,18 +155,18 @@ describe('discoverDataset on a tar', () => {
     it('is complete, with nothing missing and no warnings', async () => {
       const parts: Buffer[] = [];
       // Archive order need not be val order.
-      for (let i = 50000; i >= 1; i--) parts.push(header(valName(i), 0));
-      writeFileSync(join(tmp, 'full.tar'), Buffer.concat([...parts, END]));
+      for (let i = 50000; i >= 1; i--) parts.push(tarHeader({ name: valName(i), size: 0 }));
+      writeFileSync(join(tmp, 'full.tar'), Buffer.concat([...parts, TAR_END]));
       full = await discoverDataset(join(tmp, 'full.tar'));
       expect(full.samples).toHaveLength(50000);
       expect(full.samples[0]!.name).toBe(valName(1));
       expect([full.complete, full.missing, full.warnings]).toEqual([true, 0, []]);
       // Without one image: incomplete by one; with a path stored twice: a loud duplicate warning.
-      const gone = Buffer.concat([...parts.filter((_, k) => k !== 100), END]);
+      const gone = Buffer.concat([...parts.filter((_, k) => k !== 100), TAR_END]);
       writeFileSync(join(tmp, 'gone.tar'), gone);
       const g = await discoverDataset(join(tmp, 'gone.tar'));
       expect([g.complete, g.missing, g.samples.length]).toEqual([false, 1, 49999]);
-      writeFileSync(join(tmp, 'dup.tar'), Buffer.concat([...parts, parts[7]!, END]));
+      writeFileSync(join(tmp, 'dup.tar'), Buffer.concat([...parts, parts[7]!, TAR_END]));
       const d = await discoverDataset(join(tmp, 'dup.tar'));
       expect([d.complete, d.missing, d.samples.length]).toEqual([false, 0, 50000]);
       expect(d.warnings).toEqual([expect.stringMatching(/^DUPLICATES: 1 paths are stored more than once in the tar \(e\.g\. ILSVRC2012_val_00049993\.JPEG\)/)]);
@@ -213,10 +177,10 @@ describe('discoverDataset on a tar', () => {
 describe('completeness of folders', () => {
   it('an ImageFolder tree with a name in two classes is incomplete with a DUPLICATES warning', async () => {
     const dir = join(tmp, 'dups');
-    mkdirSync(join(dir, synsets[1]!), { recursive: true });
-    mkdirSync(join(dir, synsets[2]!), { recursive: true });
-    copyFileSync(join(VAL227, names[0]!), join(dir, synsets[1]!, names[0]!));
-    copyFileSync(join(VAL227, names[0]!), join(dir, synsets[2]!, names[0]!));
+    mkdirSync(join(dir, wnids[1]!), { recursive: true });
+    mkdirSync(join(dir, wnids[2]!), { recursive: true });
+    copyFileSync(join(VAL_227, names[0]!), join(dir, wnids[1]!, names[0]!));
+    copyFileSync(join(VAL_227, names[0]!), join(dir, wnids[2]!, names[0]!));
     const ds = await discoverDataset(dir);
     expect([ds.source, ds.complete, ds.missing]).toEqual(['folder', false, 49999]);
     expect(ds.warnings.some((w) => w.startsWith(`DUPLICATES: 1 image names occur more than once (e.g. ${names[0]})`))).toBe(true);

@@ -10,14 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLoader } from '../src/data/loader.js';
 import type { LoadedModel } from '../src/engines/engine.js';
 import { onnxruntimeEngine } from '../src/engines/onnxruntime/index.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from '../src/models/eval-config.js';
 import type { HostTensor } from '../src/models/graph.js';
 import type { Ops } from '../src/models/ops.js';
 import { recordGraph, type ForwardFn } from '../src/models/record.js';
+import { imagenetConfig, VAL_227 } from './support/fixtures.js';
 
 const SIZE = 64;
 const PER = 3 * SIZE * SIZE;
-const VAL227 = join(import.meta.dirname, '..', '..', 'shared', 'samples', 'val-227');
 
 const net: ForwardFn = (ops: Ops) => {
   let x = ops.conv(ops.input, 'stem', { out: 8, kernel: 3, stride: 2, padding: 'same' });
@@ -95,9 +94,9 @@ describe('onnxruntime hand-off of shared-memory batches', () => {
   });
 
   it("takes the loader's batches as they are (no copy by the caller), equal to a copied batch", async () => {
-    const cfg: EvalConfig = { inputSize: [3, SIZE, SIZE], interpolation: 'bicubic', mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, cropMode: 'center' };
-    const files = readdirSync(VAL227).filter((f) => f.endsWith('.JPEG')).sort().slice(0, 10);
-    const samples = files.map((f, i) => ({ file: join(VAL227, f), name: f, label: i }));
+    const cfg = imagenetConfig(SIZE);
+    const files = readdirSync(VAL_227).filter((f) => f.endsWith('.JPEG')).sort().slice(0, 10);
+    const samples = files.map((f, i) => ({ file: join(VAL_227, f), name: f, label: i }));
     const loader = createLoader(samples, cfg, { batchSize: 4, workers: 1 });
     let batches = 0;
     for await (const batch of loader) {

@@ -12,17 +12,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Sample } from '../src/data/dataset.js';
 import { createLoader } from '../src/data/loader.js';
 import { preprocessFile } from '../src/data/preprocess.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from '../src/models/eval-config.js';
+import { imagenetConfig, VAL_227 } from './support/fixtures.js';
 
-const VAL227 = join(import.meta.dirname, '..', '..', 'shared', 'samples', 'val-227');
-const cfg: EvalConfig = {
-  inputSize: [3, 224, 224],
-  interpolation: 'bicubic',
-  mean: IMAGENET_MEAN,
-  std: IMAGENET_STD,
-  cropPct: 0.875,
-  cropMode: 'center',
-};
+const cfg = imagenetConfig(224);
 const PER = 3 * 224 * 224;
 
 let files: string[];
@@ -38,7 +30,7 @@ function same(a: Float32Array, b: Float32Array): boolean {
 }
 
 beforeAll(async () => {
-  files = readdirSync(VAL227).filter((f) => f.endsWith('.JPEG')).sort().map((f) => join(VAL227, f));
+  files = readdirSync(VAL_227).filter((f) => f.endsWith('.JPEG')).sort().map((f) => join(VAL_227, f));
   for (const f of files.slice(0, 13)) expected.set(f, await preprocessFile(f, cfg));
 });
 

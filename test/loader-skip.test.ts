@@ -19,18 +19,10 @@ import type { Sample } from '../src/data/dataset.js';
 import { createLoader, type Batch } from '../src/data/loader.js';
 import { preprocessFile } from '../src/data/preprocess.js';
 import { DataError } from '../src/errors.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from '../src/models/eval-config.js';
+import { imagenetConfig, VAL_227 } from './support/fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const VAL227 = join(ROOT, '..', 'shared', 'samples', 'val-227');
-const cfg: EvalConfig = {
-  inputSize: [3, 64, 64],
-  interpolation: 'bicubic',
-  mean: IMAGENET_MEAN,
-  std: IMAGENET_STD,
-  cropPct: 0.875,
-  cropMode: 'center',
-};
+const cfg = imagenetConfig(64);
 const PER = 3 * 64 * 64;
 const TIMEOUT_MS = 2500;
 
@@ -77,9 +69,9 @@ const sample = (file: string, name: string, label = 0): Sample => ({ file, name,
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'zoo-loader-skip-'));
   chmodSync(tmp, 0o755);
-  const names = readdirSync(VAL227).sort().slice(0, 9);
+  const names = readdirSync(VAL_227).sort().slice(0, 9);
   good = names.map((n, i) => {
-    copyFileSync(join(VAL227, n), join(tmp, n));
+    copyFileSync(join(VAL_227, n), join(tmp, n));
     return sample(join(tmp, n), n, i);
   });
   for (const s of good) expected.set(s.file, await preprocessFile(s.file, cfg));

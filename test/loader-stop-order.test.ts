@@ -11,20 +11,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sample } from '../src/data/dataset.js';
 import { createLoader } from '../src/data/loader.js';
 import { DataError } from '../src/errors.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from '../src/models/eval-config.js';
+import { imagenetConfig, VAL_227 } from './support/fixtures.js';
 
-const VAL227 = join(import.meta.dirname, '..', '..', 'shared', 'samples', 'val-227');
-const cfg: EvalConfig = { inputSize: [3, 64, 64], interpolation: 'bicubic', mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, cropMode: 'center' };
+const cfg = imagenetConfig(64);
 
 let tmp: string;
 let samples: Sample[];
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'zoo-stop-order-'));
-  const names = readdirSync(VAL227).sort().slice(0, 8);
+  const names = readdirSync(VAL_227).sort().slice(0, 8);
   samples = names.map((name) => {
     const file = join(tmp, name);
-    copyFileSync(join(VAL227, name), file);
+    copyFileSync(join(VAL_227, name), file);
     return { file, name, label: 0 };
   });
   // Index 2: a big truncated JPEG (decoder works through it before failing); index 5: zero bytes.

@@ -20,7 +20,7 @@ import { topK } from '../src/metrics/topk.js';
 import { main } from '../src/cli/main.js';
 import type { MergedResult } from '../src/cli/merge.js';
 import type { EvalResult } from '../src/cli/report.js';
-import { IMAGENET_MEAN, IMAGENET_STD } from '../src/models/eval-config.js';
+import { imagenetConfig } from './support/fixtures.js';
 import { runZoo } from './support/cli.js';
 
 const N = 29;
@@ -54,7 +54,7 @@ function shardResult(sel: typeof samples, shard: Shard | null, over: Partial<Eva
   const acc = new MetricsAccumulator({ real });
   const skipped = sel.filter((s) => s === samples[SKIPPED]);
   for (const s of sel) if (s !== samples[SKIPPED]) acc.add(s.logits, [s]);
-  const cfg = { inputSize: [3, 224, 224] as [number, number, number], interpolation: 'bicubic' as const, mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, cropMode: 'center' as const };
+  const cfg = imagenetConfig(224);
   const shardSpec = shard ? `${shard.index}/${shard.count}` : null;
   const result: EvalResult = {
     model: 'rexnet_100.nav_in1k',

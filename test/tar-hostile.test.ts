@@ -8,62 +8,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import { listTarImages, readTarEntries, readTarEntry, type TarEntry, type TarSkipped } from '../src/data/tar.js';
+import { rejection, VAL_227 } from './support/fixtures.js';
+import { TAR_END, tarEntry, tarHeader, tarPad } from './support/tar-writer.js';
 
-const SAMPLES = '/work/shared/samples/val-227';
 const A = 'ILSVRC2012_val_00000347.JPEG';
 const B = 'ILSVRC2012_val_00000355.JPEG';
 const C = 'ILSVRC2012_val_00000361.JPEG';
 
-interface HeaderSpec {
-  name: string;
-  type?: string;
-  size?: number;
-  /** Raw 12-byte size field instead of octal (base-256 tests). */
-  sizeField?: Buffer;
-  linkname?: string;
-  /** 'ustar' writes POSIX magic (prefix honoured); 'gnu' the GNU magic. */
-  magic?: 'ustar' | 'gnu';
-  prefix?: string;
-  /** Corrupt the checksum on purpose. */
-  badChecksum?: boolean;
-}
-
-/** One 512-byte header, checksummed the way tar writers do. */
-function header(h: HeaderSpec): Buffer {
-  const b = Buffer.alloc(512);
-  b.write(h.name, 0, 100, 'utf8');
-  b.write('0000644\0', 100, 'latin1');
-  b.write('0001750\0', 108, 'latin1');
-  b.write('0001750\0', 116, 'latin1');
-  if (h.sizeField) h.sizeField.copy(b, 124);
-  else b.write((h.size ?? 0).toString(8).padStart(11, '0') + '\0', 124, 'latin1');
-  b.write('14712345670\0', 136, 'latin1');
-  b.write(h.type ?? '0', 156, 'latin1');
-  if (h.linkname) b.write(h.linkname, 157, 100, 'utf8');
-  if ((h.magic ?? 'ustar') === 'ustar') b.write('ustar\x0000', 257, 'latin1');
-  else b.write('ustar  \0', 257, 'latin1');
-  if (h.prefix) b.write(h.prefix, 345, 155, 'utf8');
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  if (h.badChecksum) sum += 1;
-  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
-  return b;
-}
-
-function pad(data: Buffer): Buffer {
-  return Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-}
-
-/** A regular file: header and padded data. */
-function fileEntry(name: string, data: Buffer, extra: Partial<HeaderSpec> = {}): Buffer {
-  return Buffer.concat([header({ name, size: data.length, ...extra }), pad(data)]);
-}
-
 /** A GNU 'L' long-name entry followed by the entry it names. */
 function gnuLong(name: string, entry: Buffer): Buffer {
   const n = Buffer.from(name + '\0', 'utf8');
-  return Buffer.concat([header({ name: '././@LongLink', type: 'L', size: n.length, magic: 'gnu' }), pad(n), entry]);
+  return Buffer.concat([tarHeader({ name: '././@LongLink', type: 'L', size: n.length, magic: 'gnu' }), tarPad(n), entry]);
 }
 
 function paxRecord(key: string, value: string): string {
@@ -76,13 +31,11 @@ function paxRecord(key: string, value: string): string {
 /** A pax 'x' header with the given records followed by the entry it describes. */
 function pax(records: [string, string][], entry: Buffer): Buffer {
   const body = Buffer.from(records.map(([k, v]) => paxRecord(k, v)).join(''), 'utf8');
-  return Buffer.concat([header({ name: 'PaxHeaders.0/x', type: 'x', size: body.length }), pad(body), entry]);
+  return Buffer.concat([tarHeader({ name: 'PaxHeaders.0/x', type: 'x', size: body.length }), tarPad(body), entry]);
 }
 
-const END = Buffer.alloc(1024);
-
 let dir: string;
-const img = (n: string) => readFileSync(join(SAMPLES, n));
+const img = (n: string) => readFileSync(join(VAL_227, n));
 
 async function collect(file: string, skipped: TarSkipped[] = []): Promise<TarEntry[]> {
   const out: TarEntry[] = [];
@@ -90,14 +43,7 @@ async function collect(file: string, skipped: TarSkipped[] = []): Promise<TarEnt
   return out;
 }
 
-async function dataErrorOf(p: Promise<unknown>): Promise<DataError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DataError);
-  return e as DataError;
-}
+const dataErrorOf = (p: Promise<unknown>) => rejection(p, DataError);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'zoo-tar-hostile-'));
@@ -110,26 +56,26 @@ describe('hostile entries', () => {
   it('ignores escaping names, links and devices with a reason, and keeps the honest files', async () => {
     const evil = Buffer.from('owned\n');
     const parts = [
-      fileEntry(A, img(A)),
-      fileEntry('../../etc/x.JPEG', evil),
-      fileEntry('/abs/ILSVRC2012_val_00000001.JPEG', evil),
-      fileEntry('val/../../ILSVRC2012_val_00000002.JPEG', evil),
-      fileEntry('..\\..\\ILSVRC2012_val_00000003.JPEG', evil),
-      fileEntry('C:/ILSVRC2012_val_00000004.JPEG', evil),
-      header({ name: 'ILSVRC2012_val_00000005.JPEG', type: '2', linkname: '/etc/passwd' }),
-      header({ name: 'ILSVRC2012_val_00000006.JPEG', type: '1', linkname: A }),
-      header({ name: 'ILSVRC2012_val_00000007.JPEG', type: '3' }),
-      header({ name: 'ILSVRC2012_val_00000008.JPEG', type: '4' }),
-      header({ name: 'ILSVRC2012_val_00000009.JPEG', type: '6' }),
-      fileEntry('ILSVRC2012_val_00000010.JPEG', evil, { type: 'S' }),
+      tarEntry(A, img(A)),
+      tarEntry('../../etc/x.JPEG', evil),
+      tarEntry('/abs/ILSVRC2012_val_00000001.JPEG', evil),
+      tarEntry('val/../../ILSVRC2012_val_00000002.JPEG', evil),
+      tarEntry('..\\..\\ILSVRC2012_val_00000003.JPEG', evil),
+      tarEntry('C:/ILSVRC2012_val_00000004.JPEG', evil),
+      tarHeader({ name: 'ILSVRC2012_val_00000005.JPEG', type: '2', linkname: '/etc/passwd' }),
+      tarHeader({ name: 'ILSVRC2012_val_00000006.JPEG', type: '1', linkname: A }),
+      tarHeader({ name: 'ILSVRC2012_val_00000007.JPEG', type: '3' }),
+      tarHeader({ name: 'ILSVRC2012_val_00000008.JPEG', type: '4' }),
+      tarHeader({ name: 'ILSVRC2012_val_00000009.JPEG', type: '6' }),
+      tarEntry('ILSVRC2012_val_00000010.JPEG', evil, { type: 'S' }),
       // A long name and a pax path that escape, behind innocent-looking header names.
-      gnuLong(`${'../'.repeat(40)}ILSVRC2012_val_00000011.JPEG`, fileEntry('ILSVRC2012_val_00000011.JPEG', evil, { magic: 'gnu' })),
-      pax([['path', '/tmp/ILSVRC2012_val_00000012.JPEG']], fileEntry('ILSVRC2012_val_00000012.JPEG', evil)),
+      gnuLong(`${'../'.repeat(40)}ILSVRC2012_val_00000011.JPEG`, tarEntry('ILSVRC2012_val_00000011.JPEG', evil, { magic: 'gnu' })),
+      pax([['path', '/tmp/ILSVRC2012_val_00000012.JPEG']], tarEntry('ILSVRC2012_val_00000012.JPEG', evil)),
       // A ustar prefix that escapes.
-      fileEntry('ILSVRC2012_val_00000013.JPEG', evil, { prefix: '../..' }),
-      fileEntry(B, img(B)),
-      header({ name: 'somedir/', type: '5' }),
-      END,
+      tarEntry('ILSVRC2012_val_00000013.JPEG', evil, { prefix: '../..' }),
+      tarEntry(B, img(B)),
+      tarHeader({ name: 'somedir/', type: '5' }),
+      TAR_END,
     ];
     const file = join(dir, 'hostile.tar');
     writeFileSync(file, Buffer.concat(parts));
@@ -180,14 +126,14 @@ describe('hostile entries', () => {
     writeFileSync(
       file,
       Buffer.concat([
-        fileEntry(`val/n01440764/${A}`, img(A)),
-        fileEntry(`val/../n01440764/${C}`, img(C)),
-        fileEntry(`/val/n01443537/${B}`, img(B)),
-        fileEntry(`./val/n01443537/${B}`, img(B)),
+        tarEntry(`val/n01440764/${A}`, img(A)),
+        tarEntry(`val/../n01440764/${C}`, img(C)),
+        tarEntry(`/val/n01443537/${B}`, img(B)),
+        tarEntry(`./val/n01443537/${B}`, img(B)),
         // macOS tar's AppleDouble companions are hidden files, not images.
-        fileEntry(`val/n01443537/._${B}`, Buffer.from('\0\x05\x16\x07')),
-        fileEntry(`val/.cache/n01443537/${C}`, img(C)),
-        END,
+        tarEntry(`val/n01443537/._${B}`, Buffer.from('\0\x05\x16\x07')),
+        tarEntry(`val/.cache/n01443537/${C}`, img(C)),
+        TAR_END,
       ]),
     );
     const idx = await listTarImages(file);
@@ -209,12 +155,12 @@ describe('formats the system tar does not write here', () => {
     base256[0] = 0x80;
     base256.writeUIntBE(img(C).length, 6, 6);
     // A pax size overrides a header size that lies (GNU tar writes 0 there for files over 8 GiB).
-    const paxSized = Buffer.concat([header({ name: B, size: 0 }), pad(img(B))]);
+    const paxSized = Buffer.concat([tarHeader({ name: B, size: 0 }), tarPad(img(B))]);
     const file = join(dir, 'formats.tar');
     writeFileSync(
       file,
       Buffer.concat([
-        gnuLong(longName, fileEntry(longName.slice(0, 99), img(A), { magic: 'gnu' })),
+        gnuLong(longName, tarEntry(longName.slice(0, 99), img(A), { magic: 'gnu' })),
         pax(
           [
             ['mtime', '1700000000.5'],
@@ -223,11 +169,11 @@ describe('formats the system tar does not write here', () => {
           ],
           paxSized,
         ),
-        fileEntry(C, img(C), { sizeField: base256, magic: 'gnu' }),
+        tarEntry(C, img(C), { sizeField: base256, magic: 'gnu' }),
         // A global pax header (ignored), then an entry with a ustar prefix.
-        Buffer.concat([header({ name: 'global', type: 'g', size: 512 }), pad(Buffer.from(paxRecord('comment', 'x'.repeat(400))))]),
-        fileEntry(A, img(A), { prefix: 'some/prefix' }),
-        END,
+        Buffer.concat([tarHeader({ name: 'global', type: 'g', size: 512 }), tarPad(Buffer.from(paxRecord('comment', 'x'.repeat(400))))]),
+        tarEntry(A, img(A), { prefix: 'some/prefix' }),
+        TAR_END,
         Buffer.from('trailing garbage after the end blocks is never read'),
       ]),
     );
@@ -245,11 +191,11 @@ describe('formats the system tar does not write here', () => {
     writeFileSync(
       file,
       Buffer.concat([
-        header({ name: '././@LongLink', type: 'L', size: huge.length, magic: 'gnu' }),
-        pad(huge),
-        fileEntry('ILSVRC2012_val_00000001.JPEG', Buffer.from('x'), { magic: 'gnu' }),
-        fileEntry(A, img(A)),
-        END,
+        tarHeader({ name: '././@LongLink', type: 'L', size: huge.length, magic: 'gnu' }),
+        tarPad(huge),
+        tarEntry('ILSVRC2012_val_00000001.JPEG', Buffer.from('x'), { magic: 'gnu' }),
+        tarEntry(A, img(A)),
+        TAR_END,
       ]),
     );
     const skipped: TarSkipped[] = [];
@@ -260,33 +206,33 @@ describe('formats the system tar does not write here', () => {
 
 describe('malformed headers are DataErrors at their offset', () => {
   const cases: [string, () => Buffer, RegExp][] = [
-    ['bad checksum', () => header({ name: B, size: 10, badChecksum: true }), /checksum \d+ does not match/],
+    ['bad checksum', () => tarHeader({ name: B, size: 10, badChecksum: true }), /checksum \d+ does not match/],
     [
       'negative base-256 size',
-      () => header({ name: B, sizeField: Buffer.alloc(12, 0xff) }),
+      () => tarHeader({ name: B, sizeField: Buffer.alloc(12, 0xff) }),
       /negative size/,
     ],
     [
       'non-octal size',
-      () => header({ name: B, sizeField: Buffer.from('00000000x12\0', 'latin1') }),
+      () => tarHeader({ name: B, sizeField: Buffer.from('00000000x12\0', 'latin1') }),
       /size field is not a number/,
     ],
     [
       'malformed pax record',
-      () => Buffer.concat([header({ name: 'p', type: 'x', size: 12 }), pad(Buffer.from('99 path=abc\n'))]),
+      () => Buffer.concat([tarHeader({ name: 'p', type: 'x', size: 12 }), tarPad(Buffer.from('99 path=abc\n'))]),
       /malformed pax record/,
     ],
     [
       'pax size that is not a number',
-      () => Buffer.concat([header({ name: 'p', type: 'x', size: 12 }), pad(Buffer.from(paxRecord('size', '-12')))]),
+      () => Buffer.concat([tarHeader({ name: 'p', type: 'x', size: 12 }), tarPad(Buffer.from(paxRecord('size', '-12')))]),
       /pax size/,
     ],
   ];
   for (const [what, bad, msg] of cases) {
     it(what, async () => {
-      const good = fileEntry(A, img(A));
+      const good = tarEntry(A, img(A));
       const file = join(dir, `bad-${what.replace(/\W+/g, '-')}.tar`);
-      writeFileSync(file, Buffer.concat([good, bad(), fileEntry(B, img(B)), END]));
+      writeFileSync(file, Buffer.concat([good, bad(), tarEntry(B, img(B)), TAR_END]));
       const e = await dataErrorOf(collect(file));
       expect(e.message).toMatch(msg);
       expect(e.message).toContain(`corrupt tar header at byte ${good.length}`);
@@ -298,7 +244,7 @@ describe('malformed headers are DataErrors at their offset', () => {
   it('an entry whose data runs past the end of the file', async () => {
     const file = join(dir, 'short.tar');
     const data = img(A);
-    writeFileSync(file, Buffer.concat([header({ name: A, size: data.length }), data.subarray(0, 1000)]));
+    writeFileSync(file, Buffer.concat([tarHeader({ name: A, size: data.length }), data.subarray(0, 1000)]));
     const e = await dataErrorOf(listTarImages(file));
     expect(e.message).toBe(
       `truncated tar: the entry '${A}' (header at byte 0) holds ${data.length} bytes from byte 512, but the file ends at byte 1512`,

@@ -7,14 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import { listTarImages, readTarEntries, readTarEntry, TarFile, type TarEntry, type TarSkipped } from '../src/data/tar.js';
-
-const SAMPLES = '/work/shared/samples/val-227';
-const LABELS = '/work/shared/imagenet/val_labels.txt';
-const SYNSETS = '/work/shared/imagenet/synsets.txt';
+import { rejection, VAL_227, wnidOf } from './support/fixtures.js';
 
 let dir: string;
 let names: string[];
-const wnidOf = new Map<string, string>();
 
 function tar(args: string[], cwd: string): void {
   execFileSync('tar', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -26,14 +22,7 @@ async function collect(file: string, opts: Parameters<typeof readTarEntries>[1] 
   return out;
 }
 
-async function dataErrorOf(p: Promise<unknown>): Promise<DataError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DataError);
-  return e as DataError;
-}
+const dataErrorOf = (p: Promise<unknown>) => rejection(p, DataError);
 
 /** Every path under root with its size and mtime: a write anywhere below shows up. */
 function snapshot(root: string): string[] {
@@ -53,21 +42,16 @@ function snapshot(root: string): string[] {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'zoo-tar-read-'));
   // The 12 smallest val images keep the archives small but real.
-  names = readdirSync(SAMPLES)
+  names = readdirSync(VAL_227)
     .filter((n) => n.endsWith('.JPEG'))
-    .sort((a, b) => statSync(join(SAMPLES, a)).size - statSync(join(SAMPLES, b)).size)
+    .sort((a, b) => statSync(join(VAL_227, a)).size - statSync(join(VAL_227, b)).size)
     .slice(0, 12)
     .sort();
-  const synsets = readFileSync(SYNSETS, 'utf8').trim().split('\n');
-  for (const line of readFileSync(LABELS, 'utf8').trim().split('\n')) {
-    const [n, l] = line.split(' ');
-    if (names.includes(n!)) wnidOf.set(n!, synsets[Number(l)]!);
-  }
   mkdirSync(join(dir, 'flat'));
   for (const n of names) {
-    copyFileSync(join(SAMPLES, n), join(dir, 'flat', n));
-    mkdirSync(join(dir, 'tree', 'val', wnidOf.get(n)!), { recursive: true });
-    copyFileSync(join(SAMPLES, n), join(dir, 'tree', 'val', wnidOf.get(n)!, n));
+    copyFileSync(join(VAL_227, n), join(dir, 'flat', n));
+    mkdirSync(join(dir, 'tree', 'val', wnidOf(n)), { recursive: true });
+    copyFileSync(join(VAL_227, n), join(dir, 'tree', 'val', wnidOf(n), n));
   }
   writeFileSync(join(dir, 'tree', 'README.txt'), 'not an image\n');
   // The original ILSVRC2012_img_val.tar layout: flat names at the top level, in shuffled order.
@@ -84,7 +68,7 @@ describe('readTarEntries', () => {
     const entries = await collect(join(dir, 'ILSVRC2012_img_val.tar'));
     expect(entries.map((e) => e.path)).toEqual([...names].reverse());
     for (const e of entries) {
-      const src = readFileSync(join(SAMPLES, e.path));
+      const src = readFileSync(join(VAL_227, e.path));
       expect(e.size).toBe(src.length);
       expect(e.data.equals(src)).toBe(true);
       // The recorded offset points at the same bytes for a later random read.
@@ -103,7 +87,7 @@ describe('readTarEntries', () => {
     });
     expect(seen).toEqual([...names].reverse());
     expect(entries.map((e) => e.path).sort()).toEqual([...want].sort());
-    for (const e of entries) expect(e.data.equals(readFileSync(join(SAMPLES, e.path)))).toBe(true);
+    for (const e of entries) expect(e.data.equals(readFileSync(join(VAL_227, e.path)))).toBe(true);
   });
 
   it('reads ustar (prefix + name), GNU long names and pax paths written by GNU tar', async () => {
@@ -111,11 +95,11 @@ describe('readTarEntries', () => {
     const deep = join('a'.repeat(60), 'b'.repeat(60), 'c'.repeat(40));
     const srcDir = join(dir, 'long');
     mkdirSync(join(srcDir, deep), { recursive: true });
-    copyFileSync(join(SAMPLES, names[0]!), join(srcDir, deep, names[0]!));
+    copyFileSync(join(VAL_227, names[0]!), join(srcDir, deep, names[0]!));
     const longGnu = join(deep, `${'x'.repeat(120)}.JPEG`);
-    copyFileSync(join(SAMPLES, names[1]!), join(srcDir, longGnu));
+    copyFileSync(join(VAL_227, names[1]!), join(srcDir, longGnu));
     const unicode = 'ünïcødé-日本.JPEG';
-    copyFileSync(join(SAMPLES, names[2]!), join(srcDir, unicode));
+    copyFileSync(join(VAL_227, names[2]!), join(srcDir, unicode));
     for (const format of ['gnu', 'pax', 'ustar'] as const) {
       const file = join(dir, `long-${format}.tar`);
       const members = format === 'ustar' ? [join(deep, names[0]!), unicode] : [join(deep, names[0]!), longGnu, unicode];
@@ -129,7 +113,7 @@ describe('readTarEntries', () => {
   it('skips symlinks and hard links from a real tar, with a reason, and keeps the files', async () => {
     const srcDir = join(dir, 'links');
     mkdirSync(srcDir);
-    copyFileSync(join(SAMPLES, names[0]!), join(srcDir, names[0]!));
+    copyFileSync(join(VAL_227, names[0]!), join(srcDir, names[0]!));
     symlinkSync('/etc/passwd', join(srcDir, names[1]!));
     execFileSync('ln', [join(srcDir, names[0]!), join(srcDir, names[2]!)]);
     const file = join(dir, 'links.tar');
@@ -235,7 +219,7 @@ describe('listTarImages', () => {
     const t = await TarFile.open(file);
     try {
       const bufs = await Promise.all(idx.images.map((i) => t.read(i.offset, i.size)));
-      bufs.forEach((b, k) => expect(b.equals(readFileSync(join(SAMPLES, idx.images[k]!.name)))).toBe(true));
+      bufs.forEach((b, k) => expect(b.equals(readFileSync(join(VAL_227, idx.images[k]!.name)))).toBe(true));
     } finally {
       await t.close();
     }
@@ -254,9 +238,9 @@ describe('listTarImages', () => {
       expect(idx.root, name).toBe(root);
       expect(idx.images.map((i) => i.name)).toEqual(names);
       for (const img of idx.images) {
-        expect(img.wnid).toBe(wnidOf.get(img.name));
+        expect(img.wnid).toBe(wnidOf(img.name));
         expect(img.path).toBe([root, img.wnid, img.name].filter(Boolean).join('/'));
-        expect((await readTarEntry(file, img.offset, img.size)).equals(readFileSync(join(SAMPLES, img.name)))).toBe(true);
+        expect((await readTarEntry(file, img.offset, img.size)).equals(readFileSync(join(VAL_227, img.name)))).toBe(true);
       }
       expect(idx.otherFiles, name).toBe(name === 'tree-val.tar' ? 1 : 0);
     }
@@ -265,7 +249,7 @@ describe('listTarImages', () => {
   it('picks val/ out of a tar holding train/ and val/, and refuses two unrelated sets', async () => {
     const srcDir = join(dir, 'both');
     mkdirSync(join(srcDir, 'train', 'n01440764'), { recursive: true });
-    copyFileSync(join(SAMPLES, names[0]!), join(srcDir, 'train', 'n01440764', 'n01440764_1.JPEG'));
+    copyFileSync(join(VAL_227, names[0]!), join(srcDir, 'train', 'n01440764', 'n01440764_1.JPEG'));
     tar(['-cf', join(dir, 'both.tar'), 'train', '-C', join(dir, 'tree'), 'val'], srcDir);
     const idx = await listTarImages(join(dir, 'both.tar'));
     expect(idx.root).toBe('val');
@@ -287,13 +271,13 @@ describe('listTarImages', () => {
     // Append a second copy of names[0] holding different bytes (those of names[1]).
     const srcDir = join(dir, 'dup');
     mkdirSync(srcDir);
-    copyFileSync(join(SAMPLES, names[1]!), join(srcDir, names[0]!));
+    copyFileSync(join(VAL_227, names[1]!), join(srcDir, names[0]!));
     tar(['-rf', file, names[0]!], srcDir);
     const idx = await listTarImages(file);
     expect(idx.duplicates).toEqual([names[0]]);
     expect(idx.images).toHaveLength(names.length);
     const img = idx.images.find((i) => i.name === names[0])!;
-    expect((await readTarEntry(file, img.offset, img.size)).equals(readFileSync(join(SAMPLES, names[1]!)))).toBe(true);
+    expect((await readTarEntry(file, img.offset, img.size)).equals(readFileSync(join(VAL_227, names[1]!)))).toBe(true);
   });
 });
 

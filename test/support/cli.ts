@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { encodeNpy, parseNpy } from '../../src/data/npy.js';
 import type { HostTensor } from '../../src/models/graph.js';
 import { encodeSafetensors } from '../../src/models/weights/safetensors.js';
-import { compareLogits, goldenManifest, readGolden, recipeCheckpoint, SHARED } from './golden.js';
+import { VAL_227, wnidOf } from './fixtures.js';
+import { compareLogits, goldenManifest, readGolden, recipeCheckpoint } from './golden.js';
+
+export { VAL_227 };
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const ZOO_BIN = join(ROOT, 'bin', 'zoo.js');
-export const VAL_227 = join(SHARED, 'samples', 'val-227');
 
 export interface ZooRun {
   code: number | null;
@@ -173,20 +175,11 @@ export async function makeFlatFolder(dir: string, names: readonly string[]): Pro
   return dir;
 }
 
-/** An ImageFolder tree `<dir>/<wnid>/<name>` of `names`, classes from the bundled ground truth. */
+/** An ImageFolder tree `<dir>/<wnid>/<name>` of `names`, classes from the val ground truth. */
 export async function makeImageFolder(dir: string, names: readonly string[]): Promise<string> {
-  const synsets = (await readFile(join(ROOT, 'assets', 'imagenet', 'synsets.txt'), 'utf8')).trim().split('\n');
-  const labels = new Map(
-    (await readFile(join(ROOT, 'assets', 'imagenet', 'val_labels.txt'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/) as [string, string])
-      .map(([f, l]) => [f, Number(l)] as const),
-  );
   for (const n of names) {
-    const wnid = synsets[labels.get(n)!]!.trim().split(/\s+/)[0]!;
-    await mkdir(join(dir, wnid), { recursive: true });
-    await copyFile(join(VAL_227, n), join(dir, wnid, n));
+    await mkdir(join(dir, wnidOf(n)), { recursive: true });
+    await copyFile(join(VAL_227, n), join(dir, wnidOf(n), n));
   }
   return dir;
 }

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { HostTensor } from '../../src/models/graph.js';
 import { parseSafetensors } from '../../src/models/weights/safetensors.js';
 import { parseNpy, type NpyArray } from '../../src/data/npy.js';
+import { SHARED } from './fixtures.js';
 
-export const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared');
+export { SHARED };
 export const GOLDEN_MODELS = join(SHARED, 'golden', 'models');
 
 export function fnv1a32(s: string): number {
