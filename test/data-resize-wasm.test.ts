@@ -14,21 +14,10 @@ import { wasmResampler, wasmUnavailableReason } from '../src/data/resize-wasm.js
 import type { EvalConfig } from '../src/models/eval-config.js';
 // @ts-expect-error: a plain .mjs build script, no type declarations
 import { assemble } from '../wasm/build.mjs';
+import { mulberry32 } from './support/random.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLES = join(ROOT, '..', 'shared', 'samples');
-
-/** mulberry32: small, seedable, good enough to pick sizes and pixels. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomImage(rand: () => number, width: number, height: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
@@ -92,7 +81,7 @@ describe('WebAssembly SIMD resize', () => {
   });
 
   it('equals the JavaScript resize on 600 random small and medium cases', () => {
-    const rand = rng(20240606);
+    const rand = mulberry32(20240606);
     for (let n = 0; n < 600; n++) {
       const maxSide = n < 200 ? 8 : n < 400 ? 64 : 700;
       const w = 1 + Math.floor(rand() * maxSide);
@@ -106,7 +95,7 @@ describe('WebAssembly SIMD resize', () => {
   });
 
   it('equals the JavaScript resize on 4000x3000-like images, down to eval sizes and up', () => {
-    const rand = rng(7);
+    const rand = mulberry32(7);
     const big = { width: 4000, height: 3000, data: new Uint8Array(4000 * 3000 * 3) };
     for (let i = 0; i < big.data.length; i++) big.data[i] = (rand() * 256) | 0; // noise
     for (const filter of ['bicubic', 'bilinear'] as const) {
@@ -141,7 +130,7 @@ describe('WebAssembly SIMD resize', () => {
   });
 
   it('reuses its memory: repeated resizes of one size do not grow it', () => {
-    const img = randomImage(rng(3), 500, 375);
+    const img = randomImage(mulberry32(3), 500, 375);
     const region = { left: 58, top: 16, width: 224, height: 224 };
     resizeRgbWasm(img, 341, 256, 'bicubic', region);
     const after1 = wasmResampler!.memoryBytes;
@@ -150,7 +139,7 @@ describe('WebAssembly SIMD resize', () => {
   });
 
   it('rejects a region outside the output, as the JavaScript path does', () => {
-    const img = randomImage(rng(1), 10, 10);
+    const img = randomImage(mulberry32(1), 10, 10);
     expect(() => resizeRgbWasm(img, 5, 5, 'bicubic', { left: 1, top: 0, width: 5, height: 5 })).toThrow(RangeError);
   });
 

@@ -16,6 +16,7 @@ import { WeightsError } from '../src/errors.js';
 import { cacheDir, cachePathFor } from '../src/models/weights/cache.js';
 import { cachedPath, fetchWeights } from '../src/models/weights/hub.js';
 import type { WeightsSource } from '../src/models/weights/source.js';
+import { rejection } from './support/fixtures.js';
 
 const SIZE = 1_500_000;
 
@@ -108,14 +109,7 @@ const hf = (file = 'model.safetensors', extra: Partial<Extract<WeightsSource, { 
   ...extra,
 });
 
-async function failure(p: Promise<unknown>): Promise<WeightsError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(WeightsError);
-  return e as WeightsError;
-}
+const failure = (p: Promise<unknown>) => rejection(p, WeightsError);
 
 beforeAll(async () => {
   server = createServer(serve);

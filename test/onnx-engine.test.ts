@@ -11,39 +11,10 @@ import { EngineError } from '../src/errors.js';
 import { checkCudaAvailable, cudaInstallCommand, cudaProviderPath, onnxruntimeEngine } from '../src/engines/onnxruntime/index.js';
 import { getEngine } from '../src/engines/index.js';
 import { graphToOnnx } from '../src/engines/onnxruntime/lower.js';
-import type { ActivationKind, Graph, HostTensor, Node } from '../src/models/graph.js';
+import type { ActivationKind, Graph, Node } from '../src/models/graph.js';
 import type { Ops, Value } from '../src/models/ops.js';
 import { recordGraph, type ForwardFn } from '../src/models/record.js';
-
-// ---- deterministic random numbers -------------------------------------------------------------
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** Random weights for every constant the architecture asks for (BN variances positive). */
-function randomWeights(forward: ForwardFn, size: [number, number], seed: number): Map<string, HostTensor> {
-  const shapes = recordGraph(forward, { size }).constants;
-  const r = rng(seed);
-  const out = new Map<string, HostTensor>();
-  for (const [name, t] of shapes) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const variance = name.endsWith('running_var');
-    for (let i = 0; i < n; i++) data[i] = variance ? 0.5 + r() : (r() * 2 - 1) * (name.endsWith('weight') ? 0.6 : 0.3);
-    out.set(name, { dtype: 'float32', shape: t.shape, data });
-  }
-  return out;
-}
-
-function randomInput(n: number, c: number, h: number, w: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n * c * h * w }, () => r() * 4 - 2);
-}
+import { randomInput, randomWeights } from './support/random.js';
 
 // ---- the naive reference: evaluates Graph nodes directly in float64 --------------------------
 
@@ -338,7 +309,7 @@ describe('onnxruntime engine vs a naive float64 reference', () => {
       expect(model.backend).toBe('onnxruntime cpu');
       try {
         for (const n of [3, 1]) {
-          const input = randomInput(n, 3, c.size[0], c.size[1], 100 + n);
+          const input = randomInput(n * 3 * c.size[0] * c.size[1], 100 + n);
           const ours = await model.run(input, n);
           const ref = reference(g, input, n);
           expect(ours.length).toBe(ref.length);
@@ -372,7 +343,7 @@ describe('onnxruntime engine vs a naive float64 reference', () => {
     const model = await onnxruntimeEngine.load(g, { device: 'cpu', threads: 1 });
     try {
       const per = 3 * size[0] * size[1];
-      const big = randomInput(4, 3, size[0], size[1], 9);
+      const big = randomInput(4 * 3 * size[0] * size[1], 9);
       const view = big.subarray(per, 3 * per); // images 1 and 2
       const fromView = await model.run(view, 2);
       const fromCopy = await model.run(big.slice(per, 3 * per), 2);

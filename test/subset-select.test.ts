@@ -1,21 +1,15 @@
 // Deterministic subsets over the real ILSVRC2012 val ground truth (50,000 names and labels).
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, UsageError } from '../src/errors.js';
 import { formatShard, parseCount, parseShard, selectSubset, shardCoverage, valOrder } from '../src/data/subset.js';
+import { valTruth } from './support/fixtures.js';
 
 interface Sample {
   name: string;
   label: number;
 }
 
-const VAL: Sample[] = readFileSync('/work/shared/imagenet/val_labels.txt', 'utf8')
-  .trim()
-  .split('\n')
-  .map((line) => {
-    const [name, label] = line.split(' ');
-    return { name: name!, label: Number(label) };
-  });
+const VAL: Sample[] = [...valTruth()].map(([name, label]) => ({ name, label }));
 
 /** A fixed permutation (LCG) so inputs arrive out of val order. */
 function shuffled<T>(xs: readonly T[], seed = 12345): T[] {

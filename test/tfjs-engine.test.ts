@@ -16,37 +16,10 @@ import type { LoadedModel } from '../src/engines/engine.js';
 import { describeTfjsBackends, takeTfjsNote, tfjsEngine } from '../src/engines/tfjs/index.js';
 import { lowerGraph } from '../src/engines/tfjs/lower.js';
 import { channelShuffleIndex, excludePadFactor, foldConv, toDepthwise, toHWIO, transposeLinear } from '../src/engines/tfjs/weights.js';
-import type { Graph, HostTensor } from '../src/models/graph.js';
+import type { Graph } from '../src/models/graph.js';
 import type { Ops, Value } from '../src/models/ops.js';
 import { recordGraph, type ForwardFn } from '../src/models/record.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** Random weights for every constant the architecture asks for (BN variances positive). */
-function randomWeights(forward: ForwardFn, size: [number, number], seed: number): Map<string, HostTensor> {
-  const r = rng(seed);
-  const out = new Map<string, HostTensor>();
-  for (const [name, t] of recordGraph(forward, { size }).constants) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    const variance = name.endsWith('running_var');
-    const data = Float32Array.from({ length: n }, () =>
-      variance ? 0.5 + r() : (r() * 2 - 1) * (name.endsWith('weight') ? 0.6 : 0.3),
-    );
-    out.set(name, { dtype: 'float32', shape: t.shape, data });
-  }
-  return out;
-}
-
-function randomInput(len: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: len }, () => r() * 4 - 2);
-}
+import { randomInput, randomWeights } from './support/random.js';
 
 function build(forward: ForwardFn, size: [number, number], seed: number): Graph {
   return recordGraph(forward, { size, weights: randomWeights(forward, size, seed) });

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { WeightsError } from '../src/errors.js';
 import type { HostTensor } from '../src/models/graph.js';
@@ -238,15 +238,6 @@ function legacyWithViews(): Uint8Array {
 }
 
 // A zip writer that uses ZIP64 for every size and offset (as writers do for files over 4 GiB).
-function crc32(data: Uint8Array): number {
-  let c = ~0;
-  for (const b of data) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
-}
-
 function writeZip64(entries: { name: string; data: Uint8Array }[], deflate: boolean): Uint8Array {
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];

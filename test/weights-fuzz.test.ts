@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { WeightsError } from '../src/errors.js';
 import { numel } from '../src/models/graph.js';
 import { parseCheckpoint } from '../src/models/weights/index.js';
+import { mulberry32 } from './support/random.js';
 
 const FORMATS = join(import.meta.dirname, '..', '..', 'shared', 'golden', 'formats');
 const FILES = [
@@ -28,18 +29,6 @@ const CASES_PER_FILE = Number(process.env.FUZZ_CASES ?? 700);
  * well under a millisecond; the bound is loose because the CI machine's two cores are shared.
  */
 const MAX_CASE_MS = 1000;
-
-/** mulberry32: small, seeded, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EXTREMES = [0x00, 0xff, 0x7f, 0x80];
 
@@ -103,7 +92,7 @@ describe('fuzzed checkpoints', () => {
     it(`${file}: ${CASES_PER_FILE} corrupted variants give a WeightsError or a well-formed result`, () => {
       const src = readFileSync(join(FORMATS, file));
       if (file.startsWith('malicious')) rmSync('/tmp/zoo-pickle-pwned', { force: true });
-      const rnd = prng(0x2008 + index);
+      const rnd = mulberry32(0x2008 + index);
       let errors = 0;
       let results = 0;
       let slowest = 0;
