@@ -3,9 +3,10 @@
  * tree) with a recipe checkpoint: exit 0, the final table, --json agreeing with --predictions, and
  * the same per-image predictions whatever the batch size or worker count.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJson } from './support/trust.js';
 import {
   makeFlatFolder,
   makeImageFolder,
@@ -34,22 +35,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface EvalJson {
-  model: string;
-  top1: number;
-  top5: number;
-  images: number;
-  top1_correct: number;
-  top5_correct: number;
-  subset: boolean;
-  complete: boolean;
-  top1_interval: [number, number];
-  published: { top1: number; top5: number; source: string } | null;
-  batch_size: number;
-  workers: number;
-  data: { layout: string };
-}
-
 async function evalRun(data: string, tag: string, batch: number, workers: number, extra: string[] = []) {
   const json = join(dir, `${tag}.json`);
   const preds = join(dir, `${tag}.csv`);
@@ -59,7 +44,7 @@ async function evalRun(data: string, tag: string, batch: number, workers: number
     '--json', json, '--predictions', preds, ...extra,
   ]);
   expect(run.code, run.stderr).toBe(0);
-  const result = JSON.parse(await readFile(json, 'utf8')) as EvalJson;
+  const result = await readJson(json);
   const rows = await readPredictions(preds);
   return { run, result, rows };
 }

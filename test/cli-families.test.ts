@@ -6,13 +6,14 @@
  * from `.safetensors`. The .pth/.pdparams files are written by test/support/pickle-writer.ts (no
  * Python needed). Each run exits 0 with the final table, and its --json agrees with --predictions.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFlatFolder, readPredictions, runZoo, tempDir, val227Files, writeRecipeCheckpoint, zooLogits, type PredictionRow } from './support/cli.js';
 import { compareLogits, goldenManifest, readGolden, recipeCheckpoint } from './support/golden.js';
 import { writePdparams, writeTorchZip } from './support/pickle-writer.js';
 import { toPpim } from './support/ppim.js';
+import { readJson } from './support/trust.js';
 
 const N = 16;
 let dir: string;
@@ -28,18 +29,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface EvalJson {
-  model: string;
-  arch: string;
-  tag: string;
-  top1: number;
-  top5: number;
-  images: number;
-  top1_correct: number;
-  top5_correct: number;
-  subset: boolean;
-}
-
 /** `zoo eval` as a process, small batches on one worker and one thread; --json and --predictions read back. */
 async function evalRun(model: string, weights: string, tag: string, extra: string[] = []) {
   const json = join(dir, `${tag}.json`);
@@ -50,7 +39,7 @@ async function evalRun(model: string, weights: string, tag: string, extra: strin
     '--json', json, '--predictions', preds, ...extra,
   ]);
   expect(run.code, run.stderr).toBe(0);
-  const result = JSON.parse(await readFile(json, 'utf8')) as EvalJson;
+  const result = await readJson(json);
   const rows = await readPredictions(preds);
   return { run, result, rows };
 }

@@ -2,6 +2,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TagJson } from '../src/cli/catalogue.js';
 import { ARCHITECTURES } from '../src/models/architectures.js';
 import { allTags } from '../src/models/registry.js';
 import { cachePathFor } from '../src/models/weights/cache.js';
@@ -15,21 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(cache, { recursive: true, force: true });
 });
-
-interface ListEntry {
-  name: string;
-  model: string;
-  tag: string;
-  default: boolean;
-  implemented: boolean;
-  params: number | null;
-  gmacs: number | null;
-  evalConfig: { inputSize: number[]; interpolation: string; cropPct: number; cropMode: string; mean: number[]; std: number[] };
-  weights: { kind: string };
-  cached: string | null;
-  published: { top1: number; top5: number | null; source: string } | null;
-  publishedAll: unknown[];
-}
 
 describe('zoo list', () => {
   it('shows every model and tag with published top-1/top-5 and params', async () => {
@@ -46,7 +32,7 @@ describe('zoo list', () => {
   it('--json: one entry per tag with its config, source, params and published numbers', async () => {
     const run = await runZoo(['list', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const list = JSON.parse(run.stdout) as ListEntry[];
+    const list = JSON.parse(run.stdout) as TagJson[];
     expect(list).toHaveLength(allTags().length);
     const manifest = goldenManifest();
     for (const e of list) {
@@ -113,7 +99,7 @@ describe('zoo info', () => {
 
   it('--json has the same fields as a list entry', async () => {
     const run = await runZoo(['info', 'rexnet_100', '--json']);
-    const e = JSON.parse(run.stdout) as ListEntry;
+    const e = JSON.parse(run.stdout) as TagJson;
     expect(e).toMatchObject({ name: 'rexnet_100.nav_in1k', params: 4796873, weights: { kind: 'hf' } });
     expect(e.publishedAll.length).toBe(4);
   });
