@@ -132,7 +132,20 @@ async function readInput(input: string | Uint8Array, label: string): Promise<Uin
 }
 
 /** A libvips failure as the DataError the user sees. */
-function sharpFailure(e: unknown, label: string): DataError {
+/**
+ * A JPEG whose data stops before its end-of-image marker (trailing zero padding allowed). Checked
+ * by us because libvips' message for the same file varies between runs ("premature end of JPEG
+ * image", or "Unknown error" when its per-thread error buffer is not set), and a skipped image's
+ * reason must read the same in a resumed run as in an uninterrupted one.
+ */
+function isTruncatedJpeg(buf: Uint8Array): boolean {
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return false;
+  let end = buf.length;
+  while (end > 2 && buf[end - 1] === 0) end--;
+  return !(buf[end - 2] === 0xff && buf[end - 1] === 0xd9);
+}
+
+function sharpFailure(e: unknown, label: string, buf: Uint8Array): DataError {
   if (e instanceof DataError) return e;
   const msg = e instanceof Error ? e.message : String(e);
   if (/pixel limit/i.test(msg)) {
@@ -142,6 +155,7 @@ function sharpFailure(e: unknown, label: string): DataError {
       fix: 'remove the file or downscale it',
     });
   }
+  if (isTruncatedJpeg(buf)) return decodeFailed(label, 'truncated JPEG (the data ends before its end-of-image marker)');
   return decodeFailed(label, msg.split('\n')[0]!.trim());
 }
 
@@ -168,7 +182,7 @@ export async function decodeRgb(input: string | Uint8Array, name?: string): Prom
     }
     return { width: info.width, height: info.height, data: toRgb(raw, info.channels, pixels) };
   } catch (e) {
-    throw sharpFailure(e, label);
+    throw sharpFailure(e, label, buf);
   }
 }
 
@@ -215,6 +229,6 @@ export async function decodeResizeFast(
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return { width: info.width, height: info.height, data: toRgb(raw, info.channels, info.width * info.height) };
   } catch (e) {
-    throw sharpFailure(e, label);
+    throw sharpFailure(e, label, buf);
   }
 }
