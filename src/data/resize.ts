@@ -139,96 +139,14 @@ function horizontal(
       let p = row + first[xx]! * 3;
       const n = count[xx]!;
       let kp = xx * ksize;
-      let s0: number;
-      let s1: number;
-      let s2: number;
-      // Unrolled for the usual tap counts: V8 then keeps the weights in registers.
-      switch (n) {
-        case 2: {
-          const k0 = k[kp + 0]!;
-          const k1 = k[kp + 1]!;
-          s0 = HALF + src[p + 0]! * k0 + src[p + 3]! * k1;
-          s1 = HALF + src[p + 1]! * k0 + src[p + 4]! * k1;
-          s2 = HALF + src[p + 2]! * k0 + src[p + 5]! * k1;
-          break;
-        }
-        case 3: {
-          const k0 = k[kp + 0]!;
-          const k1 = k[kp + 1]!;
-          const k2 = k[kp + 2]!;
-          s0 = HALF + src[p + 0]! * k0 + src[p + 3]! * k1 + src[p + 6]! * k2;
-          s1 = HALF + src[p + 1]! * k0 + src[p + 4]! * k1 + src[p + 7]! * k2;
-          s2 = HALF + src[p + 2]! * k0 + src[p + 5]! * k1 + src[p + 8]! * k2;
-          break;
-        }
-        case 4: {
-          const k0 = k[kp + 0]!;
-          const k1 = k[kp + 1]!;
-          const k2 = k[kp + 2]!;
-          const k3 = k[kp + 3]!;
-          s0 = HALF + src[p + 0]! * k0 + src[p + 3]! * k1 + src[p + 6]! * k2 + src[p + 9]! * k3;
-          s1 = HALF + src[p + 1]! * k0 + src[p + 4]! * k1 + src[p + 7]! * k2 + src[p + 10]! * k3;
-          s2 = HALF + src[p + 2]! * k0 + src[p + 5]! * k1 + src[p + 8]! * k2 + src[p + 11]! * k3;
-          break;
-        }
-        case 5: {
-          const k0 = k[kp + 0]!;
-          const k1 = k[kp + 1]!;
-          const k2 = k[kp + 2]!;
-          const k3 = k[kp + 3]!;
-          const k4 = k[kp + 4]!;
-          s0 = HALF + src[p + 0]! * k0 + src[p + 3]! * k1 + src[p + 6]! * k2 + src[p + 9]! * k3 + src[p + 12]! * k4;
-          s1 = HALF + src[p + 1]! * k0 + src[p + 4]! * k1 + src[p + 7]! * k2 + src[p + 10]! * k3 + src[p + 13]! * k4;
-          s2 = HALF + src[p + 2]! * k0 + src[p + 5]! * k1 + src[p + 8]! * k2 + src[p + 11]! * k3 + src[p + 14]! * k4;
-          break;
-        }
-        case 6: {
-          const k0 = k[kp + 0]!;
-          const k1 = k[kp + 1]!;
-          const k2 = k[kp + 2]!;
-          const k3 = k[kp + 3]!;
-          const k4 = k[kp + 4]!;
-          const k5 = k[kp + 5]!;
-          s0 = HALF + src[p + 0]! * k0 + src[p + 3]! * k1 + src[p + 6]! * k2 + src[p + 9]! * k3 + src[p + 12]! * k4 + src[p + 15]! * k5;
-          s1 = HALF + src[p + 1]! * k0 + src[p + 4]! * k1 + src[p + 7]! * k2 + src[p + 10]! * k3 + src[p + 13]! * k4 + src[p + 16]! * k5;
-          s2 = HALF + src[p + 2]! * k0 + src[p + 5]! * k1 + src[p + 8]! * k2 + src[p + 11]! * k3 + src[p + 14]! * k4 + src[p + 17]! * k5;
-          break;
-        }
-        case 7: {
-          const k0 = k[kp + 0]!;
-          const k1 = k[kp + 1]!;
-          const k2 = k[kp + 2]!;
-          const k3 = k[kp + 3]!;
-          const k4 = k[kp + 4]!;
-          const k5 = k[kp + 5]!;
-          const k6 = k[kp + 6]!;
-          s0 = HALF + src[p + 0]! * k0 + src[p + 3]! * k1 + src[p + 6]! * k2 + src[p + 9]! * k3 + src[p + 12]! * k4 + src[p + 15]! * k5 + src[p + 18]! * k6;
-          s1 = HALF + src[p + 1]! * k0 + src[p + 4]! * k1 + src[p + 7]! * k2 + src[p + 10]! * k3 + src[p + 13]! * k4 + src[p + 16]! * k5 + src[p + 19]! * k6;
-          s2 = HALF + src[p + 2]! * k0 + src[p + 5]! * k1 + src[p + 8]! * k2 + src[p + 11]! * k3 + src[p + 14]! * k4 + src[p + 17]! * k5 + src[p + 20]! * k6;
-          break;
-        }
-        case 8: {
-          const k0 = k[kp + 0]!;
-          const k1 = k[kp + 1]!;
-          const k2 = k[kp + 2]!;
-          const k3 = k[kp + 3]!;
-          const k4 = k[kp + 4]!;
-          const k5 = k[kp + 5]!;
-          const k6 = k[kp + 6]!;
-          const k7 = k[kp + 7]!;
-          s0 = HALF + src[p + 0]! * k0 + src[p + 3]! * k1 + src[p + 6]! * k2 + src[p + 9]! * k3 + src[p + 12]! * k4 + src[p + 15]! * k5 + src[p + 18]! * k6 + src[p + 21]! * k7;
-          s1 = HALF + src[p + 1]! * k0 + src[p + 4]! * k1 + src[p + 7]! * k2 + src[p + 10]! * k3 + src[p + 13]! * k4 + src[p + 16]! * k5 + src[p + 19]! * k6 + src[p + 22]! * k7;
-          s2 = HALF + src[p + 2]! * k0 + src[p + 5]! * k1 + src[p + 8]! * k2 + src[p + 11]! * k3 + src[p + 14]! * k4 + src[p + 17]! * k5 + src[p + 20]! * k6 + src[p + 23]! * k7;
-          break;
-        }
-        default:
-          s0 = s1 = s2 = HALF;
-          for (let t = 0; t < n; t++, p += 3, kp++) {
-            const kv = k[kp]!;
-            s0 += src[p]! * kv;
-            s1 += src[p + 1]! * kv;
-            s2 += src[p + 2]! * kv;
-          }
+      let s0 = HALF;
+      let s1 = HALF;
+      let s2 = HALF;
+      for (let t = 0; t < n; t++, p += 3, kp++) {
+        const kv = k[kp]!;
+        s0 += src[p]! * kv;
+        s1 += src[p + 1]! * kv;
+        s2 += src[p + 2]! * kv;
       }
       s0 >>= PRECISION_BITS;
       s1 >>= PRECISION_BITS;
@@ -243,9 +161,8 @@ function horizontal(
 
 /**
  * Vertical pass for output rows [yStart, yStart + h). Source row r is at `src[(r - rowBase) * stride +
- * colOffset ...]`, `bytes` wide. Each output byte sums its column over the row's taps in one expression;
- * the common tap counts (2..8) are unrolled so V8 keeps pointers and weights in registers (2.5x faster
- * than accumulating tap by tap through a row buffer).
+ * colOffset ...]`, `bytes` wide. Plain loops: this path is the fallback where WebAssembly SIMD is
+ * missing and the oracle the SIMD kernel is tested against, so it reads like Pillow's C.
  */
 function vertical(
   src: Uint8Array,
@@ -273,77 +190,11 @@ function vertical(
       rows[t] = (r0 + t) * stride + colOffset;
       taps[t] = k[yy * ksize + t]!;
     }
-    switch (n) {
-      case 2: {
-        const p0 = rows[0]!, p1 = rows[1]!;
-        const k0 = taps[0]!, k1 = taps[1]!;
-        for (let i = 0; i < bytes; i++, o++) {
-          const v = (HALF + src[p0 + i]! * k0 + src[p1 + i]! * k1) >> PRECISION_BITS;
-          dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
-        break;
-      }
-      case 3: {
-        const p0 = rows[0]!, p1 = rows[1]!, p2 = rows[2]!;
-        const k0 = taps[0]!, k1 = taps[1]!, k2 = taps[2]!;
-        for (let i = 0; i < bytes; i++, o++) {
-          const v = (HALF + src[p0 + i]! * k0 + src[p1 + i]! * k1 + src[p2 + i]! * k2) >> PRECISION_BITS;
-          dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
-        break;
-      }
-      case 4: {
-        const p0 = rows[0]!, p1 = rows[1]!, p2 = rows[2]!, p3 = rows[3]!;
-        const k0 = taps[0]!, k1 = taps[1]!, k2 = taps[2]!, k3 = taps[3]!;
-        for (let i = 0; i < bytes; i++, o++) {
-          const v = (HALF + src[p0 + i]! * k0 + src[p1 + i]! * k1 + src[p2 + i]! * k2 + src[p3 + i]! * k3) >> PRECISION_BITS;
-          dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
-        break;
-      }
-      case 5: {
-        const p0 = rows[0]!, p1 = rows[1]!, p2 = rows[2]!, p3 = rows[3]!, p4 = rows[4]!;
-        const k0 = taps[0]!, k1 = taps[1]!, k2 = taps[2]!, k3 = taps[3]!, k4 = taps[4]!;
-        for (let i = 0; i < bytes; i++, o++) {
-          const v = (HALF + src[p0 + i]! * k0 + src[p1 + i]! * k1 + src[p2 + i]! * k2 + src[p3 + i]! * k3 + src[p4 + i]! * k4) >> PRECISION_BITS;
-          dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
-        break;
-      }
-      case 6: {
-        const p0 = rows[0]!, p1 = rows[1]!, p2 = rows[2]!, p3 = rows[3]!, p4 = rows[4]!, p5 = rows[5]!;
-        const k0 = taps[0]!, k1 = taps[1]!, k2 = taps[2]!, k3 = taps[3]!, k4 = taps[4]!, k5 = taps[5]!;
-        for (let i = 0; i < bytes; i++, o++) {
-          const v = (HALF + src[p0 + i]! * k0 + src[p1 + i]! * k1 + src[p2 + i]! * k2 + src[p3 + i]! * k3 + src[p4 + i]! * k4 + src[p5 + i]! * k5) >> PRECISION_BITS;
-          dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
-        break;
-      }
-      case 7: {
-        const p0 = rows[0]!, p1 = rows[1]!, p2 = rows[2]!, p3 = rows[3]!, p4 = rows[4]!, p5 = rows[5]!, p6 = rows[6]!;
-        const k0 = taps[0]!, k1 = taps[1]!, k2 = taps[2]!, k3 = taps[3]!, k4 = taps[4]!, k5 = taps[5]!, k6 = taps[6]!;
-        for (let i = 0; i < bytes; i++, o++) {
-          const v = (HALF + src[p0 + i]! * k0 + src[p1 + i]! * k1 + src[p2 + i]! * k2 + src[p3 + i]! * k3 + src[p4 + i]! * k4 + src[p5 + i]! * k5 + src[p6 + i]! * k6) >> PRECISION_BITS;
-          dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
-        break;
-      }
-      case 8: {
-        const p0 = rows[0]!, p1 = rows[1]!, p2 = rows[2]!, p3 = rows[3]!, p4 = rows[4]!, p5 = rows[5]!, p6 = rows[6]!, p7 = rows[7]!;
-        const k0 = taps[0]!, k1 = taps[1]!, k2 = taps[2]!, k3 = taps[3]!, k4 = taps[4]!, k5 = taps[5]!, k6 = taps[6]!, k7 = taps[7]!;
-        for (let i = 0; i < bytes; i++, o++) {
-          const v = (HALF + src[p0 + i]! * k0 + src[p1 + i]! * k1 + src[p2 + i]! * k2 + src[p3 + i]! * k3 + src[p4 + i]! * k4 + src[p5 + i]! * k5 + src[p6 + i]! * k6 + src[p7 + i]! * k7) >> PRECISION_BITS;
-          dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
-        break;
-      }
-      default:
-        for (let i = 0; i < bytes; i++, o++) {
-          let sum = HALF;
-          for (let t = 0; t < n; t++) sum += src[rows[t]! + i]! * taps[t]!;
-          const v = sum >> PRECISION_BITS;
-          dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
+    for (let i = 0; i < bytes; i++, o++) {
+      let sum = HALF;
+      for (let t = 0; t < n; t++) sum += src[rows[t]! + i]! * taps[t]!;
+      const v = sum >> PRECISION_BITS;
+      dst[o] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
 }
