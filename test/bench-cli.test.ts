@@ -6,7 +6,7 @@
  * which the last test checks everywhere with an interpreter that cannot import them.
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,22 @@ describe('zoo bench', () => {
       expect(run.stdout).toMatch(/reference skipped/);
     }
   }, 160_000);
+
+  it('needs --data (the tool ships no images) and says so in one line, exit 2', async () => {
+    const run = await runZoo(['bench', 'rexnet_100', '--stages', 'decode', '--no-reference']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/zoo bench needs images.*--data DIR/);
+  }, 60_000);
+
+  it('takes several --data folders, in order', async () => {
+    const json = join(dir, 'two.json');
+    const run = await runZoo(['bench', 'rexnet_100', '--data', VAL_496, VAL_496, '--count', '3', '--stages', 'decode', '--no-reference', '--json', json]);
+    expect(run.code).toBe(0);
+    const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    const one = (await readdir(VAL_496)).filter((n) => /\.jpe?g$/i.test(n)).length;
+    expect(r.data.files).toBe(2 * one);
+  }, 60_000);
 
   it('runs only the stages asked for, without the reference', async () => {
     const json = join(dir, 'decode.json');

@@ -7,9 +7,8 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { discoverDataset, type Sample } from '../data/dataset.js';
-import { DataError, ZooError } from '../errors.js';
+import { DataError, UsageError, ZooError } from '../errors.js';
 import type { EngineName } from '../engines/engine.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { requireArchitecture, resolveModel } from '../models/registry.js';
@@ -38,7 +37,8 @@ export type BenchStage = (typeof BENCH_STAGES)[number];
 
 export interface BenchOptions {
   spec: string;
-  data?: string;
+  /** Image folders (at least one). */
+  data: readonly string[];
   count: number;
   images: number;
   seconds: number;
@@ -101,38 +101,35 @@ export interface BenchResult {
 /** The in-process end-to-end rate needs a few hundred images; --images sizes the (longer) memory run. */
 const E2E_IMAGES = 640;
 
-export const DEFAULT_SAMPLES = fileURLToPath(new URL('../../../shared/samples', import.meta.url));
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
-/** Samples from --data (a val layout, or any folder of images), else the bundled sample images. */
-async function benchSamples(data: string | undefined): Promise<{ root: string; samples: Sample[] }> {
-  if (data) {
-    try {
-      const ds = await discoverDataset(data);
-      return { root: ds.root, samples: ds.samples };
-    } catch (e) {
-      if (!(e instanceof DataError)) throw e;
-      // Not a labelled val layout: plain images serve as well for speed.
-      const root = resolve(data);
-      const names = existsSync(root) ? (await readdir(root)).filter((n) => IMAGE_EXT.test(n)).sort() : [];
-      if (names.length === 0) throw e;
-      return { root, samples: names.map((name) => ({ file: join(root, name), label: 0, name })) };
-    }
+/** Samples of one --data folder: a val layout, or any folder of images (labels do not matter for speed). */
+async function folderSamples(data: string): Promise<Sample[]> {
+  try {
+    return (await discoverDataset(data)).samples;
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    const root = resolve(data);
+    const names = existsSync(root) ? (await readdir(root)).filter((n) => IMAGE_EXT.test(n)).sort() : [];
+    if (names.length === 0) throw e;
+    return names.map((name) => ({ file: join(root, name), label: 0, name }));
   }
-  const samples: Sample[] = [];
-  for (const sub of ['val-originals', 'val-496']) {
-    const dir = join(DEFAULT_SAMPLES, sub);
-    if (!existsSync(dir)) continue;
-    samples.push(...(await discoverDataset(dir)).samples);
-  }
-  if (samples.length === 0) {
-    throw new DataError('no bench images', {
-      file: DEFAULT_SAMPLES,
-      expected: 'the sample images under ../shared/samples',
-      fix: 'pass --data DIR with some JPEG images',
+}
+
+/**
+ * The bench images: every --data folder, in order. The tool ships no images (ImageNet's are not ours
+ * to redistribute); `npm run bench` passes the project's sample folders.
+ */
+async function benchSamples(data: readonly string[]): Promise<{ root: string; samples: Sample[] }> {
+  if (data.length === 0) {
+    throw new UsageError('zoo bench needs images', {
+      expected: '--data DIR [DIR ...]: folders of JPEG/PNG images (a val layout or plain images)',
+      fix: 'e.g. zoo bench rexnet_100 --data ./ILSVRC2012/val',
     });
   }
-  return { root: DEFAULT_SAMPLES, samples };
+  const samples: Sample[] = [];
+  for (const dir of data) samples.push(...(await folderSamples(dir)));
+  return { root: data.map((d) => resolve(d)).join(', '), samples };
 }
 
 function best(rates: readonly { imagesPerSecond: number }[]): number | undefined {

@@ -37,7 +37,7 @@ function intList(value: string): number[] {
 }
 
 interface BenchFlags {
-  data?: string;
+  data?: string[];
   count: number;
   images: number;
   seconds: number;
@@ -55,7 +55,7 @@ export function benchCommand(io: Io, wrap: Wrap): Command {
   return new Command('bench')
     .description('measure decode, preprocess, inference and end-to-end speed, side by side with Pillow/torchvision/PyTorch')
     .argument('<model>', 'architecture or arch.tag, e.g. rexnet_100')
-    .addOption(new Option('--data <dir>', 'images to use (default: the samples under ../shared/samples)'))
+    .addOption(new Option('--data <dirs...>', 'folders of images to use (a val layout or plain JPEG/PNG files); required'))
     .addOption(new Option('--count <n>', 'images per one-core decode/preprocess measurement').argParser(positiveInt).default(200))
     .addOption(new Option('--images <n>', 'images for the memory run, a child zoo eval (the data repeated to reach it; the in-process end-to-end run uses up to 640)').argParser(positiveInt).default(2000))
     .addOption(new Option('--seconds <s>', 'minimum seconds per inference measurement').argParser(positiveNumber).default(5))
@@ -75,7 +75,7 @@ async function benchAction(spec: string, flags: BenchFlags, io: Io): Promise<num
   const cores = availableParallelism();
   const opts: BenchOptions = {
     spec,
-    ...(flags.data ? { data: flags.data } : {}),
+    data: flags.data ?? [],
     count: flags.count,
     images: flags.images,
     seconds: flags.seconds,
