@@ -1,11 +1,13 @@
 /** `zoo list` / `zoo list --json` / `zoo info` content through the built CLI. */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TagJson } from '../src/cli/catalogue.js';
 import { ARCHITECTURES } from '../src/models/architectures.js';
 import { allTags } from '../src/models/registry.js';
 import { cachePathFor } from '../src/models/weights/cache.js';
+import { SHARED } from './support/fixtures.js';
 import { goldenManifest } from './support/golden.js';
 import { runZoo, tempDir } from './support/cli.js';
 
@@ -101,6 +103,22 @@ describe('zoo info', () => {
     const run = await runZoo(['info', 'rexnet_100', '--json']);
     const e = JSON.parse(run.stdout) as TagJson;
     expect(e).toMatchObject({ name: 'rexnet_100.nav_in1k', params: 4796873, weights: { kind: 'hf' } });
-    expect(e.publishedAll.length).toBe(4);
+    // Every set's number from the shared published.csv (read independently of src/): one row per set.
+    const shared = readFileSync(join(SHARED, 'imagenet', 'published.csv'), 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith('rexnet_100.nav_in1k,timm results/'))
+      .map((l) => l.split(','))
+      .map((f) => ({ dataset: f[2], top1: Number(f[6]), top5: Number(f[7]) }));
+    expect(shared).toHaveLength(8);
+    const timmRows = e.publishedAll.filter((r) => r.source.startsWith('timm results/'));
+    expect(timmRows.map((r) => ({ dataset: r.dataset, top1: r.top1, top5: r.top5 }))).toEqual(shared);
+    expect(e.publishedAll).toHaveLength(9); // + the Paddle port's row
+  });
+
+  it('lists every test set\'s published number in the text view', async () => {
+    const run = await runZoo(['info', 'rexnet_100']);
+    for (const [set, top1] of [['imagenet-a', '8.800'], ['imagenet-r', '37.063'], ['sketch', '26.874'], ['imagenet-r-clean', '92.840'], ['imagenetv2-matched-frequency', '65.820']]) {
+      expect(run.stdout).toMatch(new RegExp(`${set}\\s.*${top1.replace('.', '\\.')}`));
+    }
   });
 });

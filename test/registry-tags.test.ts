@@ -89,10 +89,12 @@ describe('published numbers', () => {
     expect(orphans.map((r) => `${r.model} (${r.source})`)).toEqual([]);
   });
 
-  it('rexnet_100 carries timm results, ReaL, ImageNetV2 and the Paddle row; primary is the 224 ImageNet one', () => {
+  it('rexnet_100 carries timm results on every test set (ReaL, V2, A, R, Sketch, -clean) and the Paddle row; primary is the 224 ImageNet one', () => {
     const t = resolveModel('rexnet_100').tag;
     expect(t.name).toBe('rexnet_100.nav_in1k');
-    expect(new Set(t.published.map((r) => r.dataset))).toEqual(new Set(['imagenet', 'imagenet-real', 'imagenetv2-matched-frequency']));
+    expect(new Set(t.published.map((r) => r.dataset))).toEqual(
+      new Set(['imagenet', 'imagenet-real', 'imagenetv2-matched-frequency', 'imagenet-a', 'imagenet-a-clean', 'imagenet-r', 'imagenet-r-clean', 'sketch']),
+    );
     expect(t.published.some((r) => r.source.includes('Paddle'))).toBe(true);
     const p = primaryPublished(t)!;
     expect([p.top1, p.top5, p.source]).toEqual([77.862, 93.89, 'timm results/results-imagenet.csv']);

@@ -14,6 +14,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataError } from '../errors.js';
+import { normaliseEntryPath as normalise, unsafeEntryPath as unsafePath } from './archive-path.js';
 
 const BLOCK = 512;
 /** Long names and pax headers larger than this are hostile: their entry is skipped, not buffered. */
@@ -58,6 +59,43 @@ export async function* readTarEntries(file: string, opts: ReadTarOptions = {}): 
   } finally {
     await reader.close();
   }
+}
+
+/** A regular file of a tar, located for a later positional read. */
+export interface TarFileEntry {
+  /** Normalised path inside the archive. */
+  path: string;
+  /** Byte offset of the data in the tar. */
+  offset: number;
+  size: number;
+}
+
+export interface TarListing {
+  /** Every safe regular file, one per path (a path stored twice keeps its last copy, as extraction would). */
+  files: TarFileEntry[];
+  skipped: TarSkipped[];
+  /** Paths stored more than once. */
+  duplicates: string[];
+  bytes: number;
+}
+
+/** One pass over the headers (data seeked past): every safe regular file and where its bytes are. */
+export async function listTarFiles(file: string, opts: { signal?: AbortSignal } = {}): Promise<TarListing> {
+  const reader = await TarStream.open(file, 8 << 10);
+  const skipped: TarSkipped[] = [];
+  const byPath = new Map<string, TarFileEntry>();
+  const duplicates = new Set<string>();
+  try {
+    const scanOpts: ReadTarOptions = { onSkip: (s) => skipped.push(s) };
+    if (opts.signal) scanOpts.signal = opts.signal;
+    for await (const e of scanTar(reader, scanOpts)) {
+      if (byPath.has(e.path)) duplicates.add(e.path);
+      byPath.set(e.path, { path: e.path, offset: e.offset, size: e.size });
+    }
+  } finally {
+    await reader.close();
+  }
+  return { files: [...byPath.values()], skipped, duplicates: [...duplicates], bytes: reader.fileSize };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -547,25 +585,6 @@ function parsePax(data: Buffer, file: string, offset: number): { path?: string; 
     i += len;
   }
   return out;
-}
-
-/** Why a stored name is unsafe to use as a path below the dataset root, or null if it is safe. */
-function unsafePath(name: string): string | null {
-  if (name.length === 0) return 'empty name';
-  if (name.includes('\0')) return 'NUL byte in the name';
-  if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name)) return 'absolute path';
-  // Backslashes count as separators too: the name must be safe on every platform that might see it.
-  if (name.split(/[/\\]/).includes('..')) return "'..' component (would escape the dataset folder)";
-  if (normalise(name) === '') return 'empty name';
-  return null;
-}
-
-/** 'a//./b' -> 'a/b'; './x' -> 'x'. Only called on safe names. */
-function normalise(name: string): string {
-  return name
-    .split('/')
-    .filter((p) => p !== '' && p !== '.')
-    .join('/');
 }
 
 function printable(c: string): string {
