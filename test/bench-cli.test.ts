@@ -92,9 +92,9 @@ describe('zoo bench', () => {
     expect(run.stderr).toMatch(/zoo bench needs images.*--data DIR/);
   }, 60_000);
 
-  it('takes several --data folders, in order', async () => {
+  it('takes several --data folders, in order (repeated or comma-separated, the model name never swallowed)', async () => {
     const json = join(dir, 'two.json');
-    const run = await runZoo(['bench', 'rexnet_100', '--data', VAL_496, VAL_496, '--count', '3', '--stages', 'decode', '--no-reference', '--json', json]);
+    const run = await runZoo(['bench', '--data', VAL_496, '--data', VAL_496, 'rexnet_100', '--count', '3', '--stages', 'decode', '--no-reference', '--json', json]);
     expect(run.code).toBe(0);
     const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
     const one = (await readdir(VAL_496)).filter((n) => /\.jpe?g$/i.test(n)).length;

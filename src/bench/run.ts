@@ -123,7 +123,7 @@ async function folderSamples(data: string): Promise<Sample[]> {
 async function benchSamples(data: readonly string[]): Promise<{ root: string; samples: Sample[] }> {
   if (data.length === 0) {
     throw new UsageError('zoo bench needs images', {
-      expected: '--data DIR [DIR ...]: folders of JPEG/PNG images (a val layout or plain images)',
+      expected: '--data DIR (repeatable, or DIR,DIR): folders of JPEG/PNG images (a val layout or plain images)',
       fix: 'e.g. zoo bench rexnet_100 --data ./ILSVRC2012/val',
     });
   }

@@ -13,7 +13,7 @@ import { renderBench } from '../bench/report.js';
 import type { EngineName } from '../engines/engine.js';
 import type { Io, Wrap } from './main.js';
 import { positiveInt } from './options.js';
-import { writeJsonAtomic } from './report.js';
+import { jsonOption, textStream, writeJsonOut, type JsonFlag } from './json-out.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -32,6 +32,13 @@ function list<T extends string>(allowed: readonly T[]) {
   };
 }
 
+/** `--data`: repeatable, and comma-separated folders; never variadic, so the model name is not swallowed. */
+function folderList(value: string, previous: string[] | undefined): string[] {
+  const dirs = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (dirs.length === 0) throw new InvalidArgumentError('expected a folder');
+  return [...(previous ?? []), ...dirs];
+}
+
 function intList(value: string): number[] {
   return value.split(',').map((s) => positiveInt(s.trim()));
 }
@@ -48,26 +55,26 @@ interface BenchFlags {
   workers?: number;
   stages: BenchStage[];
   reference: boolean;
-  json?: string;
+  json?: JsonFlag;
 }
 
 export function benchCommand(io: Io, wrap: Wrap): Command {
   return new Command('bench')
     .description('measure decode, preprocess, inference and end-to-end speed, side by side with Pillow/torchvision/PyTorch')
     .argument('<model>', 'architecture or arch.tag, e.g. rexnet_100')
-    .addOption(new Option('--data <dirs...>', 'folders of images to use (a val layout or plain JPEG/PNG files); required'))
+    .addOption(new Option('--data <dir>', 'a folder of images (a val layout or plain JPEG/PNG files); repeat it or separate folders with commas; required').argParser(folderList))
     .addOption(new Option('--count <n>', 'images per one-core decode/preprocess measurement').argParser(positiveInt).default(200))
     .addOption(new Option('--images <n>', 'images for the memory run, a child zoo eval (the data repeated to reach it; the in-process end-to-end run uses up to 640)').argParser(positiveInt).default(2000))
     .addOption(new Option('--seconds <s>', 'minimum seconds per inference measurement').argParser(positiveNumber).default(5))
-    .addOption(new Option('--batches <list>', 'inference batch sizes').argParser(intList).default([1, 8, 32]))
-    .addOption(new Option('--batch-size <n>', 'batch size of the loader and end-to-end runs').argParser(positiveInt).default(32))
-    .addOption(new Option('--engines <list>', 'engines to time').argParser(list<EngineName>(['onnxruntime', 'tfjs'])).default(['onnxruntime', 'tfjs']))
+    .addOption(new Option('--batches <list>', 'inference batch sizes').argParser(intList).default([1, 8, 32], '1,8,32'))
+    .addOption(new Option('-b, --batch-size <n>', 'batch size of the loader and end-to-end runs').argParser(positiveInt).default(32))
+    .addOption(new Option('--engines <list>', 'engines to time').argParser(list<EngineName>(['onnxruntime', 'tfjs'])).default(['onnxruntime', 'tfjs'], 'onnxruntime,tfjs'))
     .addOption(new Option('--threads <n>', 'engine threads, and the reference\'s torch threads (default: all cores)').argParser(positiveInt))
     .addOption(new Option('--workers <n>', 'loader workers for end to end (default: all cores)').argParser(positiveInt))
-    .addOption(new Option('--stages <list>', `stages to run: ${BENCH_STAGES.join(',')}`).argParser(list(BENCH_STAGES)).default([...BENCH_STAGES]))
+    .addOption(new Option('--stages <list>', `stages to run: ${BENCH_STAGES.join(',')}`).argParser(list(BENCH_STAGES)).default([...BENCH_STAGES], 'all'))
     .addOption(new Option('--no-reference', 'skip the Python reference runner'))
-    .addOption(new Option('--json <file>', 'write every figure as JSON'))
-    .addHelpText('after', '\nExamples:\n  zoo bench rexnet_100\n  zoo bench resnext50_32x4d --engines onnxruntime --batches 8,32 --json bench.json\n')
+    .addOption(jsonOption('every figure'))
+    .addHelpText('after', '\nExamples:\n  zoo bench rexnet_100 --data ./ILSVRC2012/val\n  zoo bench resnext50_32x4d --data ./val-a,./val-b --engines onnxruntime --batches 8,32 --json bench.json\n')
     .action(wrap((spec: string, flags: BenchFlags) => benchAction(spec, flags, io)));
 }
 
@@ -89,7 +96,7 @@ async function benchAction(spec: string, flags: BenchFlags, io: Io): Promise<num
   };
   const result = await runBench(opts);
   result.machine.cpu = cpus()[0]?.model ?? 'cpu';
-  io.stdout.write(renderBench(result));
-  if (flags.json) await writeJsonAtomic(flags.json, result);
+  textStream(flags.json, io).write(renderBench(result));
+  await writeJsonOut(flags.json, result, io);
   return 0;
 }

@@ -4,8 +4,9 @@
  * `--device cuda` refuses.
  */
 import { existsSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { cudaInstallCommand, cudaProviderPath } from '../engines/onnxruntime/index.js';
+import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import { renderTable } from './format.js';
 
@@ -58,15 +59,13 @@ export async function engineReports(): Promise<EngineReport[]> {
 export function enginesCommand(io: Io, wrap: Wrap): Command {
   return new Command('engines')
     .description('list the engines and backends on this machine, which can run, and how to enable the others (CUDA)')
-    .addOption(new Option('--json', 'print as JSON'))
+    .addOption(jsonOption('the engines'))
     .addHelpText('after', '\nExample:\n  zoo engines\n')
     .action(
-      wrap(async (flags: { json?: boolean }) => {
+      wrap(async (flags: { json?: JsonFlag }) => {
         const reports = await engineReports();
-        if (flags.json) {
-          io.stdout.write(JSON.stringify(reports, null, 2) + '\n');
-          return 0;
-        }
+        await writeJsonOut(flags.json, reports, io);
+        if (jsonToStdout(flags.json)) return 0;
         const rows = reports.map((r) => [r.engine, r.backend, r.device, r.available ? 'yes' : 'no', r.reason]);
         io.stdout.write(renderTable(['engine', 'backend', 'device', 'available', 'why'], rows, ['left', 'left', 'left', 'left', 'left']));
         const fixes = reports.filter((r) => !r.available && r.fix);

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { discoverDataset, VAL_SIZE, type Sample } from '../data/dataset.js';
 import { loadClassNames, loadRealLabels } from '../data/imagenet.js';
-import { createLoader, type Loader, type LoaderOptions } from '../data/loader.js';
+import { createLoader, DEFAULT_IMAGE_TIMEOUT_MS, type Loader, type LoaderOptions } from '../data/loader.js';
 import { formatShard, parseCount, parseShard, selectSubset, type Shard } from '../data/subset.js';
 import { DataError, ExitCode, UsageError, ZooError } from '../errors.js';
 import { MetricsAccumulator, type MetricsState, type RealLabels } from '../metrics/accumulator.js';
@@ -25,6 +25,7 @@ import { primaryPublished, resolveModel, type ResolvedModel } from '../models/re
 import type { EvalConfig } from '../models/eval-config.js';
 import { readBaseline, runCheck, type CheckResult, type Expectation } from './checks.js';
 import { catchInterrupts } from './interrupt.js';
+import { jsonFile, jsonOption, textStream, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import { loadModel } from './model.js';
 import {
@@ -39,7 +40,7 @@ import {
   type PreprocessFlags,
 } from './options.js';
 import { evalProgress } from './progress.js';
-import { buildResult, renderReport, resultCsv, writeJsonAtomic, writePredictions, type RealResult, type Selection } from './report.js';
+import { buildResult, renderReport, resultCsv, writePredictions, type RealResult, type Selection } from './report.js';
 import {
   defaultStateFile,
   identityDifferences,
@@ -62,7 +63,7 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   perClass?: number;
   shard?: Shard;
   labels?: string;
-  json?: string;
+  json?: JsonFlag;
   csv?: string;
   predictions?: string;
   offline?: boolean;
@@ -93,8 +94,8 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k')
     .addOption(new Option('--data <path>', 'ImageNet val: ImageFolder tree, flat ILSVRC2012_val_*.JPEG folder, a parent holding val/, or a .tar of either'))
     .addOption(new Option('--weights <file>', "checkpoint (.safetensors, .pth, .pth.tar, .pdparams); default: the tag's download"))
-    .addOption(new Option('--batch-size <n>', 'images per engine call').argParser(positiveInt).default(32))
-    .addOption(new Option('--workers <n>', 'decode/preprocess threads (default: number of cores)').argParser(positiveInt))
+    .addOption(new Option('-b, --batch-size <n>', 'images per engine call').argParser(positiveInt).default(32))
+    .addOption(new Option('-j, --workers <n>', 'decode/preprocess threads (default: number of cores)').argParser(positiveInt))
     .addOption(new Option('--limit <n>', 'evaluate only the first N images in val order (after --per-class)').argParser((v) => parseCount('--limit', v)))
     .addOption(new Option('--per-class <k>', 'evaluate only the first K images of every class, in val order').argParser((v) => parseCount('--per-class', v)))
     .addOption(new Option('--shard <i/n>', 'evaluate the i-th of n round-robin slices (1-based); combine with zoo merge').argParser(parseShard))
@@ -103,19 +104,19 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
   for (const o of engineOptions()) cmd.addOption(o);
   return cmd
     .addOption(new Option('--on-error <mode>', 'a bad image: stop naming it, or skip it (result marked not comparable)').choices(['stop', 'skip']).default('stop'))
-    .addOption(new Option('--image-timeout <s>', 'give up on one image after this many seconds (a data error)').argParser(positiveSeconds))
+    .addOption(new Option('--image-timeout <s>', 'give up on one image after this many seconds (a data error)').argParser(positiveSeconds).default(DEFAULT_IMAGE_TIMEOUT_MS / 1000))
     .addOption(new Option('--expect-top1 <v>', "fail (exit 1) if top-1 is below 'published' or N percent, minus --tolerance").argParser(expectation))
     .addOption(new Option('--expect-top5 <v>', "fail (exit 1) if top-5 is below 'published' or N percent, minus --tolerance").argParser(expectation))
     .addOption(new Option('--tolerance <points>', `allowed shortfall in percentage points (default ${DEFAULT_TOLERANCE})`).argParser(tolerance))
     .addOption(new Option('--baseline <results.json>', 'fail (exit 1) if worse than this earlier --json result by more than --tolerance'))
     .addOption(new Option('--real-labels [file]', 'also report ImageNet-ReaL top-1/top-5 (default: the bundled real.json)'))
-    .addOption(new Option('--json <file>', 'write the result as JSON (also what zoo merge reads)'))
+    .addOption(jsonOption('the result (also what zoo merge reads)'))
     .addOption(new Option('--csv <file>', "write the result as one CSV row (timm's results columns first)"))
     .addOption(new Option('--predictions <file>', 'write per-image top-5 as CSV: file,label,top1,...,top5,margin'))
     .addOption(new Option('--state <file>', 'resume state file (default: x.state.json beside --json x.json, else ./zoo-eval.state.json)'))
     .addOption(new Option('--resume', 'continue an interrupted run from its state file (same command line)'))
     .addOption(new Option('--offline', 'never touch the network (weights must be cached or given)'))
-    .addOption(new Option('--quiet', 'no progress output'))
+    .addOption(new Option('-q, --quiet', 'no progress output'))
     .addHelpText(
       'after',
       '\nExamples:\n  zoo eval rexnet_100 --data ./ILSVRC2012\n' +
@@ -222,7 +223,7 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   const exp5 = flags.expectTop5 !== undefined ? expected(flags.expectTop5, published?.top5, 'top-5', model) : null;
   const baseline = flags.baseline ? await readBaseline(flags.baseline) : null;
   const real = await realLabels(flags.realLabels);
-  const stateFile = flags.state ?? defaultStateFile(flags.json, flags.shard);
+  const stateFile = flags.state ?? defaultStateFile(jsonFile(flags.json), flags.shard);
 
   const interrupt = catchInterrupts(say);
   /** The loader started before the model loads (a fresh run); closed in `finally` whatever happens. */
@@ -457,8 +458,8 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       checks,
       identity,
     });
-    io.stdout.write(renderReport(result));
-    if (flags.json) await writeJsonAtomic(flags.json, { ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) });
+    textStream(flags.json, io).write(renderReport(result));
+    await writeJsonOut(flags.json, { ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) }, io);
     if (flags.csv) await writeFileAtomic(flags.csv, resultCsv(result));
     if (flags.predictions) {
       // Accumulator row i is the i-th selected sample that was not skipped.

@@ -1,9 +1,10 @@
 /** `zoo info <model>`: params, GMACs, eval config, weights source and cache, published numbers. */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { findArchitecture } from '../models/architectures.js';
 import { resolveModel, tagsOf } from '../models/registry.js';
 import { tagJson } from './catalogue.js';
 import { pct, renderTable } from './format.js';
+import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import { describeSource } from './model.js';
 import { describeConfig } from './options.js';
@@ -12,17 +13,15 @@ export function infoCommand(io: Io, wrap: Wrap): Command {
   return new Command('info')
     .description('show a model: parameters, GMACs at the eval size, eval config, weights source, published accuracy')
     .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k')
-    .addOption(new Option('--json', 'print as JSON'))
+    .addOption(jsonOption('the model'))
     .addHelpText('after', '\nExample:\n  zoo info rexnet_100\n  zoo info cdnv2_c --json\n')
     .action(
-      wrap(async (spec: string, flags: { json?: boolean }) => {
+      wrap(async (spec: string, flags: { json?: JsonFlag }) => {
         const m = resolveModel(spec);
         const t = m.tag;
         const j = await tagJson(t, true);
-        if (flags.json) {
-          io.stdout.write(JSON.stringify(j, null, 2) + '\n');
-          return 0;
-        }
+        await writeJsonOut(flags.json, j, io);
+        if (jsonToStdout(flags.json)) return 0;
         const arch = findArchitecture(t.arch);
         const size = t.evalConfig.inputSize;
         const lines: [string, string][] = [

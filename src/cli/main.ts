@@ -13,18 +13,35 @@ import { infoCommand } from './info.js';
 import { listCommand } from './list.js';
 import { logitsCommand } from './logits.js';
 import { mergeCommand } from './merge.js';
+import { translateTimmFlags } from './timm-flags.js';
 
-export const EXIT_CODES_HELP = `
-Exit codes:
-  0    success
-  1    accuracy regression: the run finished below --expect-top1/--expect-top5/--baseline
-  2    usage error: unknown model or tag, bad option value, missing --data
-  3    data error: missing folder, no images, unlabelled files, unreadable or corrupt image
-  4    weights error: missing, unreadable or hostile checkpoint, wrong architecture, failed download
-  5    engine error: CUDA asked for but unavailable, engine failed to load
-  70   internal error (a bug in zoo: please report it)
-  130  interrupted (SIGINT/SIGTERM)
-`;
+const EXIT_CODE_LINES: Record<number, string> = {
+  0: 'success',
+  1: 'accuracy regression: the run finished below --expect-top1/--expect-top5/--baseline',
+  2: 'usage error: unknown model or tag, bad option value, missing --data',
+  3: 'data error: missing folder, no images, unlabelled files, unreadable or corrupt image',
+  4: 'weights error: missing, unreadable or hostile checkpoint, wrong architecture, failed download',
+  5: 'engine error: CUDA asked for but unavailable, engine failed to load',
+  70: 'internal error (a bug in zoo: please report it)',
+  130: 'interrupted (SIGINT/SIGTERM)',
+};
+
+/** The "Exit codes" help section listing `codes` (all of them for `zoo --help`). */
+export function exitCodesHelp(codes: readonly number[] = Object.keys(EXIT_CODE_LINES).map(Number)): string {
+  return `\nExit codes:\n${codes.map((c) => `  ${String(c).padEnd(4)} ${EXIT_CODE_LINES[c] ?? ''}`).join('\n')}\n`;
+}
+
+/** The exit codes each subcommand can return (its help lists only these). */
+const COMMAND_EXIT_CODES: Record<string, readonly number[]> = {
+  eval: [0, 1, 2, 3, 4, 5, 70, 130],
+  merge: [0, 2, 70],
+  list: [0, 2, 70],
+  info: [0, 2, 70],
+  engines: [0, 2, 70],
+  logits: [0, 2, 3, 4, 5, 70],
+  export: [0, 2, 4, 5, 70],
+  bench: [0, 2, 3, 4, 5, 70, 130],
+};
 
 /** Where commands write; main() passes the process streams, tests may pass others. */
 export interface Io {
@@ -47,7 +64,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
       writeErr: (s) => io.stderr.write(s),
       outputError: (s, write) => write(`zoo: ${s.replace(/^error:\s*/, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
     })
-    .addHelpText('after', EXIT_CODES_HELP);
+    .addHelpText('after', exitCodesHelp());
   const wrap =
     <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
     async (...args: A) => {
@@ -57,7 +74,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     const cmd = make(io, wrap);
     // addCommand (unlike .command()) does not inherit exitOverride and the output configuration.
     cmd.copyInheritedSettings(program);
-    cmd.addHelpText('after', EXIT_CODES_HELP);
+    cmd.addHelpText('after', exitCodesHelp(COMMAND_EXIT_CODES[cmd.name()]));
     program.addCommand(cmd);
   }
   return program;
@@ -79,7 +96,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       program.outputHelp({ error: true });
       return ExitCode.USAGE;
     }
-    await program.parseAsync(argv);
+    await program.parseAsync(translateTimmFlags(argv));
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {

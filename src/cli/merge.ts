@@ -20,12 +20,13 @@ import { FULL_VAL_IMAGES } from '../metrics/compare.js';
 import { mergeShards, type ShardResult } from '../metrics/merge.js';
 import { primaryPublished, resolveModel, type PublishedResult } from '../models/registry.js';
 import { stableJson } from './format.js';
+import { jsonOption, textStream, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
-import { comparisonFields, renderReport, resultCsv, writeJsonAtomic, type EvalResult } from './report.js';
+import { comparisonFields, renderReport, resultCsv, type EvalResult } from './report.js';
 import { writeFileAtomic } from './state.js';
 
 export interface MergeFlags {
-  json?: string;
+  json?: JsonFlag;
   csv?: string;
 }
 
@@ -36,7 +37,7 @@ export function mergeCommand(io: Io, wrap: Wrap): Command {
   return new Command('merge')
     .description('combine the --json results of zoo eval --shard i/n runs into the full run\'s result')
     .argument('<results...>', 'the --json files of shards 1/n ... n/n (any order)')
-    .addOption(new Option('--json <file>', 'write the merged result as JSON'))
+    .addOption(jsonOption('the merged result'))
     .addOption(new Option('--csv <file>', "write the merged result as one CSV row (timm's results columns first)"))
     .addHelpText(
       'after',
@@ -50,9 +51,10 @@ export async function runMerge(files: readonly string[], flags: MergeFlags, io: 
   const results: { file: string; result: EvalResult }[] = [];
   for (const file of files) results.push({ file, result: await readResult(file) });
   const merged = mergeResults(results);
-  io.stdout.write(renderReport(merged));
-  io.stdout.write(`merged ${results.length} shard(s): ${merged.merged_from.map((m) => `${m.shard} ${m.file}`).join(', ')}\n`);
-  if (flags.json) await writeJsonAtomic(flags.json, merged);
+  const text = textStream(flags.json, io);
+  text.write(renderReport(merged));
+  text.write(`merged ${results.length} shard(s): ${merged.merged_from.map((m) => `${m.shard} ${m.file}`).join(', ')}\n`);
+  await writeJsonOut(flags.json, merged, io);
   if (flags.csv) await writeFileAtomic(flags.csv, resultCsv(merged));
   return ExitCode.OK;
 }

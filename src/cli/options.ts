@@ -93,6 +93,11 @@ export function expectation(value: string): 'published' | number {
   if (t === '' || !Number.isFinite(n) || n < 0 || n > 100) {
     throw new InvalidArgumentError(`expected 'published' or an accuracy in percent (0..100), got '${value}'`);
   }
+  // timm and most papers print accuracy in percent; a fraction here is almost surely a slip that
+  // would make the gate pass whatever the model does.
+  if (n > 0 && n <= 1 && !t.endsWith('%')) {
+    throw new InvalidArgumentError(`'${value}' is read as percent, expected 0..100: did you mean ${Number((n * 100).toFixed(4))}? (write ${value}% if you meant ${value} percent)`);
+  }
   return n;
 }
 

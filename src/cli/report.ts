@@ -275,7 +275,8 @@ export function renderReport(r: EvalResult): string {
   const src = p
     ? `published: ${p.source} (${p.dataset}, ${p.img_size}px, crop ${p.crop_pct})${r.subset ? '; on a subset the 95% interval decides consistency' : ''}\n`
     : 'published: no published numbers for this tag\n';
-  let out = `\n${head}\n${metrics}${src}`;
+  // No leading blank line: `zoo eval ... | head -1` is the table's header.
+  let out = `${head}\n${metrics}${src}`;
   if (r.real) {
     const rp = r.real.published;
     out +=

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { editDistance, suggest } from './suggest.js';
 import { UsageError } from '../errors.js';
 import type { Architecture } from './arch.js';
 import { ARCHITECTURES, findArchitecture } from './architectures.js';
@@ -216,35 +217,26 @@ function untaggedTag(a: Architecture): PretrainedTag {
 
 // ---------------------------------------------------------------- resolution
 
-/** Levenshtein distance (insert, delete, substitute). */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
+export { editDistance };
 
-/** The `count` known names nearest to `name`: architectures and `arch.tag` names alike. */
-export function nearestNames(name: string, count = 3): string[] {
-  const candidates = [...modelNames(), ...allTags().map((t) => t.name)];
-  const q = name.toLowerCase();
-  return candidates
-    .map((c) => ({ c, d: editDistance(q, c.toLowerCase()) - (c.toLowerCase().startsWith(q) ? 0.5 : 0) }))
-    .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
-    .slice(0, count)
-    .map((x) => x.c);
+/** The fix line for an unknown model name (see suggest.ts for the order of preference). */
+export function unknownModelFix(name: string): string {
+  const s = suggest(name, modelNames(), allTags().map((t) => t.name));
+  if (s.kind === 'timm-only') {
+    const families = [...new Set(ARCHITECTURES.map((a) => a.family))].join(', ');
+    return `${name} is a timm architecture (${s.family}) that zoo does not implement; zoo implements ${families} (\`zoo list\` shows every model)`;
+  }
+  if (s.names.length === 0) return '`zoo list` shows every model';
+  return `did you mean ${s.names.join(', ')}? (\`zoo list\` shows every model)`;
 }
 
 /** golden keys and torchvision-style names (`torchvision/efficientnet_v2_s.IMAGENET1K_V1`) map onto arch names. */
 function canonicalArch(name: string): string {
   const a = findArchitecture(name);
   if (a) return a.name;
-  return name.replace(/^(torchvision|official|timm)\//, '');
+  const bare = name.replace(/^(torchvision|official|timm)\//, '');
+  // Names ignore case: REXNET_100 is rexnet_100.
+  return modelNames().find((n) => n.toLowerCase() === bare.toLowerCase()) ?? bare;
 }
 
 /**
@@ -269,9 +261,7 @@ export function resolveModel(spec: string): ResolvedModel {
       fix: `see \`zoo info ${arch}\``,
     });
   }
-  throw new UsageError(`unknown model '${s}'`, {
-    fix: `did you mean ${nearestNames(s).join(', ')}? (\`zoo list\` shows every model)`,
-  });
+  throw new UsageError(`unknown model '${s}'`, { fix: unknownModelFix(s) });
 }
 
 function defaultTag(arch: string): PretrainedTag {
