@@ -13,7 +13,9 @@ import { renderBench } from '../bench/report.js';
 import type { EngineName } from '../engines/engine.js';
 import type { Io, Wrap } from './main.js';
 import { positiveInt } from './options.js';
-import { jsonOption, textStream, writeJsonOut, type JsonFlag } from './json-out.js';
+import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
+import { jsonText } from './report.js';
+import { resolveOutput, writeOutput } from '../io/output.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -94,9 +96,12 @@ async function benchAction(spec: string, flags: BenchFlags, io: Io): Promise<num
     stages: flags.reference ? flags.stages : flags.stages.filter((s) => s !== 'reference'),
     log: (line) => io.stderr.write(`zoo bench: ${line}\n`),
   };
+  // A bad --json path fails now, not after minutes of measuring.
+  const jsonTo = jsonPath(flags.json);
+  const jsonOut = jsonTo !== undefined ? await resolveOutput('--json', jsonTo) : null;
   const result = await runBench(opts);
   result.machine.cpu = cpus()[0]?.model ?? 'cpu';
-  textStream(flags.json, io).write(renderBench(result));
-  await writeJsonOut(flags.json, result, io);
+  (jsonOut?.kind === 'stdout' ? io.stderr : io.stdout).write(renderBench(result));
+  if (jsonOut) await writeOutput(jsonOut, jsonText(result));
   return 0;
 }

@@ -25,7 +25,7 @@ import { primaryPublished, resolveModel, type ResolvedModel } from '../models/re
 import type { EvalConfig } from '../models/eval-config.js';
 import { readBaseline, runCheck, type CheckResult, type Expectation } from './checks.js';
 import { catchInterrupts } from './interrupt.js';
-import { jsonFile, jsonOption, textStream, writeJsonOut, type JsonFlag } from './json-out.js';
+import { jsonFile, jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import { loadModel } from './model.js';
 import {
@@ -40,14 +40,14 @@ import {
   type PreprocessFlags,
 } from './options.js';
 import { evalProgress } from './progress.js';
-import { buildResult, renderReport, resultCsv, writePredictions, type RealResult, type Selection } from './report.js';
+import { buildResult, jsonText, predictionsCsv, renderReport, resultCsv, type RealResult, type Selection } from './report.js';
+import { planOutputs, writeOutput, type OutputTarget } from '../io/output.js';
 import {
   defaultStateFile,
   identityDifferences,
   readState,
   removeState,
   weightsIdentity,
-  writeFileAtomic,
   writeState,
   type EvalState,
   type RunIdentity,
@@ -156,6 +156,42 @@ async function realLabels(flag: string | true | undefined): Promise<{ labels: Re
   return { labels: readRealLabelsFile(flag, text), source: flag };
 }
 
+interface EvalOutputs {
+  json: OutputTarget | undefined;
+  csv: OutputTarget | undefined;
+  predictions: OutputTarget | undefined;
+  state: OutputTarget;
+  /** An output goes to stdout (`-`): the table is printed on stderr instead. */
+  toStdout: boolean;
+}
+
+/** Resolves eval's outputs and refuses bad or colliding paths (exit 2) before any work. */
+async function planEvalOutputs(flags: EvalFlags, stateFile: string): Promise<EvalOutputs> {
+  const stateFlag = flags.state ? '--state' : '--state (default)';
+  const t = await planOutputs(
+    [
+      { flag: '--json', path: jsonPath(flags.json) },
+      { flag: '--csv', path: flags.csv },
+      { flag: '--predictions', path: flags.predictions },
+      { flag: stateFlag, path: stateFile, streamOk: false },
+    ],
+    [
+      { flag: '--data', path: flags.data, kind: 'tree' },
+      { flag: '--weights', path: flags.weights, kind: 'file' },
+      { flag: '--labels', path: flags.labels, kind: 'file' },
+      { flag: '--baseline', path: flags.baseline, kind: 'file' },
+      { flag: '--real-labels', path: typeof flags.realLabels === 'string' ? flags.realLabels : undefined, kind: 'file' },
+    ],
+  );
+  return {
+    json: t.get('--json'),
+    csv: t.get('--csv'),
+    predictions: t.get('--predictions'),
+    state: t.get(stateFlag)!,
+    toStdout: [...t.values()].some((o) => o.kind === 'stdout'),
+  };
+}
+
 function selectionOf(flags: EvalFlags, images: number): Selection {
   const sel = { per_class: flags.perClass ?? null, limit: flags.limit ?? null, shard: flags.shard ? formatShard(flags.shard) : null };
   return { ...sel, images, key: `per_class=${sel.per_class ?? '-'} limit=${sel.limit ?? '-'} shard=${sel.shard ?? '-'} images=${images}` };
@@ -187,7 +223,7 @@ class StateSaver {
   private cost = 0;
   writes = 0;
   totalMs = 0;
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: OutputTarget) {}
 
   due(): boolean {
     return performance.now() - this.lastEnd >= Math.min(StateSaver.MAX_GAP_MS, this.cost * 20);
@@ -224,6 +260,10 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   const baseline = flags.baseline ? await readBaseline(flags.baseline) : null;
   const real = await realLabels(flags.realLabels);
   const stateFile = flags.state ?? defaultStateFile(jsonFile(flags.json), flags.shard);
+  // Every output's folder is checked, and collisions refused, before any work (exit 2, one line).
+  const outputs = await planEvalOutputs(flags, stateFile);
+  // With an output on stdout (`-`), the table goes to stderr so stdout holds only that output.
+  const tableStream = outputs.toStdout ? io.stderr : io.stdout;
 
   const interrupt = catchInterrupts(say);
   /** The loader started before the model loads (a fresh run); closed in `finally` whatever happens. */
@@ -317,7 +357,7 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
     }
 
     const progress = evalProgress(samples.length, io, { quiet: flags.quiet, label: model.tag.name, start: next });
-    const saver = new StateSaver(stateFile);
+    const saver = new StateSaver(outputs.state);
     const stateNow = (): EvalState<AccumulatorState> => ({
       kind: 'zoo-eval-state',
       version: 1,
@@ -458,15 +498,25 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       checks,
       identity,
     });
-    textStream(flags.json, io).write(renderReport(result));
-    await writeJsonOut(flags.json, { ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) }, io);
-    if (flags.csv) await writeFileAtomic(flags.csv, resultCsv(result));
-    if (flags.predictions) {
-      // Accumulator row i is the i-th selected sample that was not skipped.
-      const gone = new Set(skipped.map((s) => s.index));
-      const names: string[] = [];
-      for (let i = 0; i < next; i++) if (!gone.has(i)) names.push(nameOf(samples[i]!));
-      await writePredictions(flags.predictions, topk, names);
+    tableStream.write(renderReport(result));
+    try {
+      if (outputs.json) await writeOutput(outputs.json, jsonText({ ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) }));
+      if (outputs.csv) await writeOutput(outputs.csv, resultCsv(result));
+      if (outputs.predictions) {
+        // Accumulator row i is the i-th selected sample that was not skipped.
+        const gone = new Set(skipped.map((s) => s.index));
+        const names: string[] = [];
+        for (let i = 0; i < next; i++) if (!gone.has(i)) names.push(nameOf(samples[i]!));
+        await writeOutput(outputs.predictions, predictionsCsv(topk, names));
+      }
+    } catch (e) {
+      // Nothing measured is lost: the state holds every image counted, and --resume writes the
+      // outputs again without evaluating anything.
+      const saved = await saver.save(stateNow).then(() => true, () => false);
+      if (e instanceof ZooError && saved) {
+        throw new UsageError(e.message, { ...(e.file !== undefined ? { file: e.file } : {}), fix: `${e.fix ?? 'fix the path'}; the results are kept in ${stateFile}: run again with --resume to write them` });
+      }
+      throw e;
     }
 
     if (interrupted) {

@@ -1,7 +1,7 @@
 /** `zoo export <model> --weights F --output model.onnx`: the ONNX file the onnxruntime engine runs. */
-import { rename, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { graphToOnnx } from '../engines/onnxruntime/lower.js';
+import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 import { resolveModel } from '../models/registry.js';
 import type { Io, Wrap } from './main.js';
 import { buildGraph, readCheckpoint, weightsFile } from './model.js';
@@ -28,15 +28,16 @@ export function exportCommand(io: Io, wrap: Wrap): Command {
     .action(
       wrap(async (spec: string, flags: ExportFlags) => {
         const m = resolveModel(spec);
+        // The output is checked before the checkpoint is read: a bad path fails at once.
+        const out = await resolveOutput('--output', flags.output);
+        refuseCollisions([out], flags.weights ? [{ flag: '--weights', path: flags.weights, kind: 'file' }] : []);
         const [, h, w] = m.tag.evalConfig.inputSize;
         const size = flags.imgSize ? ([flags.imgSize, flags.imgSize] as const) : ([h, w] as const);
         const file = await weightsFile(m.tag, flags);
         const graph = buildGraph(m, size, await readCheckpoint(file), file);
         const bytes = graphToOnnx(graph);
         // Written beside the target and renamed, so a failed export never leaves half a file.
-        const tmp = `${flags.output}.tmp-${process.pid}`;
-        await writeFile(tmp, bytes);
-        await rename(tmp, flags.output);
+        await writeOutput(out, bytes);
         if (!flags.quiet) {
           io.stderr.write(`zoo: wrote ${flags.output} (${(bytes.length / 1e6).toFixed(1)} MB, input [N, 3, ${size[0]}, ${size[1]}], ${graph.params.toLocaleString('en-US')} params)\n`);
         }

@@ -5,7 +5,8 @@
  */
 import { Option } from 'commander';
 import type { Io } from './main.js';
-import { writeJsonAtomic } from './report.js';
+import { writeOutputFile } from '../io/output.js';
+import { jsonText } from './report.js';
 
 /** What commander hands over for `--json [file]`: absent, bare (true) or a value. */
 export type JsonFlag = string | true | undefined;
@@ -24,11 +25,19 @@ export function jsonFile(flag: JsonFlag): string | undefined {
   return typeof flag === 'string' && flag !== '-' ? flag : undefined;
 }
 
-/** Writes `value` where `--json` says (nothing when it was not given). */
+/** The output path `--json` names for src/io/output.ts (`-` for stdout), or undefined when not given. */
+export function jsonPath(flag: JsonFlag): string | undefined {
+  return flag === true ? '-' : flag;
+}
+
+/**
+ * Writes `value` where `--json` says (nothing when it was not given): stdout through `io`, a file
+ * through src/io/output.ts (atomic replace, FIFOs streamed, one-line errors).
+ */
 export async function writeJsonOut(flag: JsonFlag, value: unknown, io: Io): Promise<void> {
   const file = jsonFile(flag);
-  if (file !== undefined) await writeJsonAtomic(file, value);
-  else if (jsonToStdout(flag)) io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  if (file !== undefined) await writeOutputFile('--json', file, jsonText(value));
+  else if (jsonToStdout(flag)) io.stdout.write(jsonText(value));
 }
 
 /** Where a command's human-readable output goes: stderr while stdout carries the JSON. */

@@ -3,7 +3,8 @@
  * No preprocessing: the input size is the array's. This is the model-parity path of the tests.
  */
 import { Command, Option } from 'commander';
-import { readNpy, writeNpy } from '../data/npy.js';
+import { encodeNpy, readNpy } from '../data/npy.js';
+import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 import { DataError } from '../errors.js';
 import { resolveModel } from '../models/registry.js';
 import type { Io, Wrap } from './main.js';
@@ -35,6 +36,11 @@ export function logitsCommand(io: Io, wrap: Wrap): Command {
     .action(
       wrap(async (spec: string, flags: LogitsFlags) => {
         const m = resolveModel(spec);
+        const out = await resolveOutput('--output', flags.output);
+        refuseCollisions(
+          [out],
+          [{ flag: '--input', path: flags.input, kind: 'file' }, ...(flags.weights ? [{ flag: '--weights', path: flags.weights, kind: 'file' as const }] : [])],
+        );
         const x = await readNpy(flags.input);
         if (x.shape.length !== 4 || x.shape[1] !== 3) {
           throw new DataError(`input has shape (${x.shape.join(', ')})`, {
@@ -53,14 +59,14 @@ export function logitsCommand(io: Io, wrap: Wrap): Command {
             chunks.push(await run.model.run(x.data.subarray(s * per, (s + k) * per), k));
           }
           const total = chunks.reduce((a, b) => a + b.length, 0);
-          const out = new Float32Array(total);
+          const logits = new Float32Array(total);
           let o = 0;
           for (const ch of chunks) {
-            out.set(ch, o);
+            logits.set(ch, o);
             o += ch.length;
           }
           const classes = n > 0 ? total / n : 0;
-          await writeNpy(flags.output, { shape: [n, classes], data: out });
+          await writeOutput(out, encodeNpy({ shape: [n, classes], data: logits }));
           if (!flags.quiet) io.stderr.write(`zoo: wrote ${n}x${classes} logits to ${flags.output} (${run.model.backend})\n`);
         } finally {
           await run.model.dispose();

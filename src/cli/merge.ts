@@ -20,10 +20,10 @@ import { FULL_VAL_IMAGES } from '../metrics/compare.js';
 import { mergeShards, type ShardResult } from '../metrics/merge.js';
 import { primaryPublished, resolveModel, type PublishedResult } from '../models/registry.js';
 import { stableJson } from './format.js';
-import { jsonOption, textStream, writeJsonOut, type JsonFlag } from './json-out.js';
+import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
-import { comparisonFields, renderReport, resultCsv, type EvalResult } from './report.js';
-import { writeFileAtomic } from './state.js';
+import { comparisonFields, jsonText, renderReport, resultCsv, type EvalResult } from './report.js';
+import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 
 export interface MergeFlags {
   json?: JsonFlag;
@@ -48,14 +48,20 @@ export function mergeCommand(io: Io, wrap: Wrap): Command {
 }
 
 export async function runMerge(files: readonly string[], flags: MergeFlags, io: Io): Promise<number> {
+  const jsonTo = jsonPath(flags.json);
+  const jsonOut = jsonTo !== undefined ? await resolveOutput('--json', jsonTo) : null;
+  const csvOut = flags.csv ? await resolveOutput('--csv', flags.csv) : null;
+  const outs = [jsonOut, csvOut].filter((o) => o !== null);
+  refuseCollisions(outs, files.map((f) => ({ flag: 'shard result', path: f, kind: 'file' as const })));
   const results: { file: string; result: EvalResult }[] = [];
   for (const file of files) results.push({ file, result: await readResult(file) });
   const merged = mergeResults(results);
-  const text = textStream(flags.json, io);
-  text.write(renderReport(merged));
-  text.write(`merged ${results.length} shard(s): ${merged.merged_from.map((m) => `${m.shard} ${m.file}`).join(', ')}\n`);
-  await writeJsonOut(flags.json, merged, io);
-  if (flags.csv) await writeFileAtomic(flags.csv, resultCsv(merged));
+  // With an output on stdout, the table goes to stderr so stdout holds only that output.
+  const table = outs.some((o) => o.kind === 'stdout') ? io.stderr : io.stdout;
+  table.write(renderReport(merged));
+  table.write(`merged ${results.length} shard(s): ${merged.merged_from.map((m) => `${m.shard} ${m.file}`).join(', ')}\n`);
+  if (jsonOut) await writeOutput(jsonOut, jsonText(merged));
+  if (csvOut) await writeOutput(csvOut, resultCsv(merged));
   return ExitCode.OK;
 }
 

@@ -2,14 +2,12 @@
  * The result of an eval run: the JSON object (timm's validate.py field names first, then ours), the
  * final table, and the per-image predictions CSV.
  */
-import { rename } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import type { Device, EngineName } from '../engines/engine.js';
 import type { MetricsAccumulator, MetricsState } from '../metrics/accumulator.js';
 import type { Comparison } from '../metrics/compare.js';
 import type { TopKAccumulator } from '../metrics/topk.js';
 import type { CheckResult } from './checks.js';
-import { writeFileAtomic, type RunIdentity, type SkippedImage } from './state.js';
+import type { RunIdentity, SkippedImage } from './state.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { ResolvedModel } from '../models/registry.js';
 import { duration, pct, renderTable, signed } from './format.js';
@@ -336,8 +334,9 @@ export function resultCsv(r: EvalResult): string {
   return `${CSV_COLUMNS.join(',')}\n${CSV_COLUMNS.map((c) => cell(row[c])).join(',')}\n`;
 }
 
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+/** A result as the --json file holds it: indented, newline-terminated. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
 }
 
 function csvField(s: string): string {
@@ -348,24 +347,15 @@ function csvField(s: string): string {
  * `file,label,top1,top2,top3,top4,top5,margin`, one row per evaluated image in evaluation order;
  * `names[i]` names the accumulator's i-th image.
  */
-export async function writePredictions(file: string, acc: TopKAccumulator, names: readonly string[]): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const out = createWriteStream(tmp);
-  const write = (s: string) =>
-    new Promise<void>((resolve, reject) => {
-      if (out.write(s)) resolve();
-      else out.once('drain', resolve).once('error', reject);
-    });
-  await write('file,label,top1,top2,top3,top4,top5,margin\n');
+export function* predictionsCsv(acc: TopKAccumulator, names: readonly string[]): Iterable<string> {
+  yield 'file,label,top1,top2,top3,top4,top5,margin\n';
   let chunk = '';
   for (const p of acc.predictions()) {
     chunk += `${csvField(names[p.index] ?? String(p.index))},${p.label},${p.top5.join(',')},${p.margin.toPrecision(6)}\n`;
     if (chunk.length > 1 << 16) {
-      await write(chunk);
+      yield chunk;
       chunk = '';
     }
   }
-  await write(chunk);
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  await rename(tmp, file);
+  yield chunk;
 }

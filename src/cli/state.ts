@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { writeOutput, type OutputTarget } from '../io/output.js';
 import { UsageError } from '../errors.js';
 import { stableJson } from './format.js';
 import type { EvalConfig } from '../models/eval-config.js';
@@ -80,23 +81,9 @@ export function defaultStateFile(json: string | undefined, shard?: { index: numb
   return shard ? `zoo-eval.shard-${shard.index}of${shard.count}.state.json` : 'zoo-eval.state.json';
 }
 
-/**
- * Atomic write: a temporary file beside the target, written and closed, then renamed over it. A
- * reader (or a resume after kill -9) sees the old or the new file, never a torn one.
- */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-}
-
-export async function writeState<A>(file: string, state: EvalState<A>): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(state));
+/** Rewrites the state (atomically: see src/io/output.ts) at the --state target resolved before the run. */
+export async function writeState<A>(out: OutputTarget, state: EvalState<A>): Promise<void> {
+  await writeOutput(out, JSON.stringify(state));
 }
 
 export async function removeState(file: string): Promise<void> {

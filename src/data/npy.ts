@@ -2,7 +2,7 @@
  * NumPy .npy (format 1.0/2.0/3.0) reading and writing for float32 arrays: the input and output of
  * `zoo logits`, and the golden reference files.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { DataError } from '../errors.js';
 
 export interface NpyArray {
@@ -63,8 +63,4 @@ export function encodeNpy(a: NpyArray): Uint8Array {
   const dv = new DataView(out.buffer, 10 + header.length);
   for (let i = 0; i < a.data.length; i++) dv.setFloat32(i * 4, a.data[i]!, true);
   return out;
-}
-
-export async function writeNpy(file: string, a: NpyArray): Promise<void> {
-  await writeFile(file, encodeNpy(a));
 }
