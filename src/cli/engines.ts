@@ -5,13 +5,15 @@
  */
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
+import { jpegDecoder, turboAddonStatus, BUILD_FIX } from '../data/jpeg-turbo.js';
 import { cudaInstallCommand, cudaProviderPath } from '../engines/onnxruntime/index.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import { renderTable } from './format.js';
 
 export interface EngineReport {
-  engine: 'onnxruntime' | 'tfjs';
+  /** 'jpeg-decoder' rows say which decoder reads JPEGs (the libjpeg-turbo addon or sharp). */
+  engine: 'onnxruntime' | 'tfjs' | 'jpeg-decoder';
   backend: string;
   device: 'cpu' | 'cuda';
   available: boolean;
@@ -52,8 +54,21 @@ async function tfjsReports(): Promise<EngineReport[]> {
   }));
 }
 
+/** The two JPEG decoders: which one runs ("in use"), and how to build the fast one when it is absent. */
+function decoderReports(): EngineReport[] {
+  const running = jpegDecoder().decoder;
+  const addon = turboAddonStatus();
+  const inUse = (name: string) => (running === name ? 'in use: ' : '');
+  return [
+    addon.available
+      ? { engine: 'jpeg-decoder', backend: 'libjpeg-turbo', device: 'cpu', available: true, reason: `${inUse('libjpeg-turbo')}${addon.reason}${running === 'sharp' ? ' (not used: ZOO_DECODER=sharp)' : ''}` }
+      : { engine: 'jpeg-decoder', backend: 'libjpeg-turbo', device: 'cpu', available: false, reason: `${addon.reason} (sharp decodes the same pixels, slower)`, fix: BUILD_FIX },
+    { engine: 'jpeg-decoder', backend: 'sharp', device: 'cpu', available: true, reason: `${inUse('sharp')}${running === 'sharp' ? 'JPEG, PNG and other formats' : 'PNG and other formats; JPEGs when the addon is absent'}` },
+  ];
+}
+
 export async function engineReports(): Promise<EngineReport[]> {
-  return [...(await onnxruntimeReports()), ...(await tfjsReports())];
+  return [...(await onnxruntimeReports()), ...(await tfjsReports()), ...decoderReports()];
 }
 
 export function enginesCommand(io: Io, wrap: Wrap): Command {

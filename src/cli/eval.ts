@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { describeJpegDecoder } from '../data/jpeg-turbo.js';
 import { discoverDataset, VAL_SIZE, type Sample } from '../data/dataset.js';
 import { loadClassNames, loadRealLabels } from '../data/imagenet.js';
 import { createLoader, DEFAULT_IMAGE_TIMEOUT_MS, type Loader, type LoaderOptions } from '../data/loader.js';
@@ -271,6 +272,8 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   try {
     const dataset = await discoverDataset(flags.data, flags.labels ? { labels: flags.labels } : {});
     for (const w of dataset.warnings) say(`zoo: warning: ${w}`);
+    // A bad ZOO_DECODER is refused before any work.
+    const decoderLine = describeJpegDecoder();
     const complete = dataset.complete;
     if (!complete && dataset.warnings.length === 0) say('zoo: warning: INCOMPLETE DATA: not the full, clean val set; the result is marked complete: false');
     const samples: Sample[] = selectSubset(dataset.samples, {
@@ -306,6 +309,9 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
     const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
     const modelReady = performance.now();
     if (run.note && !flags.quiet) say(`zoo: note: ${run.note}`);
+    // Once per run, which decoder reads the JPEGs (the workers decide the same way), with the fix
+    // when the fast one is not built; after the model loads, so a failed start stays one line.
+    if (!flags.quiet) say(`zoo: ${decoderLine}`);
     const identity: RunIdentity = {
       model: model.tag.name,
       weights: await (run.file === flags.weights && earlyIdentity ? earlyIdentity : weightsIdentity(run.file)),

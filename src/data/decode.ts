@@ -1,6 +1,8 @@
 /**
- * Image decoding with sharp, returning exactly the pixels of Pillow's `Image.open(f).convert('RGB')`,
- * which is what timm's dataset feeds its transforms:
+ * Image decoding returning exactly the pixels of Pillow's `Image.open(f).convert('RGB')`, which is
+ * what timm's dataset feeds its transforms. JPEGs go through the libjpeg-turbo addon (native/, see
+ * jpeg-turbo.ts) when it is built, else through sharp; everything else through sharp. Both JPEG
+ * paths give the same bytes and the same errors (test/data-decode-turbo.test.ts). With sharp:
  * - no colour management: Pillow ignores embedded ICC profiles, so sharp must too (`ignoreIcc`);
  * - no EXIF auto-rotation (sharp only rotates when asked);
  * - CMYK JPEGs: read as raw CMYK (libvips un-inverts Adobe CMYK as Pillow's "CMYK;I" rawmode does),
@@ -14,6 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DataError } from '../errors.js';
+import { jpegDecoder, loadTurboAddon, type JpegDecoderName, type TurboAddon } from './jpeg-turbo.js';
 import { resizeRgb } from './resize.js';
 
 export interface RgbImage {
@@ -145,18 +148,61 @@ function isTruncatedJpeg(buf: Uint8Array): boolean {
   return !(buf[end - 2] === 0xff && buf[end - 1] === 0xd9);
 }
 
+function pixelBomb(label: string): DataError {
+  return new DataError(`image is larger than ${MAX_PIXELS} pixels (Pillow's decompression-bomb limit)`, {
+    file: label,
+    expected: 'an image Pillow would open',
+    fix: 'remove the file or downscale it',
+  });
+}
+
+const TRUNCATED = 'truncated JPEG (the data ends before its end-of-image marker)';
+
 function sharpFailure(e: unknown, label: string, buf: Uint8Array): DataError {
   if (e instanceof DataError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  if (/pixel limit/i.test(msg)) {
-    return new DataError(`image is larger than ${MAX_PIXELS} pixels (Pillow's decompression-bomb limit)`, {
-      file: label,
-      expected: 'an image Pillow would open',
-      fix: 'remove the file or downscale it',
-    });
-  }
-  if (isTruncatedJpeg(buf)) return decodeFailed(label, 'truncated JPEG (the data ends before its end-of-image marker)');
+  if (/pixel limit/i.test(msg)) return pixelBomb(label);
+  if (isTruncatedJpeg(buf)) return decodeFailed(label, TRUNCATED);
   return decodeFailed(label, msg.split('\n')[0]!.trim());
+}
+
+/**
+ * A libjpeg failure from the addon as the DataError the sharp path gives for the same file: the
+ * truncated reason is ours either way; otherwise the first line of what libvips would have reported
+ * ("VipsJpeg: " + libjpeg's first warning or its error, behind sharp's "Input buffer has corrupt
+ * header: " when the markers before the first scan are at fault; the addon picks the same text).
+ */
+function turboFailure(e: unknown, label: string, buf: Uint8Array, phase: 'header' | 'decode'): DataError {
+  if (isTruncatedJpeg(buf)) return decodeFailed(label, TRUNCATED);
+  const msg = (e instanceof Error ? e.message : String(e)).replace(/^(truncated|corrupt): /, '');
+  return decodeFailed(label, `${phase === 'header' ? 'Input buffer has corrupt header: ' : ''}VipsJpeg: ${msg}`);
+}
+
+/**
+ * The addon's path: the frame size from libjpeg's header parse, the bomb limit checked before any
+ * pixel is decoded, then RGB straight into the buffer we return (gray expanded and CMYK converted
+ * inside the addon, as Pillow's convert('RGB') does).
+ */
+function decodeTurbo(addon: TurboAddon, buf: Uint8Array, label: string): RgbImage {
+  let width: number;
+  let height: number;
+  try {
+    [width, height] = addon.header(buf);
+  } catch (e) {
+    throw turboFailure(e, label, buf, 'header');
+  }
+  if (width * height > MAX_PIXELS) throw pixelBomb(label);
+  const data = new Uint8Array(width * height * 3);
+  try {
+    addon.decodeInto(buf, data);
+  } catch (e) {
+    throw turboFailure(e, label, buf, 'decode');
+  }
+  return { width, height, data };
+}
+
+function isJpeg(buf: Uint8Array): boolean {
+  return buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
 }
 
 const SHARP_INPUT = { ignoreIcc: true, failOn: 'truncated', limitInputPixels: MAX_PIXELS } as const;
@@ -166,8 +212,24 @@ const SHARP_INPUT = { ignoreIcc: true, failOn: 'truncated', limitInputPixels: MA
  * `Image.open(f).convert('RGB')`. `name` is used in errors (defaults to the path).
  */
 export async function decodeRgb(input: string | Uint8Array, name?: string): Promise<RgbImage> {
+  return decodeRgbWith(undefined, input, name);
+}
+
+/**
+ * decodeRgb with the JPEG decoder named (`undefined`: the process's choice, see jpeg-turbo.ts), for
+ * the tests and the bench that compare the two. Non-JPEG input always goes through sharp.
+ */
+export async function decodeRgbWith(decoder: JpegDecoderName | undefined, input: string | Uint8Array, name?: string): Promise<RgbImage> {
   const label = name ?? (typeof input === 'string' ? input : '<buffer>');
   const buf = await readInput(input, label);
+  if (isJpeg(buf) && decoder !== 'sharp') {
+    const turbo = decoder === 'libjpeg-turbo' ? loadTurboAddon() : jpegDecoder().addon;
+    if (turbo) return decodeTurbo(turbo, buf, label);
+  }
+  return decodeSharp(buf, label);
+}
+
+async function decodeSharp(buf: Uint8Array, label: string): Promise<RgbImage> {
   // Pillow's JPEG plugin decides CMYK from the frame header; so do we, without a second libvips pass.
   const isCmyk = jpegComponents(buf) === 4;
   try {

@@ -30,6 +30,8 @@ export interface ZooRunOptions {
   cwd?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Another zoo launcher to run (a copy of the package laid out differently); default bin/zoo.js. */
+  bin?: string;
 }
 
 function assertBuilt(): void {
@@ -42,7 +44,7 @@ function assertBuilt(): void {
 export function runZoo(args: readonly string[], opts: ZooRunOptions = {}): Promise<ZooRun> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ZOO_BIN, ...args], {
+    const child = spawn(process.execPath, [opts.bin ?? ZOO_BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ZOO_CACHE: process.env.ZOO_CACHE ?? join(tmpdir(), 'zoo-test-cache-empty'), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
