@@ -22,17 +22,17 @@ import { DataError, ExitCode, UsageError, ZooError } from '../errors.js';
 import { MetricsAccumulator, type MetricsState, type RealLabels } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
 import { TopKAccumulator, type TopKState } from '../metrics/topk.js';
-import { primaryPublished, resolveModel, type ResolvedModel } from '../models/registry.js';
+import { primaryPublished } from '../models/registry.js';
+import type { ModelSource } from '../models/source.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { readBaseline, runCheck, type CheckResult, type Expectation } from './checks.js';
 import { catchInterrupts } from './interrupt.js';
 import { jsonFile, jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
-import { loadModel } from './model.js';
 import {
-  applyOverrides,
   engineOptions,
   expectation,
+  modelFileOptions,
   positiveInt,
   positiveSeconds,
   preprocessOptions,
@@ -41,6 +41,7 @@ import {
   type PreprocessFlags,
 } from './options.js';
 import { evalProgress } from './progress.js';
+import { resolveSource } from './source.js';
 import { buildResult, jsonText, predictionsCsv, renderReport, resultCsv, type RealResult, type Selection } from './report.js';
 import { planOutputs, writeOutput, type OutputTarget } from '../io/output.js';
 import {
@@ -78,6 +79,10 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   realLabels?: string | true;
   state?: string;
   resume?: boolean;
+  configOf?: string;
+  classMap?: string;
+  labelsOf?: string;
+  output?: string;
 }
 
 /** Default --tolerance, in points: float noise across engines is far below it, a real regression is not. */
@@ -92,7 +97,7 @@ interface AccumulatorState {
 export function evalCommand(io: Io, wrap: Wrap): Command {
   const cmd = new Command('eval')
     .description('evaluate a model on ImageNet val (top-1/top-5) and compare with its published numbers')
-    .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k')
+    .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k; or a model file: x.onnx, a TF.js model.json, or a folder holding model.onnx + config.json')
     .addOption(new Option('--data <path>', 'ImageNet val: ImageFolder tree, flat ILSVRC2012_val_*.JPEG folder, a parent holding val/, or a .tar of either'))
     .addOption(new Option('--weights <file>', "checkpoint (.safetensors, .pth, .pth.tar, .pdparams); default: the tag's download"))
     .addOption(new Option('-b, --batch-size <n>', 'images per engine call').argParser(positiveInt).default(32))
@@ -103,6 +108,7 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--labels <file>', 'ground truth for a flat folder (val.txt form: "<file> <label>")'));
   for (const o of preprocessOptions()) cmd.addOption(o);
   for (const o of engineOptions()) cmd.addOption(o);
+  for (const o of modelFileOptions()) cmd.addOption(o);
   return cmd
     .addOption(new Option('--on-error <mode>', 'a bad image: stop naming it, or skip it (result marked not comparable)').choices(['stop', 'skip']).default('stop'))
     .addOption(new Option('--image-timeout <s>', 'give up on one image after this many seconds (a data error)').argParser(positiveSeconds).default(DEFAULT_IMAGE_TIMEOUT_MS / 1000))
@@ -200,7 +206,7 @@ function selectionOf(flags: EvalFlags, images: number): Selection {
 
 
 /** The expected value of a check and where it came from; null when the tag has no published number. */
-function expected(e: Expectation, published: number | null | undefined, metric: string, model: ResolvedModel): { value: number; source: string } {
+function expected(e: Expectation, published: number | null | undefined, metric: string, model: ModelSource): { value: number; source: string } {
   if (e !== 'published') return { value: e, source: `--expect-${metric.replace('-', '')}` };
   if (published === null || published === undefined) {
     throw new UsageError(`--expect-${metric.replace('-', '')} published: ${model.tag.name} has no published ${metric}`, {
@@ -244,15 +250,24 @@ class StateSaver {
 export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<number> {
   // Wall time is the user's wait: discovery, weights, model load and the loop.
   const started = performance.now();
-  const say = (line: string) => io.stderr.write(`${line}\n`);
-  const model = resolveModel(spec);
   if (!flags.data) {
     throw new UsageError('missing --data PATH', {
       expected: 'the ImageNet val images: an ImageFolder tree, a flat folder of ILSVRC2012_val_*.JPEG, a parent holding val/, or a .tar',
       fix: `e.g. zoo eval ${spec} --data ./ILSVRC2012`,
     });
   }
-  const cfg: EvalConfig = applyOverrides(model.tag.evalConfig, flags);
+  // A catalogued model or a model file; a file is opened now, so its signature errors come first.
+  const model = await resolveSource(spec, flags);
+  try {
+    return await evaluate(model, flags as EvalFlags & { data: string }, io, started);
+  } finally {
+    await model.close();
+  }
+}
+
+async function evaluate(model: ModelSource, flags: EvalFlags & { data: string }, io: Io, started: number): Promise<number> {
+  const say = (line: string) => io.stderr.write(`${line}\n`);
+  const cfg: EvalConfig = model.cfg;
   const published = primaryPublished(model.tag, cfg);
   const tol = flags.tolerance ?? DEFAULT_TOLERANCE;
   // Usage problems in the checks surface now, not after an hour of evaluation.
@@ -306,9 +321,9 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
     // the model loads (onnxruntime builds its session off this thread), not after it.
     const earlyIdentity = flags.weights ? weightsIdentity(flags.weights) : undefined;
     earlyIdentity?.catch(() => undefined); // a failure surfaces where it is awaited, after loadModel's own checks
-    const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
+    const run = await model.load();
     const modelReady = performance.now();
-    if (run.note && !flags.quiet) say(`zoo: note: ${run.note}`);
+    if (!flags.quiet) for (const note of run.notes) say(`zoo: note: ${note}`);
     // Once per run, which decoder reads the JPEGs (the workers decide the same way), with the fix
     // when the fast one is not built; after the model loads, so a failed start stays one line.
     if (!flags.quiet) say(`zoo: ${decoderLine}`);
@@ -474,7 +489,9 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
       cfg,
       acc: topk,
       comparison,
-      params: run.graph.params,
+      params: run.params,
+      configSources: model.configSources,
+      modelFile: model.modelFile,
       weightsFile: run.file,
       backend: run.model.backend,
       device: run.model.device,

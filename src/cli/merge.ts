@@ -186,6 +186,9 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
     complete: dataComplete && !subset && skipped.length === 0,
     ...comparisonFields(c),
     eval_config: first.eval_config,
+    // Older shard files lack these; the shards agree on the config (identity), so the first speaks for all.
+    config_sources: first.config_sources ?? null,
+    model_file: first.model_file ?? null,
     weights: first.weights,
     engine: first.engine,
     backend: unique(all.map((r) => r.backend)).join(', '),

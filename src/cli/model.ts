@@ -11,6 +11,9 @@ import { recordGraph, type RecordedGraph } from '../models/record.js';
 import { requireArchitecture, type PretrainedTag, type ResolvedModel } from '../models/registry.js';
 import { fromPaddle, isPaddleCheckpoint } from '../models/weights/paddle.js';
 import type { WeightsSource } from '../models/weights/source.js';
+import type { ConfigSources } from '../models/file/config.js';
+import type { LoadedSource, ModelSource } from '../models/source.js';
+import { applyOverrides, type PreprocessFlags } from './options.js';
 
 export interface WeightsFlags {
   weights?: string;
@@ -107,4 +110,34 @@ export async function loadModel(model: ResolvedModel, size: readonly [number, nu
     if (note) return { file, graph, model: loaded, note };
   }
   return { file, graph, model: loaded };
+}
+
+/** Where each value of a built-in tag's config came from: a flag, else the catalogue. */
+export function builtinConfigSources(tag: PretrainedTag, f: PreprocessFlags): ConfigSources {
+  const cat = `catalogue ${tag.name}`;
+  return {
+    input_size: f.imgSize !== undefined ? '--img-size' : cat,
+    interpolation: f.interpolation !== undefined ? '--interpolation' : cat,
+    crop_pct: f.cropPct !== undefined ? '--crop-pct' : cat,
+    crop_mode: f.cropMode !== undefined ? '--crop-mode' : cat,
+    mean: f.mean !== undefined ? '--mean' : cat,
+    std: f.std !== undefined ? '--std' : cat,
+  };
+}
+
+/** A built-in family + weights as a model source. */
+export function builtinSource(model: ResolvedModel, flags: LoadFlags & PreprocessFlags): ModelSource {
+  const cfg = applyOverrides(model.tag.evalConfig, flags);
+  return {
+    kind: 'builtin',
+    tag: model.tag,
+    cfg,
+    configSources: builtinConfigSources(model.tag, flags),
+    modelFile: null,
+    async load(): Promise<LoadedSource> {
+      const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
+      return { file: run.file, params: run.graph.params, model: run.model, notes: run.note ? [run.note] : [] };
+    },
+    close: async () => undefined,
+  };
 }

@@ -116,3 +116,13 @@ export function positiveSeconds(value: string): number {
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected seconds > 0, got '${value}'`);
   return n;
 }
+
+/** Flags for model files (`zoo eval x.onnx`): where the config comes from, which output, which classes. */
+export function modelFileOptions(): Option[] {
+  return [
+    new Option('--config-of <arch.tag>', "model files: borrow a catalogued tag's eval config (after flags and a config.json beside the model)"),
+    new Option('--class-map <file>', 'model files: the ImageNet class of each model output, one WordNet id, class index or class name per line'),
+    new Option('--labels-of <file>', "model files: the model's own labels file (one class name per output, e.g. a Keras/TF.js labels.txt)"),
+    new Option('--output <name>', 'model files with several outputs: the one holding the class scores'),
+  ];
+}

@@ -9,7 +9,8 @@ import type { TopKAccumulator } from '../metrics/topk.js';
 import type { CheckResult } from './checks.js';
 import type { RunIdentity, SkippedImage } from './state.js';
 import type { EvalConfig } from '../models/eval-config.js';
-import type { ResolvedModel } from '../models/registry.js';
+import { describeSources, type ConfigSources } from '../models/file/config.js';
+import type { ModelFileSummary, SourceTag } from '../models/source.js';
 import { duration, pct, renderTable, signed } from './format.js';
 
 export interface EvalResult {
@@ -47,6 +48,10 @@ export interface EvalResult {
     consistent_top5: boolean | null;
   } | null;
   eval_config: EvalConfig;
+  /** Where each eval_config value came from: a flag, the catalogue, a config.json, --config-of, the model's input shape. */
+  config_sources: ConfigSources | null;
+  /** A model file's signature and the adapters applied (null for built-in models). */
+  model_file: ModelFileSummary | null;
   weights: string;
   engine: EngineName;
   backend: string;
@@ -127,8 +132,10 @@ export interface RealResult {
 }
 
 export interface ResultInputs {
-  model: ResolvedModel;
+  model: { tag: SourceTag };
   cfg: EvalConfig;
+  configSources: ConfigSources;
+  modelFile: ModelFileSummary | null;
   acc: TopKAccumulator;
   comparison: Comparison;
   params: number;
@@ -202,6 +209,8 @@ export function buildResult(i: ResultInputs): EvalResult {
     complete: i.dataset.complete && !c.subset && i.skipped.length === 0 && !i.interrupted,
     ...comparisonFields(c),
     eval_config: i.cfg,
+    config_sources: i.configSources,
+    model_file: i.modelFile,
     weights: i.weightsFile,
     engine: i.engine,
     backend: i.backend,
@@ -275,6 +284,8 @@ export function renderReport(r: EvalResult): string {
     : 'published: no published numbers for this tag\n';
   // No leading blank line: `zoo eval ... | head -1` is the table's header.
   let out = `${head}\n${metrics}${src}`;
+  // A model file's config is assembled from several places: say where each value came from.
+  if (r.model_file && r.config_sources) out += `config: ${describeSources(r.eval_config, r.config_sources)}\n`;
   if (r.real) {
     const rp = r.real.published;
     out +=

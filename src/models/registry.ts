@@ -289,7 +289,7 @@ export function requireArchitecture(m: ResolvedModel): Architecture {
  * The published row to compare a run with: ImageNet-1k, the same eval size, crop and interpolation
  * where one matches, else the first ImageNet row.
  */
-export function primaryPublished(tag: PretrainedTag, cfg: EvalConfig = tag.evalConfig): PublishedResult | undefined {
+export function primaryPublished(tag: Pick<PretrainedTag, 'published' | 'evalConfig'> | Pick<PretrainedTag, 'published'>, cfg: EvalConfig = (tag as PretrainedTag).evalConfig): PublishedResult | undefined {
   const imagenet = tag.published.filter((r) => r.dataset === 'imagenet');
   const size = cfg.inputSize[1];
   const exact = imagenet.find(

@@ -18,7 +18,7 @@ const require = createRequire(import.meta.url);
 
 /** onnxruntime-node is loaded on first use, so `zoo list` and friends never pay for it. */
 let ortPromise: Promise<Ort> | undefined;
-function loadOrt(): Promise<Ort> {
+export function loadOrt(): Promise<Ort> {
   ortPromise ??= import('onnxruntime-node').then((m) => ((m as { default?: Ort }).default ?? m) as Ort);
   return ortPromise;
 }
@@ -83,7 +83,7 @@ export function checkCudaAvailable(binaryDir = ortBinaryDir()): void {
  */
 const NO_SPIN = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
 
-function cpuSessionOptions(threads: number): OrtSession.SessionOptions {
+export function cpuSessionOptions(threads: number): OrtSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
@@ -96,7 +96,7 @@ function cpuSessionOptions(threads: number): OrtSession.SessionOptions {
   };
 }
 
-function cudaSessionOptions(): OrtSession.SessionOptions {
+export function cudaSessionOptions(): OrtSession.SessionOptions {
   return {
     executionProviders: [{ name: 'cuda', deviceId: 0 }],
     graphOptimizationLevel: 'all',

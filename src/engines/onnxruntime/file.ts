@@ -1,0 +1,129 @@
+/**
+ * An ONNX file from elsewhere (torch.onnx.export, tf2onnx, a quantizer) on onnxruntime: read its
+ * signature, check it is a whole ONNX model before onnxruntime sees it (a truncated download is a
+ * weights error naming the file, not a native stack), and run it through the input adapters:
+ * NHWC transpose, float16 in and out, a static batch split or padded with zero images.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { EngineError, WeightsError } from '../../errors.js';
+import { batchChunks, f16ArrayToF32, f32ArrayToF16, nchwToNhwc, type InputPlan, type InputSignature } from '../../models/file/adapters.js';
+import type { Device, LoadedModel } from '../engine.js';
+import { firstLine, type OpenedModelFile } from '../model-file.js';
+import { checkCudaAvailable, cpuSessionOptions, cudaSessionOptions, loadOrt } from './index.js';
+import { summarizeOnnx, type OnnxSummary } from './read-proto.js';
+
+export interface OpenOptions {
+  device: Device;
+  threads?: number;
+}
+
+function signatures(meta: readonly OrtSession.ValueMetadata[]): InputSignature[] {
+  return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] }));
+}
+
+export async function openOnnxFile(file: string, opts: OpenOptions): Promise<OpenedModelFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw new WeightsError(`cannot read the model: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, fix: 'check the path and its permissions' });
+  }
+  let summary: OnnxSummary;
+  try {
+    summary = summarizeOnnx(bytes);
+  } catch (e) {
+    throw new WeightsError(`not a complete ONNX model (${(e as Error).message} after reading ${bytes.length} bytes)`, {
+      file,
+      expected: 'an ONNX ModelProto with a graph, as torch.onnx.export or tf2onnx write it',
+      fix: 'the file is truncated or is not ONNX: download or export it again',
+    });
+  }
+  if (opts.device === 'cuda') checkCudaAvailable();
+  const ort = await loadOrt();
+  let session: OrtSession;
+  try {
+    const options = opts.device === 'cuda' ? cudaSessionOptions() : cpuSessionOptions(opts.threads ?? availableParallelism());
+    session = await ort.InferenceSession.create(bytes, options);
+  } catch (e) {
+    throw new EngineError(`onnxruntime cannot load the model: ${firstLine(e)}`, {
+      file,
+      fix: 'check its opset and operators against onnxruntime 1.30 (onnx.checker.check_model), or re-export it',
+    });
+  }
+  const inputs = signatures(session.inputMetadata);
+  const outputs = signatures(session.outputMetadata);
+  return {
+    file,
+    format: 'onnx',
+    inputs,
+    outputs,
+    params: summary.params,
+    details: { producer: summary.producer, ir_version: summary.irVersion, opsets: summary.opsets, nodes: summary.nodes, params_by_type: summary.paramsByType },
+    runner: (plan, output, inputShape) => onnxRunner(ort, session, file, plan, output, inputShape, opts.device),
+    dispose: () => session.release(),
+  };
+}
+
+type Ort = Awaited<ReturnType<typeof loadOrt>>;
+
+function onnxRunner(
+  ort: Ort,
+  session: OrtSession,
+  file: string,
+  plan: InputPlan,
+  output: string,
+  inputShape: readonly [number, number, number],
+  device: Device,
+): LoadedModel {
+  const [c, h, w] = inputShape;
+  const per = c * h * w;
+  const dims = (b: number) => (plan.layout === 'nchw' ? [b, c, h, w] : [b, h, w, c]);
+  /** One engine call over `count` images from `start`, padded to the static batch when there is one. */
+  const call = async (input: Float32Array, start: number, count: number): Promise<{ data: Float32Array; k: number }> => {
+    const b = plan.batch ?? count;
+    // onnxruntime reads plain ArrayBuffers only (the loader's batches are shared memory): copy, and pad.
+    let x: Float32Array<ArrayBuffer> = new Float32Array(b * per);
+    x.set(input.subarray(start * per, (start + count) * per));
+    if (plan.layout === 'nhwc') x = nchwToNhwc(x, b, c, h, w);
+    const tensor: OrtTensor = plan.type === 'float16' ? new ort.Tensor('float16', f32ArrayToF16(x), dims(b)) : new ort.Tensor('float32', x, dims(b));
+    let out: OrtSession.ReturnType;
+    try {
+      out = await session.run({ [plan.name]: tensor }, [output]);
+    } catch (e) {
+      throw new EngineError(`onnxruntime failed running the model on a batch of ${b} ${dims(b).join('x')}: ${firstLine(e)}`, {
+        file,
+        fix: 'the model cannot run at this input size or batch: check --img-size / its config.json against the size it was exported for',
+      });
+    }
+    const t = out[output]!;
+    const data = t.type === 'float16' ? f16ArrayToF32(t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : null;
+    if (!data) throw new EngineError(`output '${output}' is ${t.type}`, { file, expected: 'float32 or float16 scores', fix: 'pick the scores output with --output NAME' });
+    return { data: data.subarray(0, count * (data.length / b)), k: data.length / b };
+  };
+  return {
+    engine: 'onnxruntime',
+    backend: `onnxruntime ${device}`,
+    device,
+    inputShape,
+    async run(input: Float32Array, n: number): Promise<Float32Array> {
+      const parts: Float32Array[] = [];
+      let k = 0;
+      for (const [start, count] of batchChunks(n, plan.batch)) {
+        const r = await call(input, start, count);
+        k = r.k;
+        parts.push(r.data);
+      }
+      if (parts.length === 1) return parts[0]!;
+      const all = new Float32Array(n * k);
+      let o = 0;
+      for (const p of parts) {
+        all.set(p, o);
+        o += p.length;
+      }
+      return all;
+    },
+    dispose: () => session.release(),
+  };
+}
