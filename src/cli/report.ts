@@ -49,9 +49,9 @@ export interface EvalResult {
   } | null;
   eval_config: EvalConfig;
   /** Where each eval_config value came from: a flag, the catalogue, a config.json, --config-of, the model's input shape. */
-  config_sources: ConfigSources | null;
+  config_sources?: ConfigSources | null;
   /** A model file's signature and the adapters applied (null for built-in models). */
-  model_file: ModelFileSummary | null;
+  model_file?: ModelFileSummary | null;
   weights: string;
   engine: EngineName;
   backend: string;
