@@ -11,22 +11,30 @@ export function renderBench(r: BenchResult): string {
   out.push(
     `zoo bench ${r.tag}: ${h}x${w} ${r.evalConfig.interpolation} crop_pct ${r.evalConfig.cropPct}; ${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node}`,
   );
-  out.push(`images: ${r.data.files} files from ${r.data.root} (repeated as needed); engine threads ${r.threads}, loader workers ${r.workers}\n`);
+  out.push(`images: ${r.data.files} files from ${r.data.root} (repeated as needed); engine threads ${r.threads}, loader workers ${r.workers}`);
+  out.push(`JPEG decoder: ${r.decoder.name} (${r.decoder.reason})\n`);
   const ref = r.reference;
   const refNote = ref?.skipped ? `reference skipped: ${ref.skipped}` : ref?.versions ? `reference: Pillow ${ref.versions.pillow}, torchvision ${ref.versions.torchvision}, torch ${ref.versions.torch}` : 'reference not run';
 
   const pre: string[][] = [];
-  if (r.decode) pre.push(['decode (1 core)', f1(r.decode.imagesPerSecond), f1(ref?.decode?.imagesPerSecond), ratio(r.ratios.decode)]);
-  if (r.preprocess) pre.push(['decode + exact preprocess (1 core)', f1(r.preprocess.imagesPerSecond), f1(ref?.preprocess?.imagesPerSecond), ratio(r.ratios.preprocess)]);
+  // Rows name the JPEG decoder when the run timed both (the libjpeg-turbo addon in use, sharp its fallback).
+  const both = r.decodeSharp !== undefined || r.preprocessSharp !== undefined || (r.loader ?? []).some((l) => l.decoder !== r.decoder.name);
+  const by = (name: string) => (both ? `, ${name}` : '');
+  if (r.decode) pre.push([`decode (1 core${by(r.decoder.name)})`, f1(r.decode.imagesPerSecond), f1(ref?.decode?.imagesPerSecond), ratio(r.ratios.decode)]);
+  if (r.decodeSharp) pre.push([`decode (1 core${by('sharp')})`, f1(r.decodeSharp.imagesPerSecond), f1(ref?.decode?.imagesPerSecond), ratio(r.ratios.decodeSharp)]);
+  if (r.preprocess) pre.push([`decode + exact preprocess (1 core${by(r.decoder.name)})`, f1(r.preprocess.imagesPerSecond), f1(ref?.preprocess?.imagesPerSecond), ratio(r.ratios.preprocess)]);
+  if (r.preprocessSharp) pre.push([`decode + exact preprocess (1 core${by('sharp')})`, f1(r.preprocessSharp.imagesPerSecond), f1(ref?.preprocess?.imagesPerSecond), ratio(r.ratios.preprocessSharp)]);
   if (r.fast) {
     const refPre = ref?.preprocess?.imagesPerSecond;
     pre.push(['decode + fast preprocess (1 core)', f1(r.fast.imagesPerSecond), f1(refPre), ratio(refPre ? r.fast.imagesPerSecond / refPre : null)]);
   }
-  // Scaling is read against the one-core figure: one loader worker already overlaps its decode
-  // (libuv thread) with its resize (worker thread), so it is not a one-core figure.
-  const oneCore = r.preprocess?.imagesPerSecond;
+  // Scaling is read against the one-core figure of the same decoder (sharp's one worker overlaps its
+  // decode, on a libuv thread, with its resize, so it is not a one-core figure) and against 1 worker.
   for (const l of r.loader ?? []) {
-    pre.push([`loader, ${l.workers} worker(s), exact`, f1(l.imagesPerSecond), '-', oneCore ? `${ratio(l.imagesPerSecond / oneCore)} of 1 core` : '-']);
+    const oneCore = (l.decoder === r.decoder.name ? r.preprocess : r.preprocessSharp)?.imagesPerSecond;
+    const oneWorker = r.loader?.find((x) => x.workers === 1 && x.decoder === l.decoder)?.imagesPerSecond;
+    const scaling = [oneCore ? `${ratio(l.imagesPerSecond / oneCore)} of 1 core` : '', l.workers > 1 && oneWorker ? `${ratio(l.imagesPerSecond / oneWorker)} of 1 worker` : ''].filter(Boolean).join(', ');
+    pre.push([`loader, ${l.workers} worker(s), exact${by(l.decoder)}`, f1(l.imagesPerSecond), '-', scaling || '-']);
   }
   if (pre.length) {
     out.push('Preprocessing (images/s; reference: Pillow decode, Pillow + torchvision eval transform)');

@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { discoverDataset, type Sample } from '../data/dataset.js';
+import { jpegDecoder, type JpegDecoderName } from '../data/jpeg-turbo.js';
 import { DataError, UsageError, ZooError } from '../errors.js';
 import type { EngineName } from '../engines/engine.js';
 import type { EvalConfig } from '../models/eval-config.js';
@@ -60,6 +61,8 @@ export interface InferenceRow extends Rate {
 export interface LoaderRow extends Rate {
   workers: number;
   resize: 'exact' | 'fast';
+  /** The workers' JPEG decoder. */
+  decoder: JpegDecoderName;
 }
 
 export interface BenchResult {
@@ -70,8 +73,13 @@ export interface BenchResult {
   threads: number;
   workers: number;
   data: { root: string; files: number };
+  /** The JPEG decoder zoo runs (decode, preprocess and the loader rows without a decoder of their own). */
+  decoder: { name: JpegDecoderName; reason: string };
   decode?: Rate;
   preprocess?: Rate;
+  /** The same two stages through sharp, timed when the libjpeg-turbo addon is in use: the fallback's figures. */
+  decodeSharp?: Rate;
+  preprocessSharp?: Rate;
   fast?: Rate & { difference: PixelDifference };
   loader?: LoaderRow[];
   inference?: InferenceRow[];
@@ -93,6 +101,8 @@ export interface BenchResult {
   ratios: {
     decode?: number;
     preprocess?: number;
+    decodeSharp?: number;
+    preprocessSharp?: number;
     /** Each side at its best batch size. */
     inference?: Partial<Record<EngineName, number>>;
   };
@@ -145,6 +155,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const files = samples.map((s) => s.file);
   const has = (s: BenchStage) => opts.stages.includes(s);
   const pre = { minSeconds: 0, minImages: opts.count };
+  const decoder = jpegDecoder();
+  // With the addon in use, the one-core stages and the loader are timed through sharp as well, so
+  // one run gives the figures with and without it.
+  const decoders: JpegDecoderName[] = decoder.decoder === 'libjpeg-turbo' ? ['libjpeg-turbo', 'sharp'] : ['sharp'];
+  opts.log(`JPEG decoder: ${decoder.decoder} (${decoder.reason})`);
   const result: BenchResult = {
     model: model.tag.arch,
     tag: model.tag.name,
@@ -153,17 +168,26 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     threads: opts.threads,
     workers: opts.workers,
     data: { root, files: files.length },
+    decoder: { name: decoder.decoder, reason: decoder.reason },
     ratios: {},
     skipped: [],
   };
 
   if (has('decode')) {
     opts.log(`decode, one core, ${opts.count} images`);
-    result.decode = await decodeStage(files, pre);
+    result.decode = await decodeStage(files, pre, decoder.decoder);
+    if (decoders.includes('sharp') && decoder.decoder !== 'sharp') {
+      opts.log(`decode through sharp, one core, ${opts.count} images`);
+      result.decodeSharp = await decodeStage(files, pre, 'sharp');
+    }
   }
   if (has('preprocess')) {
     opts.log(`decode + exact preprocess, one core, ${opts.count} images`);
     result.preprocess = await preprocessStage(files, cfg, 'exact', pre);
+    if (decoders.includes('sharp') && decoder.decoder !== 'sharp') {
+      opts.log(`decode through sharp + exact preprocess, one core, ${opts.count} images`);
+      result.preprocessSharp = await preprocessStage(files, cfg, 'exact', pre, 'sharp');
+    }
   }
   if (has('fast')) {
     opts.log(`decode + fast (libvips) preprocess, one core, ${opts.count} images`);
@@ -173,10 +197,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   if (has('loader')) {
     result.loader = [];
     const counts = [...new Set([1, opts.workers])];
-    for (const workers of counts) {
-      opts.log(`loader, ${workers} worker(s), exact`);
-      const images = Math.max(opts.count * workers, 4 * opts.batchSize);
-      result.loader.push({ workers, resize: 'exact', ...(await loaderStage(samples, cfg, { workers, batchSize: opts.batchSize, images, resize: 'exact' })) });
+    for (const name of decoders) {
+      for (const workers of counts) {
+        opts.log(`loader, ${workers} worker(s), exact, ${name}`);
+        const images = Math.max(opts.count * workers, 4 * opts.batchSize);
+        result.loader.push({ workers, resize: 'exact', decoder: name, ...(await loaderStage(samples, cfg, { workers, batchSize: opts.batchSize, images, resize: 'exact', decoder: name })) });
+      }
     }
   }
 
@@ -225,7 +251,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         });
         // The back-to-back model needs the loader's rate on all workers: measure it if the loader stage did not.
         const preAll =
-          result.loader?.find((l) => l.workers === opts.workers)?.imagesPerSecond ??
+          result.loader?.find((l) => l.workers === opts.workers && l.decoder === decoder.decoder)?.imagesPerSecond ??
           (await loaderStage(samples, cfg, { workers: opts.workers, batchSize: opts.batchSize, images: Math.max(opts.count * opts.workers, 4 * opts.batchSize), resize: 'exact' })).imagesPerSecond;
         const backToBack = preAll && ortAtBatch ? 1 / (1 / preAll + 1 / ortAtBatch) : null;
         result.endToEnd = {
@@ -272,6 +298,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const ref = result.reference;
     if (ref.decode && result.decode) result.ratios.decode = result.decode.imagesPerSecond / ref.decode.imagesPerSecond;
     if (ref.preprocess && result.preprocess) result.ratios.preprocess = result.preprocess.imagesPerSecond / ref.preprocess.imagesPerSecond;
+    if (ref.decode && result.decodeSharp) result.ratios.decodeSharp = result.decodeSharp.imagesPerSecond / ref.decode.imagesPerSecond;
+    if (ref.preprocess && result.preprocessSharp) result.ratios.preprocessSharp = result.preprocessSharp.imagesPerSecond / ref.preprocess.imagesPerSecond;
     const refBest = best(ref.inference ?? []);
     if (refBest && result.inference) {
       result.ratios.inference = {};

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sample } from '../data/dataset.js';
+import type { JpegDecoderName } from '../data/jpeg-turbo.js';
 import { createLoader } from '../data/loader.js';
 import { fastCrop, processInto, type ResizeMode } from '../data/pipeline.js';
 import type { EngineName, LoadedModel } from '../engines/engine.js';
@@ -37,16 +38,19 @@ export function repeatSamples(samples: readonly Sample[], n: number): Sample[] {
  */
 async function imageCode() {
   const [decode, preprocess] = await Promise.all([import('../data/decode.js'), import('../data/preprocess.js')]);
-  return { decodeRgb: decode.decodeRgb, cropResize: preprocess.cropResize };
+  return { decodeRgb: decode.decodeRgb, decodeRgbWith: decode.decodeRgbWith, cropResize: preprocess.cropResize, normalizeInto: preprocess.normalizeInto };
 }
 
-/** Decode alone, one image at a time on the calling thread (one core). */
-export async function decodeStage(files: readonly string[], opts: StageOptions): Promise<Rate> {
-  const { decodeRgb } = await imageCode();
+/**
+ * Decode alone, one image at a time on the calling thread (one core), with `decoder` for JPEGs
+ * (undefined: the one zoo runs; the bench also times sharp when the addon is in use).
+ */
+export async function decodeStage(files: readonly string[], opts: StageOptions, decoder?: JpegDecoderName): Promise<Rate> {
+  const { decodeRgbWith } = await imageCode();
   let i = 0;
   return measureRate(
     async () => {
-      await decodeRgb(files[i++ % files.length]!);
+      await decodeRgbWith(decoder, files[i++ % files.length]!);
       return 1;
     },
     { ...opts, warmup: Math.min(files.length, 20) },
@@ -54,9 +58,20 @@ export async function decodeStage(files: readonly string[], opts: StageOptions):
 }
 
 /** Decode + resize + crop + normalise, one image at a time on the calling thread (one core). */
-export function preprocessStage(files: readonly string[], cfg: EvalConfig, resize: ResizeMode, opts: StageOptions): Promise<Rate> {
+export async function preprocessStage(files: readonly string[], cfg: EvalConfig, resize: ResizeMode, opts: StageOptions, decoder?: JpegDecoderName): Promise<Rate> {
   const out = new Float32Array(cfg.inputSize[0] * cfg.inputSize[1] * cfg.inputSize[2]);
   let i = 0;
+  if (decoder !== undefined) {
+    // The production path (pipeline.processInto) with the decoder named: decode, cropResize, normalizeInto.
+    const { decodeRgbWith, cropResize, normalizeInto } = await imageCode();
+    return measureRate(
+      async () => {
+        normalizeInto(cropResize(await decodeRgbWith(decoder, files[i++ % files.length]!), cfg), cfg, out, 0);
+        return 1;
+      },
+      { ...opts, warmup: Math.min(files.length, 20) },
+    );
+  }
   return measureRate(
     async () => {
       await processInto(files[i++ % files.length]!, cfg, out, 0, resize);
@@ -96,14 +111,26 @@ export async function fastDifference(files: readonly string[], cfg: EvalConfig):
   return { images: files.length, meanAbs: sum / bytes, maxAbs: max, differing: diff / bytes };
 }
 
-/** The real loader (worker threads writing into shared batches), its batches discarded. */
+/**
+ * The real loader (worker threads writing into shared batches), its batches discarded. `decoder`
+ * forces the workers' JPEG decoder through ZOO_DECODER, which a worker reads from the copy of the
+ * environment it gets at start-up (all start inside createLoader); restored once they have.
+ */
 export async function loaderStage(
   samples: readonly Sample[],
   cfg: EvalConfig,
-  opts: { workers: number; batchSize: number; images: number; resize: ResizeMode },
+  opts: { workers: number; batchSize: number; images: number; resize: ResizeMode; decoder?: JpegDecoderName },
 ): Promise<Rate> {
   const run = repeatSamples(samples, opts.images);
-  const loader = createLoader(run, cfg, { batchSize: opts.batchSize, workers: opts.workers, resize: opts.resize });
+  const before = process.env.ZOO_DECODER;
+  if (opts.decoder) process.env.ZOO_DECODER = opts.decoder === 'sharp' ? 'sharp' : 'turbo';
+  let loader: ReturnType<typeof createLoader>;
+  try {
+    loader = createLoader(run, cfg, { batchSize: opts.batchSize, workers: opts.workers, resize: opts.resize });
+  } finally {
+    if (before === undefined) delete process.env.ZOO_DECODER;
+    else process.env.ZOO_DECODER = before;
+  }
   // Worker start-up is a one-time cost: time from the first batch on.
   let images = 0;
   let start = 0;
