@@ -12,7 +12,7 @@ import { runBench, type BenchOptions, type BenchStage, BENCH_STAGES } from '../b
 import { renderBench } from '../bench/report.js';
 import type { EngineName } from '../engines/engine.js';
 import type { Io, Wrap } from './main.js';
-import { positiveInt } from './options.js';
+import { batchSize, positiveInt, threadCount } from './options.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import { jsonText } from './report.js';
 import { resolveOutput, writeOutput } from '../io/output.js';
@@ -42,7 +42,7 @@ function folderList(value: string, previous: string[] | undefined): string[] {
 }
 
 function intList(value: string): number[] {
-  return value.split(',').map((s) => positiveInt(s.trim()));
+  return value.split(',').map((s) => batchSize(s.trim()));
 }
 
 interface BenchFlags {
@@ -69,10 +69,10 @@ export function benchCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--images <n>', 'images for the memory run, a child zoo eval (the data repeated to reach it; the in-process end-to-end run uses up to 640)').argParser(positiveInt).default(2000))
     .addOption(new Option('--seconds <s>', 'minimum seconds per inference measurement').argParser(positiveNumber).default(5))
     .addOption(new Option('--batches <list>', 'inference batch sizes').argParser(intList).default([1, 8, 32], '1,8,32'))
-    .addOption(new Option('-b, --batch-size <n>', 'batch size of the loader and end-to-end runs').argParser(positiveInt).default(32))
+    .addOption(new Option('-b, --batch-size <n>', 'batch size of the loader and end-to-end runs').argParser(batchSize).default(32))
     .addOption(new Option('--engines <list>', 'engines to time').argParser(list<EngineName>(['onnxruntime', 'tfjs'])).default(['onnxruntime', 'tfjs'], 'onnxruntime,tfjs'))
-    .addOption(new Option('--threads <n>', 'engine threads, and the reference\'s torch threads (default: all cores)').argParser(positiveInt))
-    .addOption(new Option('--workers <n>', 'loader workers for end to end (default: all cores)').argParser(positiveInt))
+    .addOption(new Option('--threads <n>', 'engine threads, and the reference\'s torch threads (default: all cores)').argParser(threadCount))
+    .addOption(new Option('--workers <n>', 'loader workers for end to end (default: all cores)').argParser(threadCount))
     .addOption(new Option('--stages <list>', `stages to run: ${BENCH_STAGES.join(',')}`).argParser(list(BENCH_STAGES)).default([...BENCH_STAGES], 'all'))
     .addOption(new Option('--no-reference', 'skip the Python reference runner'))
     .addOption(jsonOption('every figure'))

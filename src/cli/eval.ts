@@ -33,7 +33,10 @@ import {
   engineOptions,
   expectation,
   modelFileOptions,
-  positiveInt,
+  batchSize as batchSizeOption,
+  LIMITS,
+  maxThreads,
+  threadCount,
   positiveSeconds,
   preprocessOptions,
   tolerance,
@@ -100,8 +103,8 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k; or a model file: x.onnx, a TF.js model.json, or a folder holding model.onnx + config.json')
     .addOption(new Option('--data <path>', 'ImageNet val: ImageFolder tree, flat ILSVRC2012_val_*.JPEG folder, a parent holding val/, or a .tar of either'))
     .addOption(new Option('--weights <file>', "checkpoint (.safetensors, .pth, .pth.tar, .pdparams); default: the tag's download"))
-    .addOption(new Option('-b, --batch-size <n>', 'images per engine call').argParser(positiveInt).default(32))
-    .addOption(new Option('-j, --workers <n>', 'decode/preprocess threads (default: number of cores)').argParser(positiveInt))
+    .addOption(new Option('-b, --batch-size <n>', `images per engine call (at most ${LIMITS.batchSize}, and the images of the run)`).argParser(batchSizeOption).default(32))
+    .addOption(new Option('-j, --workers <n>', `decode/preprocess threads (default: number of cores; at most ${maxThreads()}, and the images of the run)`).argParser(threadCount))
     .addOption(new Option('--limit <n>', 'evaluate only the first N images in val order (after --per-class)').argParser((v) => parseCount('--limit', v)))
     .addOption(new Option('--per-class <k>', 'evaluate only the first K images of every class, in val order').argParser((v) => parseCount('--per-class', v)))
     .addOption(new Option('--shard <i/n>', 'evaluate the i-th of n round-robin slices (1-based); combine with zoo merge').argParser(parseShard))
@@ -305,9 +308,11 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
 
     const dataReady = performance.now();
 
-    const workers = flags.workers ?? availableParallelism();
+    // Neither more workers nor larger batches than there are images: both only allocate.
+    const workers = Math.min(flags.workers ?? availableParallelism(), samples.length);
+    const batchSize = Math.min(flags.batchSize, samples.length);
     const loaderOptions: LoaderOptions = {
-      batchSize: flags.batchSize,
+      batchSize,
       workers,
       onError: flags.onError,
       ...(flags.imageTimeout ? { imageTimeoutMs: flags.imageTimeout * 1000 } : {}),
@@ -496,7 +501,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
       backend: run.model.backend,
       device: run.model.device,
       engine: run.model.engine,
-      batchSize: flags.batchSize,
+      batchSize,
       workers,
       dataset: {
         root: dataset.root,

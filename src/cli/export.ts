@@ -5,7 +5,7 @@ import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 import { resolveModel } from '../models/registry.js';
 import type { Io, Wrap } from './main.js';
 import { buildGraph, readCheckpoint, weightsFile } from './model.js';
-import { positiveInt } from './options.js';
+import { imgSize } from './options.js';
 
 interface ExportFlags {
   weights?: string;
@@ -21,7 +21,7 @@ export function exportCommand(io: Io, wrap: Wrap): Command {
     .argument('<model>', 'architecture or arch.tag')
     .addOption(new Option('--weights <file>', "checkpoint; default: the tag's download"))
     .addOption(new Option('--output <file.onnx>', 'where to write the model').makeOptionMandatory())
-    .addOption(new Option('--img-size <n>', "input size (square); default: the tag's eval size").argParser(positiveInt))
+    .addOption(new Option('--img-size <n>', "input size (square); default: the tag's eval size").argParser(imgSize))
     .addOption(new Option('--offline', 'never touch the network'))
     .addOption(new Option('--quiet', 'no progress output'))
     .addHelpText('after', '\nExample:\n  zoo export rexnet_100 --weights rexnet_100.safetensors --output rexnet_100.onnx\n')

@@ -9,7 +9,7 @@ import { DataError } from '../errors.js';
 import { resolveModel } from '../models/registry.js';
 import type { Io, Wrap } from './main.js';
 import { loadModel } from './model.js';
-import { engineOptions, positiveInt, type EngineFlags } from './options.js';
+import { batchSize, engineOptions, type EngineFlags } from './options.js';
 
 interface LogitsFlags extends EngineFlags {
   weights?: string;
@@ -27,7 +27,7 @@ export function logitsCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--weights <file>', 'checkpoint (.safetensors, .pth, .pth.tar, .pdparams); default: the tag\'s download'))
     .addOption(new Option('--input <file.npy>', 'float32 array [N, 3, H, W]').makeOptionMandatory())
     .addOption(new Option('--output <file.npy>', 'where to write float32 logits [N, classes]').makeOptionMandatory())
-    .addOption(new Option('--batch-size <n>', 'images per engine call').argParser(positiveInt).default(32))
+    .addOption(new Option('--batch-size <n>', 'images per engine call').argParser(batchSize).default(32))
     .addOption(new Option('--offline', 'never touch the network'))
     .addOption(new Option('--quiet', 'no progress output'));
   for (const o of engineOptions()) cmd.addOption(o);
@@ -42,10 +42,10 @@ export function logitsCommand(io: Io, wrap: Wrap): Command {
           [{ flag: '--input', path: flags.input, kind: 'file' }, ...(flags.weights ? [{ flag: '--weights', path: flags.weights, kind: 'file' as const }] : [])],
         );
         const x = await readNpy(flags.input);
-        if (x.shape.length !== 4 || x.shape[1] !== 3) {
+        if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape.some((d) => d === 0)) {
           throw new DataError(`input has shape (${x.shape.join(', ')})`, {
             file: flags.input,
-            expected: 'a float32 NCHW array of shape (N, 3, H, W)',
+            expected: 'a float32 NCHW array of shape (N, 3, H, W), N, H and W at least 1',
           });
         }
         const [n, c, h, w] = x.shape as [number, number, number, number];

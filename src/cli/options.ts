@@ -2,6 +2,7 @@
  * Option value parsers shared by the commands. Bad values throw commander's InvalidArgumentError,
  * which main() reports as one line with ExitCode.USAGE.
  */
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Device, EngineName } from '../engines/engine.js';
 import type { CropMode, EvalConfig, Interpolation } from '../models/eval-config.js';
@@ -14,10 +15,57 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/**
+ * Upper bounds of the size options: past them a run only allocates (a 100000-px input, a
+ * billion-image batch, thousands of threads) and ends with an allocation error. Thread pools are
+ * bounded by the cores there are; batches and workers are further cut to the images of the run.
+ */
+export const LIMITS = {
+  /** Pixels per side: the largest timm eval size is 800 (efficientnet_l2); 2048 leaves room. */
+  imgSize: 2048,
+  /** Images per engine call: 4096 x 3 x 224 x 224 float32 is 2.5 GB per loader buffer already. */
+  batchSize: 4096,
+  /** Threads per core for --workers and --threads: more only queue on the same cores. */
+  threadsPerCore: 4,
+  /** Smallest --crop-pct: the resize before the crop is the input size / crop_pct (10x at 0.1). */
+  cropPct: 0.1,
+} as const;
+
+/** --workers and --threads: 4 per core at most (8 on a 2-core machine). */
+export function maxThreads(): number {
+  return LIMITS.threadsPerCore * availableParallelism();
+}
+
+/** A positive integer at most `max()`; the error names the limit and why. */
+export function boundedInt(max: () => number, why: string): (value: string) => number {
+  return (value: string) => {
+    const n = positiveInt(value);
+    const m = max();
+    if (n > m) throw new InvalidArgumentError(`${n} is above the limit of ${m} (${why})`);
+    return n;
+  };
+}
+
+/** --workers and --threads. */
+export const threadCount = boundedInt(maxThreads, `${LIMITS.threadsPerCore} per core, ${availableParallelism()} cores here`);
+/** --batch-size (eval further cuts it to the images of the run). */
+export const batchSize = boundedInt(() => LIMITS.batchSize, 'larger batches only allocate');
+/** --img-size. */
+export const imgSize = boundedInt(() => LIMITS.imgSize, 'pixels per side');
+
 export function cropPct(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError(`expected a number in (0, 1], got '${value}'`);
+  if (!Number.isFinite(n) || n < LIMITS.cropPct || n > 1) {
+    throw new InvalidArgumentError(`expected a number in [${LIMITS.cropPct}, 1], got '${value}' (the image is resized to the input size / crop_pct before the crop)`);
+  }
   return n;
+}
+
+/** --std: three positive numbers (a zero or negative std gives NaN or flipped inputs). */
+export function positiveTriple(value: string): [number, number, number] {
+  const t = triple(value);
+  if (t.some((v) => !(v > 0))) throw new InvalidArgumentError(`expected three positive numbers, got '${value}' (the input is divided by std)`);
+  return t;
 }
 
 /** `0.5,0.5,0.5`, `0.5 0.5 0.5`, or one number for all three channels. */
@@ -40,7 +88,7 @@ export function engineOptions(): Option[] {
   return [
     new Option('--engine <name>', 'inference engine').choices(['onnxruntime', 'tfjs']).default('onnxruntime'),
     new Option('--device <device>', 'where the model runs').choices(['cpu', 'cuda']).default('cpu'),
-    new Option('--threads <n>', 'CPU threads for the engine (default: all cores)').argParser(positiveInt),
+    new Option('--threads <n>', `CPU threads for the engine (default: all cores; at most ${maxThreads()})`).argParser(threadCount),
   ];
 }
 
@@ -55,7 +103,7 @@ export interface PreprocessFlags {
 
 export function preprocessOptions(): Option[] {
   return [
-    new Option('--img-size <n>', "input size (square), overriding the tag's eval size").argParser(positiveInt),
+    new Option('--img-size <n>', `input size (square), overriding the tag's eval size (at most ${LIMITS.imgSize})`).argParser(imgSize),
     new Option('--crop-pct <f>', "center-crop fraction, overriding the tag's").argParser(cropPct),
     new Option('--crop-mode <mode>', 'center: resize the short side then crop; squash: resize both sides').choices([
       'center',
@@ -63,7 +111,7 @@ export function preprocessOptions(): Option[] {
     ]),
     new Option('--interpolation <filter>', 'resize filter (Pillow)').choices(['bicubic', 'bilinear']),
     new Option('--mean <r,g,b>', 'normalisation mean').argParser(triple),
-    new Option('--std <r,g,b>', 'normalisation std').argParser(triple),
+    new Option('--std <r,g,b>', 'normalisation std (positive)').argParser(positiveTriple),
   ];
 }
 

@@ -113,8 +113,8 @@ export function translateTimmFlags(argv: readonly string[]): string[] {
       out.push(...inputSizeToImgSize(values));
       continue;
     }
-    if (LISTS.has(flag) && inline === undefined) {
-      // --mean 0.5 0.5 0.5 (timm) -> --mean 0.5,0.5,0.5; --mean 0.5,0.5,0.5 passes as it is.
+    if (LISTS.has(flag) && inline === undefined && i + 1 < args.length && NUMBER.test(args[i + 1]!)) {
+      // --mean 0.5 0.5 0.5 (timm) -> --mean 0.5,0.5,0.5; --mean 0.5,0.5,0.5 (or -0.2 in it) passes as it is.
       const values: string[] = [];
       while (i + 1 < args.length && NUMBER.test(args[i + 1]!) && values.length < 3) values.push(args[++i]!);
       out.push(flag, values.join(','));

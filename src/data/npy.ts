@@ -28,8 +28,13 @@ export function parseNpy(buf: Uint8Array, file = '<buffer>'): NpyArray {
   if (descr !== '<f4') throw bad(`dtype is ${descr ?? 'unknown'}`);
   if (fortran) throw bad('array is in Fortran order');
   if (shapeText === undefined) throw bad('no shape in header');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  // Every dimension a non-negative decimal integer: (-1, 3, -4, 4) multiplies to a plausible size.
+  const badDim = dims.find((d) => !/^\d{1,10}$/.test(d));
+  if (badDim !== undefined) throw bad(`shape (${shapeText.trim().slice(0, 60)}) has the dimension '${badDim.slice(0, 20)}', not a non-negative integer`);
+  const shape = dims.map(Number);
   const n = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(n * 4)) throw bad(`shape (${shape.join(', ')}) is too large`);
   const dataStart = start + headerLen;
   if (buf.length - dataStart !== n * 4) throw bad(`holds ${buf.length - dataStart} data bytes, shape needs ${n * 4}`);
   const data = new Float32Array(n);
