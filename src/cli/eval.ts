@@ -45,6 +45,7 @@ import {
 } from './options.js';
 import { evalProgress } from './progress.js';
 import { resolveSource } from './source.js';
+import { buildReport } from '../report/build.js';
 import { buildResult, jsonText, predictionsCsv, renderReport, resultCsv, type RealResult, type Selection } from './report.js';
 import { planOutputs, writeOutput, type OutputTarget } from '../io/output.js';
 import {
@@ -71,6 +72,8 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   json?: JsonFlag;
   csv?: string;
   predictions?: string;
+  /** An HTML report of the result (src/report), as `zoo report` writes it. */
+  report?: string;
   offline?: boolean;
   quiet?: boolean;
   expectTop1?: Expectation;
@@ -123,6 +126,7 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(jsonOption('the result (also what zoo merge reads)'))
     .addOption(new Option('--csv <file>', "write the result as one CSV row (timm's results columns first)"))
     .addOption(new Option('--predictions <file>', 'write per-image top-5 as CSV: file,label,top1,...,top5,margin'))
+    .addOption(new Option('--report <file>', 'write an HTML page of the result (as zoo report does)'))
     .addOption(new Option('--state <file>', 'resume state file (default: x.state.json beside --json x.json, else ./zoo-eval.state.json)'))
     .addOption(new Option('--resume', 'continue an interrupted run from its state file (same command line)'))
     .addOption(new Option('--offline', 'never touch the network (weights must be cached or given)'))
@@ -170,6 +174,7 @@ interface EvalOutputs {
   json: OutputTarget | undefined;
   csv: OutputTarget | undefined;
   predictions: OutputTarget | undefined;
+  report: OutputTarget | undefined;
   state: OutputTarget;
   /** An output goes to stdout (`-`): the table is printed on stderr instead. */
   toStdout: boolean;
@@ -183,6 +188,7 @@ async function planEvalOutputs(flags: EvalFlags, stateFile: string): Promise<Eva
       { flag: '--json', path: jsonPath(flags.json) },
       { flag: '--csv', path: flags.csv },
       { flag: '--predictions', path: flags.predictions },
+      { flag: '--report', path: flags.report },
       { flag: stateFlag, path: stateFile, streamOk: false },
     ],
     [
@@ -197,6 +203,7 @@ async function planEvalOutputs(flags: EvalFlags, stateFile: string): Promise<Eva
     json: t.get('--json'),
     csv: t.get('--csv'),
     predictions: t.get('--predictions'),
+    report: t.get('--report'),
     state: t.get(stateFlag)!,
     toStdout: [...t.values()].some((o) => o.kind === 'stdout'),
   };
@@ -528,7 +535,8 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     });
     tableStream.write(renderReport(result));
     try {
-      if (outputs.json) await writeOutput(outputs.json, jsonText({ ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) }));
+      const resultJson = jsonText({ ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) });
+      if (outputs.json) await writeOutput(outputs.json, resultJson);
       if (outputs.csv) await writeOutput(outputs.csv, resultCsv(result));
       if (outputs.predictions) {
         // Accumulator row i is the i-th selected sample that was not skipped.
@@ -537,6 +545,8 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
         for (let i = 0; i < next; i++) if (!gone.has(i)) names.push(nameOf(samples[i]!));
         await writeOutput(outputs.predictions, predictionsCsv(topk, names));
       }
+      // The page is a view of exactly the JSON above (written or not).
+      if (outputs.report) await writeOutput(outputs.report, await buildReport([{ file: jsonPath(flags.json) ?? `${result.model} (this run)`, doc: JSON.parse(resultJson) as unknown }]));
     } catch (e) {
       // Nothing measured is lost: the state holds every image counted, and --resume writes the
       // outputs again without evaluating anything.

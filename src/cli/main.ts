@@ -13,6 +13,7 @@ import { infoCommand } from './info.js';
 import { listCommand } from './list.js';
 import { logitsCommand } from './logits.js';
 import { mergeCommand } from './merge.js';
+import { reportCommand } from './html-report.js';
 import { translateTimmFlags } from './timm-flags.js';
 
 const EXIT_CODE_LINES: Record<number, string> = {
@@ -70,7 +71,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     async (...args: A) => {
       setCode(await fn(...args));
     };
-  for (const make of [evalCommand, mergeCommand, listCommand, infoCommand, enginesCommand, logitsCommand, exportCommand, benchCommand]) {
+  for (const make of [evalCommand, mergeCommand, listCommand, infoCommand, enginesCommand, logitsCommand, exportCommand, benchCommand, reportCommand]) {
     const cmd = make(io, wrap);
     // addCommand (unlike .command()) does not inherit exitOverride and the output configuration.
     cmd.copyInheritedSettings(program);
