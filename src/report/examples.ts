@@ -7,7 +7,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import sharp from 'sharp';
 import { UsageError } from '../errors.js';
 
 export interface PredictionRow {
@@ -100,6 +99,8 @@ export async function readPredictionsCsv(file: string): Promise<PredictionRow[]>
 
 async function thumbnail(root: string, row: PredictionRow, size: number): Promise<Thumb | null> {
   const path = isAbsolute(row.file) ? row.file : join(root, row.file);
+  // Loaded here, not at start-up: only --examples needs sharp (test/startup.test.ts).
+  const { default: sharp } = await import('sharp');
   try {
     const buf = await sharp(path, { failOn: 'none' }).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: 70, mozjpeg: false }).toBuffer();
     return { file: row.file, trueClass: row.label, predicted: row.top1, uri: `data:image/jpeg;base64,${buf.toString('base64')}` };
