@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { DataError } from '../errors.js';
 import { loadValLabels, synsetToIndex } from './imagenet.js';
 import { readLabels, stemOf, type LabelMap } from './labels.js';
+import type { ArchiveEntryRef } from './pipeline.js';
 import { listTarImages, type TarImageIndex } from './tar.js';
 
 export interface Sample {
@@ -21,16 +22,19 @@ export interface Sample {
   label: number;
   /** Basename, e.g. ILSVRC2012_val_00000001.JPEG. */
   name: string;
-  /** Set for an image inside a tar: its data is `size` bytes at byte `offset` of `file`. */
-  tar?: { file: string; offset: number; size: number };
+  /** Set for an image inside an archive (tar, zip): its data is `size` bytes at byte `offset` of `file`. */
+  tar?: ArchiveEntryRef;
+  /** For an image inside an archive: its path there, as the user knows it (messages, --predictions). */
+  entry?: string;
 }
 
 export interface Dataset {
   /** The folder holding the images, or the tar file. */
   root: string;
-  layout: 'imagefolder' | 'flat';
-  /** Where the images are: files in a folder, or entries of a tar read in place. */
-  source: 'folder' | 'tar';
+  /** 'class-index': ImageNetV2's folders 0 ... 999 (test-set-data.ts). */
+  layout: 'imagefolder' | 'flat' | 'class-index';
+  /** Where the images are: files in a folder, or entries of an archive read in place (a .tar.gz through a spooled tar). */
+  source: 'folder' | 'tar' | 'zip' | 'tar.gz';
   samples: Sample[];
   /** Anomalies worth telling the user that do not stop the run (missing images, duplicates, ignored tar entries). */
   warnings: string[];

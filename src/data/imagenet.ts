@@ -9,7 +9,8 @@ import { DataError } from '../errors.js';
 // Two levels up from src/data/ or dist/data/ is the package root, which holds assets/.
 const ASSETS = new URL('../../assets/imagenet/', import.meta.url);
 
-function readAsset(name: string): string {
+/** A bundled file of assets/imagenet/ as text; a DataError saying the package is incomplete if missing. */
+export function readAsset(name: string): string {
   const url = new URL(name, ASSETS);
   try {
     return readFileSync(url, 'utf8');

@@ -6,6 +6,7 @@
  * needs the message shapes and error helpers, so `zoo eval` does not pay ~100 ms of sharp start-up
  * on the critical path to the first batch (the workers load it, in parallel, while the model loads).
  */
+import { inflateRawSync } from 'node:zlib';
 import { DataError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { RgbImage } from './decode.js';
@@ -30,10 +31,21 @@ async function loadImageModules(): Promise<ImageModules> {
 /** `exact`: Pillow-identical (the default); `fast`: libvips resize, opt-in, a few levels off. */
 export type ResizeMode = 'exact' | 'fast';
 
-/** Where an image's bytes are: a file, or an entry of a tar (`file` is then `tar:entry`, for messages). */
+/**
+ * Where an entry's bytes are in an archive: `size` bytes at `offset` of `file` (a tar, or a zip);
+ * `inflate` is set for a zip's deflate entry: the raw deflate data inflates to exactly that many bytes.
+ */
+export interface ArchiveEntryRef {
+  file: string;
+  offset: number;
+  size: number;
+  inflate?: number;
+}
+
+/** Where an image's bytes are: a file, or an entry of an archive (`file` is then `archive:entry`, for messages). */
 export interface ImageSource {
   file: string;
-  tar?: { file: string; offset: number; size: number };
+  tar?: ArchiveEntryRef;
 }
 
 /** What a loader worker starts with: the config and the loader's whole pool of batch buffers, shared once. */
@@ -47,8 +59,8 @@ export interface WorkerInit {
 export interface WorkerRequest {
   id: number;
   file: string;
-  /** Set for an image inside a tar: read `size` bytes at `offset` of `tar.file`. */
-  tar?: { file: string; offset: number; size: number };
+  /** Set for an image inside an archive: read `size` bytes at `offset` of `tar.file` (and inflate). */
+  tar?: ArchiveEntryRef;
   /** Index of the batch buffer in the pool (WorkerInit.pool). */
   slot: number;
   /** Float32 element offset of this image in that buffer. */
@@ -82,7 +94,7 @@ export interface WorkerReady {
 export class TarCache {
   private readonly open = new Map<string, Promise<TarFile>>();
 
-  async read(tar: { file: string; offset: number; size: number }): Promise<Buffer> {
+  async read(tar: ArchiveEntryRef): Promise<Buffer> {
     let t = this.open.get(tar.file);
     if (!t) {
       t = TarFile.open(tar.file);
@@ -100,16 +112,35 @@ export class TarCache {
   }
 }
 
-/** The encoded bytes (a tar entry) or the path (a file) of an image, for the decoder. */
+/** The encoded bytes (an archive entry) or the path (a file) of an image, for the decoder. */
 async function inputOf(src: ImageSource, tars: TarCache | undefined): Promise<string | Uint8Array> {
   if (!src.tar) return src.file;
-  if (tars) return tars.read(src.tar);
+  if (tars) return inflated(src.file, src.tar, await tars.read(src.tar));
   const once = new TarCache();
   try {
-    return await once.read(src.tar);
+    return inflated(src.file, src.tar, await once.read(src.tar));
   } finally {
     await once.close();
   }
+}
+
+/**
+ * A zip's deflate entry, inflated to exactly its declared size: zlib stops at that size, so a bomb
+ * cannot grow past what the central directory declared (itself bounded by zip.ts).
+ */
+function inflated(name: string, ref: ArchiveEntryRef, data: Buffer): Buffer {
+  if (ref.inflate === undefined) return data;
+  let out: Buffer;
+  try {
+    out = inflateRawSync(data, { maxOutputLength: Math.max(1, ref.inflate) });
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than the ${ref.inflate} bytes its zip entry declares` : `is not valid deflate data (${(e as Error).message})`;
+    throw new DataError(`the zip entry ${why}`, { file: name, expected: 'an intact zip entry', fix: 'the zip is damaged; fetch it again' });
+  }
+  if (out.length !== ref.inflate) {
+    throw new DataError(`the zip entry inflates to ${out.length} bytes, not the ${ref.inflate} it declares`, { file: name, expected: 'an intact zip entry', fix: 'the zip is damaged; fetch it again' });
+  }
+  return out;
 }
 
 /** Decode + resize + crop an image (a path, or an ImageSource): the uint8 RGB crop, not yet normalised. */
