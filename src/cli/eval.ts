@@ -14,7 +14,10 @@ import { relative, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { describeJpegDecoder } from '../data/jpeg-turbo.js';
-import { discoverDataset, VAL_SIZE, type Sample } from '../data/dataset.js';
+import type { Sample } from '../data/dataset.js';
+import { maskLogits, readValidLabels } from '../data/label-space.js';
+import { openTestSet, type TestSetData } from '../data/test-set-data.js';
+import { TEST_SET_NAMES, testSet, type TestSetName } from '../data/test-sets.js';
 import { loadClassNames, loadRealLabels } from '../data/imagenet.js';
 import { createLoader, DEFAULT_IMAGE_TIMEOUT_MS, type Loader, type LoaderOptions } from '../data/loader.js';
 import { formatShard, parseCount, parseShard, selectSubset, type Shard } from '../data/subset.js';
@@ -83,6 +86,8 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   onError: 'stop' | 'skip';
   imageTimeout?: number;
   realLabels?: string | true;
+  dataset?: TestSetName;
+  validLabels?: string;
   state?: string;
   resume?: boolean;
   configOf?: string;
@@ -122,7 +127,9 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--expect-top5 <v>', "fail (exit 1) if top-5 is below 'published' or N percent, minus --tolerance").argParser(expectation))
     .addOption(new Option('--tolerance <points>', `allowed shortfall in percentage points (default ${DEFAULT_TOLERANCE})`).argParser(tolerance))
     .addOption(new Option('--baseline <results.json>', 'fail (exit 1) if worse than this earlier --json result by more than --tolerance'))
-    .addOption(new Option('--real-labels [file]', 'also report ImageNet-ReaL top-1/top-5 (default: the bundled real.json)'))
+    .addOption(new Option('--real-labels [file]', 'also report ImageNet-ReaL top-1/top-5 (default: the bundled real.json); same as --dataset imagenet-real'))
+    .addOption(new Option('--dataset <name>', 'the test set --data holds (default: detected, else imagenet); its layout, label space and published rows').choices(TEST_SET_NAMES))
+    .addOption(new Option('--valid-labels <file>', "restrict predictions to these output indices, one per line (timm's --valid-labels)"))
     .addOption(jsonOption('the result (also what zoo merge reads)'))
     .addOption(new Option('--csv <file>', "write the result as one CSV row (timm's results columns first)"))
     .addOption(new Option('--predictions <file>', 'write per-image top-5 as CSV: file,label,top1,...,top5,margin'))
@@ -278,13 +285,11 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
 async function evaluate(model: ModelSource, flags: EvalFlags & { data: string }, io: Io, started: number): Promise<number> {
   const say = (line: string) => io.stderr.write(`${line}\n`);
   const cfg: EvalConfig = model.cfg;
-  const published = primaryPublished(model.tag, cfg);
   const tol = flags.tolerance ?? DEFAULT_TOLERANCE;
-  // Usage problems in the checks surface now, not after an hour of evaluation.
-  const exp1 = flags.expectTop1 !== undefined ? expected(flags.expectTop1, published?.top1, 'top-1', model) : null;
-  const exp5 = flags.expectTop5 !== undefined ? expected(flags.expectTop5, published?.top5, 'top-5', model) : null;
   const baseline = flags.baseline ? await readBaseline(flags.baseline) : null;
-  const real = await realLabels(flags.realLabels);
+  // --dataset imagenet-real is --real-labels: one implementation (the bundled real.json unless a file is named).
+  const real = await realLabels(flags.realLabels ?? (flags.dataset === 'imagenet-real' ? true : undefined));
+  const userValid = flags.validLabels ? readValidLabels(flags.validLabels) : null;
   const stateFile = flags.state ?? defaultStateFile(jsonFile(flags.json), flags.shard);
   // Every output's folder is checked, and collisions refused, before any work (exit 2, one line).
   const outputs = await planEvalOutputs(flags, stateFile);
@@ -294,8 +299,25 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
   const interrupt = catchInterrupts(say);
   /** The loader started before the model loads (a fresh run); closed in `finally` whatever happens. */
   let early: Loader | undefined;
+  /** The test set; disposed in `finally` (a spooled .tar.gz is removed). */
+  let data: TestSetData | undefined;
   try {
-    const dataset = await discoverDataset(flags.data, flags.labels ? { labels: flags.labels } : {});
+    data = await openTestSet(flags.data, {
+      ...(flags.dataset ? { dataset: flags.dataset } : {}),
+      ...(flags.labels ? { labels: flags.labels } : {}),
+    });
+    const { dataset, set } = data;
+    if (real && set.layout !== 'val') {
+      throw new UsageError(`--real-labels: ReaL labels are for ImageNet val images, not ${set.title}`, { fix: `drop --real-labels, or pass --dataset imagenet-real with the val images` });
+    }
+    if (data.detected && !flags.quiet) say(`zoo: note: --data is ${set.title} (--dataset ${set.name}), detected from ${data.detected}`);
+    for (const n of data.notes) if (!flags.quiet) say(`zoo: note: ${n}`);
+    // The outputs predictions may take: --valid-labels, else the set's 200-class list, else all.
+    const valid = userValid ?? data.valid;
+    const published = primaryPublished(model.tag, cfg, set.name === 'imagenet-real' ? 'imagenet' : set.name);
+    // Usage problems in the checks surface now, before the model loads and the hour of evaluation.
+    const exp1 = flags.expectTop1 !== undefined ? expected(flags.expectTop1, published?.top1, 'top-1', model) : null;
+    const exp5 = flags.expectTop5 !== undefined ? expected(flags.expectTop5, published?.top5, 'top-5', model) : null;
     for (const w of dataset.warnings) say(`zoo: warning: ${w}`);
     // A bad ZOO_DECODER is refused before any work.
     const decoderLine = describeJpegDecoder();
@@ -311,7 +333,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     }
     const selection = selectionOf(flags, samples.length);
     // Names as the user knows them: relative to the data folder, or the entry path inside a tar.
-    const nameOf = (s: Sample) => (s.tar ? s.file.slice(s.tar.file.length + 1) : relative(dataset.root, s.file) || s.name);
+    const nameOf = (s: Sample) => s.entry ?? (s.tar ? s.file.slice(s.tar.file.length + 1) : relative(dataset.root, s.file) || s.name);
 
     const dataReady = performance.now();
 
@@ -349,6 +371,8 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
       selection: { per_class: selection.per_class, limit: selection.limit, shard: selection.shard },
       on_error: flags.onError,
       real_labels: real ? real.source : null,
+      dataset: set.name,
+      label_space: labelSpaceOf(flags, valid, set.name),
     };
 
     // Fresh or resumed accumulators.
@@ -419,6 +443,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
             // No copy: batch.data (a loader pool buffer, valid until the next batch is asked for) goes
             // to the engine as it is; an engine that cannot read shared memory stages it itself.
             const logits = await run.model.run(batch.data, batch.samples.length);
+            if (valid) maskLogits(logits, batch.samples.length, logits.length / batch.samples.length, valid);
             topk.add(logits, batch.samples.map((s) => s.label));
             metrics.add(logits, batch.samples);
           }
@@ -461,7 +486,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
 
     const interrupted = interrupt.signal !== null && next < samples.length;
     const evaluated = topk.count;
-    const subset = evaluated < VAL_SIZE;
+    const subset = evaluated < set.images;
     const comparison = compareWithPublished({ images: evaluated, top1Correct: topk.top1Correct, top5Correct: topk.top5Correct }, published, subset);
 
     let checks: { passed: boolean; results: CheckResult[] } | null = null;
@@ -480,7 +505,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     }
 
     const ra = metrics.realAccuracy();
-    const realPublished = model.tag.published.find((p) => p.dataset === 'imagenet-real' && p.imgSize === cfg.inputSize[1]);
+    const realPublished = primaryPublished(model.tag, cfg, 'imagenet-real');
     const realResult: RealResult | null =
       ra && real
         ? {
@@ -513,6 +538,10 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
       dataset: {
         root: dataset.root,
         layout: dataset.layout,
+        name: set.name,
+        title: set.title,
+        detected: data.detected,
+        label_space: identity.label_space ?? 'all 1000 classes',
         source: dataset.source,
         found: dataset.samples.length,
         complete,
@@ -579,8 +608,18 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     throw e;
   } finally {
     await early?.close();
+    await data?.dispose();
     interrupt.dispose();
   }
+}
+
+/** What the predictions may be, for the identity and the JSON: all outputs, a set's list, or a --valid-labels file. */
+function labelSpaceOf(flags: EvalFlags, valid: readonly number[] | null, set: TestSetName): string {
+  const parts: string[] = [];
+  if (flags.validLabels) parts.push(`--valid-labels ${resolve(flags.validLabels)} (${valid?.length} outputs)`);
+  else if (valid) parts.push(`${testSet(set).subset === 'a' ? 'ImageNet-A' : 'ImageNet-R'} 200 classes`);
+  else parts.push('all 1000 classes');
+  return parts.join(', ');
 }
 
 /** performance.now() marks of one run, ms since the process started (Node's time origin). */

@@ -13,10 +13,10 @@ import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadClassNames } from '../data/imagenet.js';
 import { parseShard } from '../data/subset.js';
+import { TEST_SET_NAMES, testSet, type TestSet, type TestSetName } from '../data/test-sets.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { MetricsAccumulator } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
-import { FULL_VAL_IMAGES } from '../metrics/compare.js';
 import { mergeShards, type ShardResult } from '../metrics/merge.js';
 import { primaryPublished, resolveModel, type PublishedResult } from '../models/registry.js';
 import { stableJson } from './format.js';
@@ -113,6 +113,8 @@ function toShard(file: string, r: EvalResult): ShardResult {
       '--limit': String(id.selection.limit),
       'images found under --data': String(r.data.found),
       'ReaL labels': id.real_labels === null ? 'off' : 'on',
+      '--dataset': setOf(r).name,
+      'label space': (id.label_space ?? 'all 1000 classes').replace(/ \/\S+/g, ''),
     },
     samples: id.samples,
     accounted: r.metrics_state.images + r.skipped.length,
@@ -124,10 +126,16 @@ function toShard(file: string, r: EvalResult): ShardResult {
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 const unique = <T>(xs: readonly T[]) => [...new Set(xs)];
 
+/** The test set of a shard result (results from before test sets are ImageNet val). */
+function setOf(r: EvalResult): TestSet {
+  return TEST_SET_NAMES.includes(r.dataset as TestSetName) ? testSet(r.dataset) : testSet('imagenet');
+}
+
 /** The published reference eval would use for this model and config (none when the registry no longer knows it). */
 function reference(r: EvalResult): PublishedResult | undefined {
   try {
-    return primaryPublished(resolveModel(r.model).tag, r.eval_config);
+    const dataset = setOf(r).name;
+    return primaryPublished(resolveModel(r.model).tag, r.eval_config, dataset === 'imagenet-real' ? 'imagenet' : dataset);
   } catch {
     return undefined;
   }
@@ -141,7 +149,7 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
   const first = all[0]!;
   const acc = MetricsAccumulator.fromState(merged.state);
   const images = acc.count;
-  const subset = images < FULL_VAL_IMAGES;
+  const subset = images < setOf(first).images;
   const c = compareWithPublished({ images, top1Correct: acc.top1Correct, top5Correct: acc.top5Correct }, reference(first), subset);
   const names = loadClassNames();
   // Skipped images in val order (names sort as the selection does), as one run lists them.
@@ -177,6 +185,7 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
     img_size: first.img_size,
     crop_pct: first.crop_pct,
     interpolation: first.interpolation,
+    dataset: setOf(first).name,
     tag: first.tag,
     arch: first.arch,
     images,

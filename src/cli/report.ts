@@ -25,6 +25,8 @@ export interface EvalResult {
   crop_pct: number;
   interpolation: string;
   // ours
+  /** The test set (imagenet, imagenet-a, sketch, ...): the `dataset` column of published.csv and of results files. */
+  dataset: string;
   tag: string;
   arch: string;
   images: number;
@@ -95,8 +97,16 @@ export interface EvalResult {
 export interface DataSummary {
   root: string;
   layout: string;
-  /** `folder`, or `tar` (read in place). */
+  /** `folder`, or an archive read in place: `tar`, `zip`, `tar.gz` (through a spooled tar). */
   source: string;
+  /** The test set (test-sets.ts name): --dataset, or detected. */
+  name: string;
+  /** What people call it (ImageNet-A, ...). */
+  title: string;
+  /** How the set was detected when --dataset was not given; null otherwise. */
+  detected: string | null;
+  /** The outputs predictions may take. */
+  label_space: string;
   /** Images found under --data (before any subset). */
   found: number;
   /** Every image of the ground truth present, no unknown classes, no duplicates. */
@@ -200,6 +210,7 @@ export function buildResult(i: ResultInputs): EvalResult {
     img_size: i.cfg.inputSize[1],
     crop_pct: i.cfg.cropPct,
     interpolation: i.cfg.interpolation,
+    dataset: i.dataset.name,
     tag: i.model.tag.tag,
     arch: i.model.tag.arch,
     images: acc.count,
@@ -281,11 +292,12 @@ export function renderReport(r: EvalResult): string {
   );
   const src = p
     ? `published: ${p.source} (${p.dataset}, ${p.img_size}px, crop ${p.crop_pct})${r.subset ? '; on a subset the 95% interval decides consistency' : ''}\n`
-    : 'published: no published numbers for this tag\n';
+    : `published: no published numbers for this tag${r.dataset === 'imagenet' ? '' : ` on ${r.dataset}`}\n`;
   // No leading blank line: `zoo eval ... | head -1` is the table's header.
   let out = `${head}\n${metrics}${src}`;
   // A model file's config is assembled from several places: say where each value came from.
   if (r.model_file && r.config_sources) out += `config: ${describeSources(r.eval_config, r.config_sources)}\n`;
+  if (r.data.name !== 'imagenet' || r.data.detected) out += testSetLine(r.data);
   if (r.real) {
     const rp = r.real.published;
     out +=
@@ -324,10 +336,15 @@ export function renderReport(r: EvalResult): string {
   return out;
 }
 
+/** Which test set the run took and why, and what its predictions may be. */
+function testSetLine(d: DataSummary): string {
+  return `test set: ${d.title} (--dataset ${d.name}${d.detected ? `, detected from ${d.detected}` : ''}); predictions among ${d.label_space}\n`;
+}
+
 /** timm's results columns first, then ours, one row. */
 export const CSV_COLUMNS = [
   'model', 'top1', 'top1_err', 'top5', 'top5_err', 'param_count', 'img_size', 'crop_pct', 'interpolation',
-  'tag', 'arch', 'images', 'top1_correct', 'top5_correct', 'real_top1', 'real_top5', 'subset', 'complete',
+  'dataset', 'tag', 'arch', 'images', 'top1_correct', 'top5_correct', 'real_top1', 'real_top5', 'subset', 'complete',
   'comparable', 'interrupted', 'skipped', 'per_class', 'limit', 'shard', 'passed', 'engine', 'device', 'images_per_sec', 'wall_s',
 ] as const;
 
@@ -335,7 +352,7 @@ export function resultCsv(r: EvalResult): string {
   const row: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null> = {
     model: r.model, top1: r.top1, top1_err: r.top1_err, top5: r.top5, top5_err: r.top5_err, param_count: r.param_count,
     img_size: r.img_size, crop_pct: r.crop_pct, interpolation: r.interpolation,
-    tag: r.tag, arch: r.arch, images: r.images, top1_correct: r.top1_correct, top5_correct: r.top5_correct,
+    dataset: r.dataset, tag: r.tag, arch: r.arch, images: r.images, top1_correct: r.top1_correct, top5_correct: r.top5_correct,
     real_top1: r.real ? r4(r.real.top1) : null, real_top5: r.real ? r4(r.real.top5) : null,
     subset: r.subset, complete: r.complete, comparable: r.comparable, interrupted: r.interrupted,
     skipped: r.skipped.length, per_class: r.selection.per_class, limit: r.selection.limit, shard: r.selection.shard,

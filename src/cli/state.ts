@@ -42,6 +42,10 @@ export interface RunIdentity {
   on_error: 'stop' | 'skip';
   /** The ReaL labels file, when ReaL metrics are computed (they live in the accumulator state). */
   real_labels: string | null;
+  /** The test set (--dataset or detected); absent in states written before test sets: imagenet. */
+  dataset?: string;
+  /** The outputs predictions may take (all, a 200-class list, --valid-labels, --class-map); absent: all 1000 classes. */
+  label_space?: string;
 }
 
 export interface SkippedImage {
@@ -133,5 +137,7 @@ export function identityDifferences(saved: RunIdentity, current: RunIdentity): s
   cmp('selection', saved.selection, current.selection);
   // --on-error may change between sessions: the images already counted decoded either way.
   cmp('--real-labels', saved.real_labels, current.real_labels);
+  cmp('--dataset', saved.dataset ?? 'imagenet', current.dataset ?? 'imagenet');
+  cmp('label space', saved.label_space ?? 'all 1000 classes', current.label_space ?? 'all 1000 classes');
   return diffs;
 }

@@ -16,7 +16,6 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DataError } from '../errors.js';
-import { classMapIndex } from './class-map.js';
 import { discoverDataset, type Dataset, type Sample } from './dataset.js';
 import { synsetToIndex } from './imagenet.js';
 import type { ArchiveEntryRef } from './pipeline.js';
@@ -41,8 +40,6 @@ export interface TestSetData {
 export interface OpenTestSetOptions {
   dataset?: TestSetName;
   labels?: string;
-  /** --class-map: folder names in output-index order. */
-  classMap?: readonly string[];
 }
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
@@ -112,15 +109,15 @@ async function dirEntries(dir: string): Promise<{ dirs: string[]; files: string[
   return { dirs, files };
 }
 
-const looksLikeClass = (d: string, map: ReadonlyMap<string, number> | null) => (map ? map.has(d) : NUMERIC.test(d) || WNID.test(d));
+const looksLikeClass = (d: string) => NUMERIC.test(d) || WNID.test(d);
 
 /** `shallow`: class folder names only (enough to detect the set), their images not listed. */
-async function folderTree(root: string, map: ReadonlyMap<string, number> | null, shallow = false): Promise<ClassTree> {
+async function folderTree(root: string, shallow = false): Promise<ClassTree> {
   let dir = root;
   let listing = await dirEntries(dir);
   const names = [basename(root)];
   // A parent holding the tree as its only folder (imagenetv2-matched-frequency-format-val/, imagenet-a/).
-  while (!listing.dirs.some((d) => looksLikeClass(d, map)) && listing.dirs.length === 1) {
+  while (!listing.dirs.some(looksLikeClass) && listing.dirs.length === 1) {
     dir = join(dir, listing.dirs[0]!);
     names.push(listing.dirs[0]!);
     listing = await dirEntries(dir);
@@ -191,9 +188,9 @@ interface ReadTree {
   dispose: () => Promise<void>;
 }
 
-async function readTree(path: string, kind: SourceKind, map: ReadonlyMap<string, number> | null): Promise<ReadTree> {
+async function readTree(path: string, kind: SourceKind): Promise<ReadTree> {
   const none = async (): Promise<void> => undefined;
-  if (kind === 'folder') return { tree: await folderTree(path, map), notes: [], dispose: none };
+  if (kind === 'folder') return { tree: await folderTree(path), notes: [], dispose: none };
   if (kind === 'zip') {
     const z = await listZipFiles(path);
     const entries = z.files.map((f) => ({ path: f.path, ref: { file: path, offset: f.offset, size: f.size, ...(f.inflate !== undefined ? { inflate: f.inflate } : {}) } }));
@@ -247,15 +244,8 @@ function detect(tree: ClassTree): { set: TestSet | null; how: string } {
   return { set: null, how: '' };
 }
 
-/** The label of a class folder under the set's rule (or the class map), or a DataError naming it. */
-function labeller(set: TestSet, where: string, map: ReadonlyMap<string, number> | null): (folder: string) => number {
-  if (map) {
-    return (f) => {
-      const i = map.get(f);
-      if (i === undefined) throw new DataError(`folder '${f}' is not in --class-map (set ${set.name})`, { file: join(where, f), fix: 'add it to the class map, or move the folder out' });
-      return i;
-    };
-  }
+/** The label of a class folder under the set's rule, or a DataError naming the folder and the set. */
+function labeller(set: TestSet, where: string): (folder: string) => number {
   if (set.layout === 'class-index') {
     return (f) => {
       if (!/^(0|[1-9]\d{0,2})$/.test(f)) {
@@ -283,8 +273,8 @@ function labeller(set: TestSet, where: string, map: ReadonlyMap<string, number> 
   };
 }
 
-function treeDataset(root: string, source: Dataset['source'], set: TestSet, tree: ClassTree, map: ReadonlyMap<string, number> | null): Dataset {
-  const labelOf = labeller(set, tree.where, map);
+function treeDataset(root: string, source: Dataset['source'], set: TestSet, tree: ClassTree): Dataset {
+  const labelOf = labeller(set, tree.where);
   const samples: Sample[] = [];
   // Folders in class order, numerically (a string sort would put 10 before 2).
   for (const [folder, images] of tree.classes) {
@@ -326,7 +316,6 @@ function cleanSubset(val: Dataset, set: TestSet): Dataset {
 /** Finds and labels the images of a test set under `path`. Throws DataError (one line, the fix) on failure. */
 export async function openTestSet(path: string, opts: OpenTestSetOptions = {}): Promise<TestSetData> {
   const root = resolve(path);
-  const map = opts.classMap ? classMapIndex(opts.classMap) : null;
   const named = opts.dataset ? testSet(opts.dataset) : null;
   const done = (dataset: Dataset, set: TestSet, detected: string | null, read?: ReadTree): TestSetData => ({
     dataset,
@@ -340,31 +329,31 @@ export async function openTestSet(path: string, opts: OpenTestSetOptions = {}): 
     const ds = await discoverDataset(path, opts.labels ? { labels: opts.labels } : {});
     return done(set.subset ? cleanSubset(ds, set) : ds, set, detected);
   };
-  if (named?.layout === 'val' && !map) return val(named, null);
+  if (named?.layout === 'val') return val(named, null);
 
   const kind = await sniff(root);
   // A plain val folder or tar without --dataset: dataset.ts as always (one listing, not two).
-  if (!named && !map && kind === 'folder') {
-    const top = await folderTree(root, null, true).catch(() => null);
+  if (!named && kind === 'folder') {
+    const top = await folderTree(root, true).catch(() => null);
     if (!top || top.classes.size === 0 || detect(top).set === null) return val(testSet('imagenet'), null);
   }
-  const read = await readTree(root, kind, map);
+  const read = await readTree(root, kind);
   try {
     let set = named;
     let detected: string | null = null;
     if (!set) {
-      const d = map ? { set: null, how: '' } : detect(read.tree);
+      const d = detect(read.tree);
       if (d.set) {
         set = d.set;
         detected = d.how;
-      } else if (kind === 'tar' && !map) {
+      } else if (kind === 'tar') {
         await read.dispose();
         return val(testSet('imagenet'), null);
       } else set = testSet('imagenet');
     }
     if (opts.labels) read.tree.warnings.push(`--labels ${opts.labels} ignored: ${set.title} takes its classes from the folder names`);
     const source: Dataset['source'] = kind === 'gzip' ? 'tar.gz' : kind;
-    return done(treeDataset(root, source, set, read.tree, map), set, detected, read);
+    return done(treeDataset(root, source, set, read.tree), set, detected, read);
   } catch (e) {
     await read.dispose();
     throw e;

@@ -286,11 +286,16 @@ export function requireArchitecture(m: ResolvedModel): Architecture {
 }
 
 /**
- * The published row to compare a run with: ImageNet-1k, the same eval size, crop and interpolation
- * where one matches, else the first ImageNet row.
+ * The published row to compare a run with: the test set's (`dataset` column of published.csv:
+ * ImageNet-1k by default), the same eval size, crop and interpolation where one matches, else the
+ * first row of that set at the size, else its first row.
  */
-export function primaryPublished(tag: Pick<PretrainedTag, 'published' | 'evalConfig'> | Pick<PretrainedTag, 'published'>, cfg: EvalConfig = (tag as PretrainedTag).evalConfig): PublishedResult | undefined {
-  const imagenet = tag.published.filter((r) => r.dataset === 'imagenet');
+export function primaryPublished(
+  tag: Pick<PretrainedTag, 'published' | 'evalConfig'> | Pick<PretrainedTag, 'published'>,
+  cfg: EvalConfig = (tag as PretrainedTag).evalConfig,
+  dataset = 'imagenet',
+): PublishedResult | undefined {
+  const imagenet = tag.published.filter((r) => r.dataset === dataset);
   const size = cfg.inputSize[1];
   const exact = imagenet.find(
     (r) =>
