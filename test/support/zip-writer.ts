@@ -1,0 +1,99 @@
+/**
+ * A zip writer for tests, entry by entry, so tests can make the archives users download (stored and
+ * deflate entries, ZIP64 end records as >4 GiB archives have) and the ones a hostile party would
+ * (escaping names, symlinks, lying sizes, entries sharing one deflate stream).
+ */
+import { crc32, deflateRawSync } from 'node:zlib';
+
+export interface ZipEntrySpec {
+  name: string;
+  data: Buffer;
+  /** 'deflate' (default) or 'store'. */
+  method?: 'deflate' | 'store';
+  /** Unix mode in the external attributes (0o120777 for a symlink); default a regular file. */
+  mode?: number;
+  /** Declare this uncompressed size in the central directory instead of the real one. */
+  declaredSize?: number;
+  /** Point this entry's central record at another entry's local header (by index): overlapping data. */
+  sameDataAs?: number;
+  flags?: number;
+}
+
+/** The archive; `zip64` writes the ZIP64 end record and locator (and 0xffff.. in the classic one). */
+export function zipArchive(entries: readonly ZipEntrySpec[], opts: { zip64?: boolean } = {}): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  const locals: { at: number; csize: number; crc: number }[] = [];
+  let offset = 0;
+  const push = (b: Buffer) => {
+    parts.push(b);
+    offset += b.length;
+  };
+  for (const e of entries) {
+    const name = Buffer.from(e.name, 'utf8');
+    const method = e.method === 'store' ? 0 : 8;
+    const body = method === 8 ? deflateRawSync(e.data) : e.data;
+    const crc = crc32(e.data);
+    let at = offset;
+    let csize = body.length;
+    if (e.sameDataAs !== undefined) {
+      ({ at, csize } = locals[e.sameDataAs]!);
+    } else {
+      const local = Buffer.alloc(30);
+      local.writeUInt32LE(0x04034b50, 0);
+      local.writeUInt16LE(20, 4);
+      local.writeUInt16LE(0x0800 | (e.flags ?? 0), 6);
+      local.writeUInt16LE(method, 8);
+      local.writeUInt32LE(crc, 14);
+      local.writeUInt32LE(body.length, 18);
+      local.writeUInt32LE(e.data.length, 22);
+      local.writeUInt16LE(name.length, 26);
+      push(local);
+      push(name);
+      push(body);
+    }
+    locals.push({ at, csize, crc });
+    const cd = Buffer.alloc(46);
+    cd.writeUInt32LE(0x02014b50, 0);
+    cd.writeUInt16LE((3 << 8) | 20, 4); // made by Unix
+    cd.writeUInt16LE(20, 6);
+    cd.writeUInt16LE(0x0800 | (e.flags ?? 0), 8);
+    cd.writeUInt16LE(method, 10);
+    cd.writeUInt32LE(crc, 16);
+    cd.writeUInt32LE(csize, 20);
+    cd.writeUInt32LE(e.declaredSize ?? e.data.length, 24);
+    cd.writeUInt16LE(name.length, 28);
+    cd.writeUInt32LE(((e.mode ?? 0o100644) << 16) >>> 0, 38);
+    cd.writeUInt32LE(at, 42);
+    central.push(cd, name);
+  }
+  const cdOffset = offset;
+  for (const b of central) push(b);
+  const cdSize = offset - cdOffset;
+  if (opts.zip64) {
+    const zip64At = offset;
+    const z = Buffer.alloc(56);
+    z.writeUInt32LE(0x06064b50, 0);
+    z.writeBigUInt64LE(44n, 4);
+    z.writeUInt16LE(45, 12);
+    z.writeUInt16LE(45, 14);
+    z.writeBigUInt64LE(BigInt(entries.length), 24);
+    z.writeBigUInt64LE(BigInt(entries.length), 32);
+    z.writeBigUInt64LE(BigInt(cdSize), 40);
+    z.writeBigUInt64LE(BigInt(cdOffset), 48);
+    push(z);
+    const loc = Buffer.alloc(20);
+    loc.writeUInt32LE(0x07064b50, 0);
+    loc.writeBigUInt64LE(BigInt(zip64At), 8);
+    loc.writeUInt32LE(1, 16);
+    push(loc);
+  }
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(opts.zip64 ? 0xffff : entries.length, 8);
+  eocd.writeUInt16LE(opts.zip64 ? 0xffff : entries.length, 10);
+  eocd.writeUInt32LE(opts.zip64 ? 0xffffffff : cdSize, 12);
+  eocd.writeUInt32LE(opts.zip64 ? 0xffffffff : cdOffset, 16);
+  push(eocd);
+  return Buffer.concat(parts);
+}
