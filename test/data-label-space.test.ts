@@ -1,35 +1,13 @@
 /**
- * The generic label controls: --class-map (timm's .txt: line i names output i), --valid-labels
- * (timm's index list) and the masking that makes top-k rank only the valid outputs while keeping
- * ImageNet-1k indices.
+ * The generic label control --valid-labels (timm's index list) and the masking that makes top-k
+ * rank only the valid outputs while keeping ImageNet-1k indices.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseClassMap, readClassMap } from '../src/data/class-map.js';
 import { maskLogits, parseValidLabels, readValidLabels } from '../src/data/label-space.js';
 import { DataError } from '../src/errors.js';
 import { TopKAccumulator } from '../src/metrics/topk.js';
 import { SHARED } from './support/fixtures.js';
-
-describe('--class-map', () => {
-  it('maps line i to output i, trailing newline and CRLF allowed', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'zoo-classmap-'));
-    try {
-      await writeFile(join(dir, 'map.txt'), 'n01440764\r\nn01443537\nn01484850\n\n');
-      expect(readClassMap(join(dir, 'map.txt'))).toEqual(['n01440764', 'n01443537', 'n01484850']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-  it('refuses a blank line in the middle, a name twice, an empty file, a missing file', () => {
-    expect(() => parseClassMap('a\n\nb\n', 'm.txt')).toThrow(/line 2 is empty/);
-    expect(() => parseClassMap('a\nb\na\n', 'm.txt')).toThrow(/names 'a' twice \(lines 1 and 3\)/);
-    expect(() => parseClassMap('\n', 'm.txt')).toThrow(DataError);
-    expect(() => readClassMap('/nonexistent/zoo-map.txt')).toThrow(/cannot read --class-map/);
-  });
-});
 
 describe('--valid-labels', () => {
   it("reads timm's imagenet_a_indices.txt: 200 ascending indices", () => {
