@@ -51,6 +51,7 @@ describe('zoo bench', () => {
     expect(r.data.files).toBe(100);
     positiveRate(r.decode);
     positiveRate(r.preprocess);
+    expect(r.decode!.imagesPerCpuSecond).toBeGreaterThan(0);
     positiveRate(r.fast);
     // The fast path is an approximation of the exact crop, not something else entirely.
     expect(r.fast!.difference.images).toBeGreaterThan(0);
@@ -86,6 +87,10 @@ describe('zoo bench', () => {
       expect(r.ratios.decode).toBeGreaterThan(0);
       expect(r.ratios.preprocess).toBeGreaterThan(0);
       if (decoders.length === 2) expect(r.ratios.preprocessSharp).toBeGreaterThan(0);
+      // Per CPU-second too (the figures to read on a loaded machine), from both sides' process CPU time.
+      expect(r.ratiosPerCpu.decode).toBeGreaterThan(0);
+      expect(r.ratiosPerCpu.preprocess).toBeGreaterThan(0);
+      expect(r.reference!.decode!.imagesPerCpuSecond).toBeGreaterThan(0);
       expect(r.ratios.inference!.onnxruntime).toBeGreaterThan(0);
       expect(run.stdout).toMatch(/zoo\/ref/);
     } else {

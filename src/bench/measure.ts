@@ -8,6 +8,13 @@ export interface Rate {
   imagesPerSecond: number;
   images: number;
   seconds: number;
+  /**
+   * CPU time of the whole process over the same span (all its threads: libuv's, libvips', GC), for the
+   * one-core stages: images per CPU-second is "per core" even on a machine others are loading,
+   * where wall-clock rates swing with their work.
+   */
+  cpuSeconds?: number;
+  imagesPerCpuSecond?: number;
 }
 
 /**
@@ -20,11 +27,16 @@ export async function measureRate(
 ): Promise<Rate> {
   for (let i = 0; i < (opts.warmup ?? 0); i++) await step();
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   let images = 0;
   for (;;) {
     images += await step();
     const seconds = (performance.now() - start) / 1000;
-    if (seconds >= opts.minSeconds && images >= opts.minImages) return { imagesPerSecond: images / seconds, images, seconds };
+    if (seconds >= opts.minSeconds && images >= opts.minImages) {
+      const cpu = process.cpuUsage(cpuStart);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      return { imagesPerSecond: images / seconds, images, seconds, cpuSeconds, imagesPerCpuSecond: images / cpuSeconds };
+    }
   }
 }
 

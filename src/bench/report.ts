@@ -20,13 +20,15 @@ export function renderBench(r: BenchResult): string {
   // Rows name the JPEG decoder when the run timed both (the libjpeg-turbo addon in use, sharp its fallback).
   const both = r.decodeSharp !== undefined || r.preprocessSharp !== undefined || (r.loader ?? []).some((l) => l.decoder !== r.decoder.name);
   const by = (name: string) => (both ? `, ${name}` : '');
-  if (r.decode) pre.push([`decode (1 core${by(r.decoder.name)})`, f1(r.decode.imagesPerSecond), f1(ref?.decode?.imagesPerSecond), ratio(r.ratios.decode)]);
-  if (r.decodeSharp) pre.push([`decode (1 core${by('sharp')})`, f1(r.decodeSharp.imagesPerSecond), f1(ref?.decode?.imagesPerSecond), ratio(r.ratios.decodeSharp)]);
-  if (r.preprocess) pre.push([`decode + exact preprocess (1 core${by(r.decoder.name)})`, f1(r.preprocess.imagesPerSecond), f1(ref?.preprocess?.imagesPerSecond), ratio(r.ratios.preprocess)]);
-  if (r.preprocessSharp) pre.push([`decode + exact preprocess (1 core${by('sharp')})`, f1(r.preprocessSharp.imagesPerSecond), f1(ref?.preprocess?.imagesPerSecond), ratio(r.ratios.preprocessSharp)]);
+  const cpu = (ours: { imagesPerCpuSecond?: number } | undefined, v: number | undefined) => `${f1(ours?.imagesPerCpuSecond)} / ${ratio(v)}`;
+  const pc = r.ratiosPerCpu ?? {};
+  if (r.decode) pre.push([`decode (1 core${by(r.decoder.name)})`, f1(r.decode.imagesPerSecond), f1(ref?.decode?.imagesPerSecond), ratio(r.ratios.decode), cpu(r.decode, pc.decode)]);
+  if (r.decodeSharp) pre.push([`decode (1 core${by('sharp')})`, f1(r.decodeSharp.imagesPerSecond), f1(ref?.decode?.imagesPerSecond), ratio(r.ratios.decodeSharp), cpu(r.decodeSharp, pc.decodeSharp)]);
+  if (r.preprocess) pre.push([`decode + exact preprocess (1 core${by(r.decoder.name)})`, f1(r.preprocess.imagesPerSecond), f1(ref?.preprocess?.imagesPerSecond), ratio(r.ratios.preprocess), cpu(r.preprocess, pc.preprocess)]);
+  if (r.preprocessSharp) pre.push([`decode + exact preprocess (1 core${by('sharp')})`, f1(r.preprocessSharp.imagesPerSecond), f1(ref?.preprocess?.imagesPerSecond), ratio(r.ratios.preprocessSharp), cpu(r.preprocessSharp, pc.preprocessSharp)]);
   if (r.fast) {
     const refPre = ref?.preprocess?.imagesPerSecond;
-    pre.push(['decode + fast preprocess (1 core)', f1(r.fast.imagesPerSecond), f1(refPre), ratio(refPre ? r.fast.imagesPerSecond / refPre : null)]);
+    pre.push(['decode + fast preprocess (1 core)', f1(r.fast.imagesPerSecond), f1(refPre), ratio(refPre ? r.fast.imagesPerSecond / refPre : null), f1(r.fast.imagesPerCpuSecond)]);
   }
   // Scaling is read against the one-core figure of the same decoder (sharp's one worker overlaps its
   // decode, on a libuv thread, with its resize, so it is not a one-core figure) and against 1 worker.
@@ -34,11 +36,11 @@ export function renderBench(r: BenchResult): string {
     const oneCore = (l.decoder === r.decoder.name ? r.preprocess : r.preprocessSharp)?.imagesPerSecond;
     const oneWorker = r.loader?.find((x) => x.workers === 1 && x.decoder === l.decoder)?.imagesPerSecond;
     const scaling = [oneCore ? `${ratio(l.imagesPerSecond / oneCore)} of 1 core` : '', l.workers > 1 && oneWorker ? `${ratio(l.imagesPerSecond / oneWorker)} of 1 worker` : ''].filter(Boolean).join(', ');
-    pre.push([`loader, ${l.workers} worker(s), exact${by(l.decoder)}`, f1(l.imagesPerSecond), '-', scaling || '-']);
+    pre.push([`loader, ${l.workers} worker(s), exact${by(l.decoder)}`, f1(l.imagesPerSecond), '-', scaling || '-', '-']);
   }
   if (pre.length) {
     out.push('Preprocessing (images/s; reference: Pillow decode, Pillow + torchvision eval transform)');
-    out.push(renderTable(['stage', 'zoo', 'reference', 'zoo/ref or scaling'], pre, ['left', 'right', 'right', 'right']));
+    out.push(renderTable(['stage', 'zoo', 'reference', 'zoo/ref or scaling', 'zoo per CPU-s / zoo/ref'], pre, ['left', 'right', 'right', 'right', 'right']));
   }
   if (r.fast) {
     const d = r.fast.difference;

@@ -97,6 +97,11 @@ export interface BenchResult {
   /** A child `zoo eval` over --images images: peak RSS and growth. */
   memory?: EvalMemory;
   reference?: ReferenceResult;
+  /**
+   * The one-core ratios again, in images per CPU-second of each process (Rate.imagesPerCpuSecond):
+   * the figure to read on a machine other work is loading.
+   */
+  ratiosPerCpu: { decode?: number; preprocess?: number; decodeSharp?: number; preprocessSharp?: number };
   /** zoo / reference, >1 means zoo is faster. */
   ratios: {
     decode?: number;
@@ -170,6 +175,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     data: { root, files: files.length },
     decoder: { name: decoder.decoder, reason: decoder.reason },
     ratios: {},
+    ratiosPerCpu: {},
     skipped: [],
   };
 
@@ -300,6 +306,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     if (ref.preprocess && result.preprocess) result.ratios.preprocess = result.preprocess.imagesPerSecond / ref.preprocess.imagesPerSecond;
     if (ref.decode && result.decodeSharp) result.ratios.decodeSharp = result.decodeSharp.imagesPerSecond / ref.decode.imagesPerSecond;
     if (ref.preprocess && result.preprocessSharp) result.ratios.preprocessSharp = result.preprocessSharp.imagesPerSecond / ref.preprocess.imagesPerSecond;
+    const perCpu = (ours: Rate | undefined, theirs: Rate | undefined) => (ours?.imagesPerCpuSecond && theirs?.imagesPerCpuSecond ? ours.imagesPerCpuSecond / theirs.imagesPerCpuSecond : undefined);
+    const cpuRatios = {
+      decode: perCpu(result.decode, ref.decode),
+      preprocess: perCpu(result.preprocess, ref.preprocess),
+      decodeSharp: perCpu(result.decodeSharp, ref.decode),
+      preprocessSharp: perCpu(result.preprocessSharp, ref.preprocess),
+    };
+    for (const [k, v] of Object.entries(cpuRatios)) if (v !== undefined) result.ratiosPerCpu[k as keyof typeof cpuRatios] = v;
     const refBest = best(ref.inference ?? []);
     if (refBest && result.inference) {
       result.ratios.inference = {};
