@@ -45,7 +45,13 @@ describe('zoo list', () => {
       expect(e.name).toBe(`${e.model}.${e.tag}`);
       expect(e.implemented).toBe(true);
       expect(e.evalConfig.inputSize).toHaveLength(3);
-      expect(['hf', 'url', 'manual']).toContain(e.weights.kind);
+      expect(['hf', 'url', 'manual', 'embedded']).toContain(e.weights.kind);
+      // A model file shipped in the package is always on disk; nothing else is cached in the empty test cache.
+      if (e.weights.kind === 'embedded') {
+        expect(e.cached).toMatch(/assets\/models\//);
+        expect(e.params).toBeGreaterThan(3_000_000);
+        continue;
+      }
       expect(e.cached).toBeNull();
       // Parameter counts equal the upstream models' (golden manifest), for every tagged architecture there.
       const key = Object.keys(manifest).find((k) => k.replace(/^(official|torchvision)\//, '') === e.model);

@@ -52,20 +52,36 @@ export interface TagJson {
 
 export async function cachedFile(w: WeightsSource): Promise<string | null> {
   if (w.kind === 'manual') return null;
+  if (w.kind === 'embedded') {
+    const { embeddedPath } = await import('../models/weights/embedded.js');
+    return embeddedPath(w);
+  }
   const { cachedPath } = await import('../models/weights/hub.js');
   const p = await cachedPath(w);
   return p && existsSync(p) ? p : null;
 }
 
+async function embeddedParams(w: Extract<PretrainedTag['weights'], { kind: 'embedded' }>): Promise<number | null> {
+  const { readFile } = await import('node:fs/promises');
+  const { embeddedPath } = await import('../models/weights/embedded.js');
+  const { summarizeOnnx } = await import('../engines/onnxruntime/read-proto.js');
+  try {
+    return summarizeOnnx(await readFile(embeddedPath(w))).params;
+  } catch {
+    return null;
+  }
+}
+
 export async function tagJson(t: PretrainedTag, withMacs: boolean): Promise<TagJson> {
   const size = [t.evalConfig.inputSize[1], t.evalConfig.inputSize[2]] as const;
-  const facts = withMacs ? modelFacts(t.arch, size) : { params: null, macs: null };
+  // A shipped model file has no family code: its parameters are counted from the file; MACs are unknown.
+  const facts = t.weights.kind === 'embedded' ? { params: withMacs ? await embeddedParams(t.weights) : null, macs: null } : withMacs ? modelFacts(t.arch, size) : { params: null, macs: null };
   return {
     name: t.name,
     model: t.arch,
     tag: t.tag,
     default: t.isDefault,
-    implemented: findArchitecture(t.arch) !== undefined,
+    implemented: findArchitecture(t.arch) !== undefined || t.weights.kind === 'embedded',
     params: facts.params,
     gmacs: facts.macs === null ? null : facts.macs / 1e9,
     evalConfig: t.evalConfig,

@@ -47,6 +47,7 @@ import {
   type PreprocessFlags,
 } from './options.js';
 import { evalProgress } from './progress.js';
+import { nextStepHint, resolveDataArg } from '../data/sample.js';
 import { resolveSource } from './source.js';
 import { buildReport } from '../report/build.js';
 import { buildResult, jsonText, predictionsCsv, renderReport, resultCsv, type RealResult, type Selection } from './report.js';
@@ -302,7 +303,8 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
   /** The test set; disposed in `finally` (a spooled .tar.gz is removed). */
   let data: TestSetData | undefined;
   try {
-    data = await openTestSet(flags.data, {
+    const dataArg = resolveDataArg(flags.data);
+    data = await openTestSet(dataArg.path, {
       ...(flags.dataset ? { dataset: flags.dataset } : {}),
       ...(flags.labels ? { labels: flags.labels } : {}),
     });
@@ -562,6 +564,8 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
       checks,
       identity,
     });
+    // The built-in sample shows that things work; say how to get the real number, before the table.
+    if (dataArg.builtin && !interrupted) say(nextStepHint(model.tag.arch === model.tag.name ? model.tag.name : model.tag.arch));
     tableStream.write(renderReport(result));
     try {
       const resultJson = jsonText({ ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) });

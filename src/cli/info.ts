@@ -26,14 +26,14 @@ export function infoCommand(io: Io, wrap: Wrap): Command {
         const size = t.evalConfig.inputSize;
         const lines: [string, string][] = [
           ['model', `${t.name}${t.isDefault ? ` (default tag of ${t.arch})` : ''}`],
-          ['family', arch ? `${arch.family} (${arch.naming} naming)` : 'not implemented in this build'],
+          ['family', arch ? `${arch.family} (${arch.naming} naming)` : t.weights.kind === 'embedded' ? 'a model file shipped with zoo (ONNX, runs on onnxruntime)' : 'not implemented in this build'],
           ['params', j.params === null ? '-' : j.params.toLocaleString('en-US')],
           ['GMACs', j.gmacs === null ? '-' : `${j.gmacs.toFixed(3)} at ${size[1]}x${size[2]}`],
           ['eval config', describeConfig(t.evalConfig)],
         ];
         if (t.trainInputSize) lines.push(['train size', `${t.trainInputSize[1]}x${t.trainInputSize[2]} (timm evaluates at the test size above)`]);
         lines.push(['weights', describeSource(t.weights)]);
-        lines.push(['cached', t.weights.kind === 'manual' ? 'n/a (pass --weights FILE)' : (j.cached ?? 'no')]);
+        lines.push(['cached', t.weights.kind === 'manual' ? 'n/a (pass --weights FILE)' : t.weights.kind === 'embedded' ? `shipped with zoo (${j.cached ?? 'missing: reinstall zoo'})` : (j.cached ?? 'no')]);
         lines.push(['origin', t.origin + (t.license ? ` (license ${t.license})` : '')]);
         if (t.note) lines.push(['note', t.note]);
         const w = Math.max(...lines.map(([k]) => k.length));

@@ -27,6 +27,8 @@ export function describeSource(w: WeightsSource): string {
       return `Hugging Face ${w.repo} ${w.file}`;
     case 'url':
       return w.url;
+    case 'embedded':
+      return `shipped with zoo: ${w.path}`;
     case 'manual':
       return `manual download: ${w.instructions}${w.url ? ` (${w.url})` : ''}`;
   }

@@ -6,7 +6,8 @@
 import { UsageError } from '../errors.js';
 import type { ConfigLayer } from '../models/file/config.js';
 import { looksLikeModelPath } from '../models/file/locate.js';
-import { resolveModel, type ResolvedModel } from '../models/registry.js';
+import type { EvalConfig } from '../models/eval-config.js';
+import { resolveModel, type PretrainedTag, type ResolvedModel } from '../models/registry.js';
 import type { ModelSource } from '../models/source.js';
 import { builtinSource, type LoadFlags } from './model.js';
 import type { PreprocessFlags } from './options.js';
@@ -51,21 +52,31 @@ export async function resolveSource(spec: string, flags: SourceFlags): Promise<M
     for (const [flag, v] of [['--config-of', flags.configOf], ['--class-map', flags.classMap], ['--labels-of', flags.labelsOf], ['--output', flags.output]] as const) {
       if (v !== undefined) throw new UsageError(`${flag} applies to model files (.onnx, model.json), not to ${model.tag.name}`, { fix: `omit ${flag}` });
     }
-    return builtinSource(model, flags);
+    if (model.tag.weights.kind !== 'embedded') return builtinSource(model, flags);
+    if (flags.weights !== undefined) {
+      throw new UsageError(`--weights: ${model.tag.name} is a model file shipped with zoo, it holds its own weights`, { fix: 'omit --weights' });
+    }
+    const { embeddedPath } = await import('../models/weights/embedded.js');
+    return openFile(embeddedPath(model.tag.weights), flags, { tag: model.tag, cfg: model.tag.evalConfig });
   }
   if (flags.weights !== undefined) {
     throw new UsageError('--weights applies to built-in architectures; a model file holds its own weights', { file: spec, fix: 'omit --weights' });
   }
+  return openFile(spec, flags);
+}
+
+async function openFile(path: string, flags: SourceFlags, catalogued?: { tag: PretrainedTag; cfg: EvalConfig }): Promise<ModelSource> {
   if (flags.classMap !== undefined && flags.labelsOf !== undefined) {
     throw new UsageError('--class-map and --labels-of both say which class each output is', { fix: 'give one of them' });
   }
-  let borrowed: { name: string; cfg: ModelSource['cfg'] } | undefined;
+  let borrowed: { name: string; cfg: EvalConfig } | undefined;
   if (flags.configOf !== undefined) {
     const m = resolveModel(flags.configOf);
     borrowed = { name: m.tag.name, cfg: m.tag.evalConfig };
   }
   const { openFileSource } = await import('../models/file/source.js');
-  return openFileSource(spec, {
+  return openFileSource(path, {
+    ...(catalogued ? { catalogued } : {}),
     engine: flags.engine,
     device: flags.device,
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),

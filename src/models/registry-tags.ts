@@ -340,6 +340,29 @@ function withPaper(specs: TagSpec[]): TagSpec[] {
  * All tags. Within an architecture the first tag listed is its default, as in timm (the first tag
  * with weights in `default_cfgs` order).
  */
+/**
+ * Model files shipped inside the package: a real pretrained classifier that runs on a fresh machine
+ * with no download (`zoo eval mobilenetv2-12-int8 --data sample`). Provenance in its SOURCE.md.
+ */
+const embedded: TagSpec[] = [
+  {
+    arch: 'mobilenetv2-12-int8',
+    tag: 'onnx_model_zoo',
+    weights: {
+      kind: 'embedded',
+      path: 'assets/models/mobilenetv2-12-int8/model.onnx',
+      sha256: '83530ad811bc31d2b60a5599a21265a5057608c9b044b4ee758cc22f2309f54f',
+      size: 3655640,
+    },
+    // ONNX Model Zoo README: resize the shorter side to 256 (224 / 0.875), centre crop 224, ImageNet
+    // mean/std; it names no filter, and bilinear is what its reference preprocessing uses.
+    cfg: base({ interpolation: 'bilinear' }),
+    origin: 'https://github.com/onnx/models/tree/main/validated/vision/classification/mobilenet',
+    license: 'apache-2.0',
+    note: 'ONNX Model Zoo int8 MobileNetV2 1.0 (static QOperator, Intel Neural Compressor), shipped with zoo; the float mobilenetv2-12 publishes 69.48 / 89.26',
+  },
+];
+
 export const TAG_SPECS: readonly TagSpec[] = [
   ...rexnetTimm,
   ...rexnetOfficial,
@@ -348,4 +371,5 @@ export const TAG_SPECS: readonly TagSpec[] = [
   ...cdnv2,
   ...withPaper([...effTf, ...effRw]),
   ...effTorchvision,
+  ...embedded,
 ];

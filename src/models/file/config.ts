@@ -178,5 +178,7 @@ export function describeSources(cfg: EvalConfig, s: ConfigSources): string {
     mean: cfg.mean.join(','),
     std: cfg.std.join(','),
   };
+  const from = new Set(CONFIG_FIELDS.map((f) => s[f]));
+  if (from.size === 1) return `${CONFIG_FIELDS.map((f) => `${f} ${v[f]}`).join('; ')} (all from ${s.input_size})`;
   return CONFIG_FIELDS.map((f) => `${f} ${v[f]} (${s[f]})`).join('; ');
 }

@@ -10,7 +10,6 @@ import type { Device, EngineName, LoadedModel } from '../../engines/engine.js';
 import type { OpenedModelFile } from '../../engines/model-file.js';
 import { UsageError, WeightsError } from '../../errors.js';
 import type { EvalConfig } from '../eval-config.js';
-import type { PublishedResult } from '../registry.js';
 import type { LoadedSource, ModelSource, SourceTag } from '../source.js';
 import { adaptOutput, describeOutput, planInput, planOutput, SignatureError, type InputPlan, type OutputAdapter } from './adapters.js';
 import { layerOf, readTimmConfig, resolveConfig, type ConfigLayer, type PartialConfig } from './config.js';
@@ -28,7 +27,7 @@ export interface FileSourceFlags {
   labelsOf?: string;
   output?: string;
   /** A catalogued model file (the embedded default): its identity, published rows and config. */
-  catalogued?: { tag: SourceTag; cfg: EvalConfig; published: readonly PublishedResult[] };
+  catalogued?: { tag: SourceTag; cfg: EvalConfig };
 }
 
 const isImageInput = (s: { type: string; shape: readonly (number | string)[] }) => s.shape.length === 4 && (s.type === 'float32' || s.type === 'float16');

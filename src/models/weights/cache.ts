@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { WeightsError } from '../../errors.js';
 import type { WeightsSource } from './source.js';
 
-export type DownloadableSource = Exclude<WeightsSource, { kind: 'manual' }>;
+export type DownloadableSource = Exclude<WeightsSource, { kind: 'manual' } | { kind: 'embedded' }>;
 
 export function cacheDir(): string {
   if (process.env.ZOO_CACHE) return process.env.ZOO_CACHE;
@@ -83,7 +83,7 @@ export function cachePathFor(source: DownloadableSource): string {
  * A file whose size differs from the catalogue's is treated as absent.
  */
 export function cachedPath(source: WeightsSource): string | undefined {
-  if (source.kind === 'manual') return undefined;
+  if (source.kind === 'manual' || source.kind === 'embedded') return undefined;
   const path = cachePathFor(source);
   if (!existsSync(path)) return undefined;
   if (source.size !== undefined) {

@@ -18,6 +18,7 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import { basename, dirname } from 'node:path';
 import { WeightsError } from '../../errors.js';
 import { cachedPath, cachePathFor, sourceUrl, type DownloadableSource } from './cache.js';
+import { embeddedPath } from './embedded.js';
 import type { WeightsSource } from './source.js';
 
 export { cacheDir, cachedPath } from './cache.js';
@@ -62,6 +63,7 @@ export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {
       fix: `download the file from ${source.url} and pass it with --weights FILE`,
     });
   }
+  if (source.kind === 'embedded') return embeddedPath(source);
   const dest = cachePathFor(source);
   const url = sourceUrl(source);
   if (cachedPath(source)) return dest;

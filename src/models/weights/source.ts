@@ -5,4 +5,6 @@ export type WeightsSource =
   /** A direct URL (torchvision's download server); torchvision file names end in the SHA-256's first 8 hex digits. */
   | { kind: 'url'; url: string; sha256?: string; sha256Prefix?: string; size?: number }
   /** Not downloadable automatically: the user fetches it and passes --weights. */
-  | { kind: 'manual'; url: string; instructions: string };
+  | { kind: 'manual'; url: string; instructions: string }
+  /** A model file shipped inside the package (the embedded default), path relative to the package root. */
+  | { kind: 'embedded'; path: string; sha256: string; size: number };
