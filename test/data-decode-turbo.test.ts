@@ -1,10 +1,11 @@
 /**
  * The libjpeg-turbo addon against the sharp path, decoder against decoder in one process: the same
- * pixels for every sample image (edge cases included) and for re-encoded variants made here with
- * sharp's encoder, and the same DataError, word for word, for damaged files. (The golden crops are
- * checked through decodeRgb by preprocess-parity.test.ts, which runs the addon when it is built and
- * sharp under ZOO_DECODER=sharp; CI runs both.) Skipped when the addon is not built: CI builds it
- * with `node native/build.mjs --strict`, so there it always runs.
+ * pixels for every sample image (edge cases included) and for variants made here, with sharp's
+ * encoder and with a small encoder of our own (test/support/jpeg-writer.ts: restart intervals,
+ * sampling factors and RGB-coded files sharp cannot write); and the same DataError, word for word,
+ * for damaged files. (The golden crops are checked through decodeRgb by preprocess-parity.test.ts,
+ * which runs the addon when it is built and sharp under ZOO_DECODER=sharp; CI runs both.) Skipped
+ * when the addon is not built: CI builds it with `node native/build.mjs --strict`, so there it runs.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { decodeRgbWith, MAX_PIXELS, type RgbImage } from '../src/data/decode.js'
 import { ADDON_PATH } from '../src/data/jpeg-turbo.js';
 import { DataError } from '../src/errors.js';
 import { SHARED } from './support/fixtures.js';
+import { encodeJpeg, type JpegWriterOptions } from './support/jpeg-writer.js';
 import { mulberry32 } from './support/random.js';
 
 const SAMPLES = join(SHARED, 'samples');
@@ -86,6 +88,56 @@ describe.skipIf(!built)('libjpeg-turbo addon vs sharp', () => {
     }
     expect(variants).toBe(24);
     expect(mismatches).toEqual([]);
+  });
+
+  it('variants sharp cannot encode (restart intervals, 4:2:2, 4:4:0, 4:1:1, 3x1 and other factors, RGB-coded, gray) decode to the same bytes', async () => {
+    const rand = mulberry32(1505);
+    const source = join(SAMPLES, 'val-originals', 'ILSVRC2012_val_00000666.JPEG');
+    const samplings: [number, number][] = [[1, 1], [2, 1], [2, 2], [1, 2], [4, 1], [1, 4], [3, 1], [4, 2], [2, 3]];
+    const colours: JpegWriterOptions['colour'][] = ['ycc', 'ycc', 'ycc', 'rgb', 'gray'];
+    const mismatches: string[] = [];
+    const restarts = new Set<number>();
+    for (let i = 0; i < 18; i++) {
+      const width = 1 + Math.floor(rand() * 70);
+      const height = 1 + Math.floor(rand() * 60);
+      const { data } = await sharp(source).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const rgb = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      // Fine tables (all ones) now and then: large coefficients, long Huffman values.
+      const fine = rand() < 0.2;
+      const table = () => Uint8Array.from({ length: 64 }, () => (fine ? 1 : 1 + Math.floor(rand() * 16)));
+      const opts: JpegWriterOptions = {
+        colour: colours[i % colours.length]!,
+        sampling: samplings[i % samplings.length]!,
+        restartInterval: i % 3 === 0 ? 0 : 1 + Math.floor(rand() * 4),
+        quant: [table(), table()],
+      };
+      restarts.add(opts.restartInterval);
+      const bytes = encodeJpeg(rgb, width, height, opts);
+      const name = `made ${i} (${width}x${height} ${opts.colour} ${opts.sampling.join('x')} restart ${opts.restartInterval}${fine ? ' q1' : ''})`;
+      const turbo = await outcome('libjpeg-turbo', bytes, name);
+      // The encoder's own check: the file decodes, to roughly the source (lossy, so not exactly).
+      if (typeof turbo === 'string') {
+        mismatches.push(`${name}: ${turbo}`);
+        continue;
+      }
+      let err = 0;
+      for (let p = 0; p < width * height; p++) {
+        const [r, g, b] = [rgb[p * 3]!, rgb[p * 3 + 1]!, rgb[p * 3 + 2]!];
+        const want = opts.colour === 'gray' ? [0.299 * r + 0.587 * g + 0.114 * b, 0, 0] : [r, g, b];
+        for (let c = 0; c < (opts.colour === 'gray' ? 1 : 3); c++) err += Math.abs(turbo.data[p * 3 + c]! - want[c]!);
+      }
+      const meanError = err / (width * height * (opts.colour === 'gray' ? 1 : 3));
+      if (meanError > 20) mismatches.push(`${name}: mean error ${meanError.toFixed(1)} from the source`);
+      // Restart markers change the stream, not the coefficients: the pixels equal the same encoding without them.
+      if (opts.restartInterval > 0) {
+        const plain = await outcome('libjpeg-turbo', encodeJpeg(rgb, width, height, { ...opts, restartInterval: 0 }), `${name} without restarts`);
+        if (typeof plain === 'string' || sameImage(plain, turbo)) mismatches.push(`${name}: differs from the same encoding without restart markers`);
+      }
+      const m = await compare(bytes, name);
+      if (m) mismatches.push(m);
+    }
+    expect(mismatches).toEqual([]);
+    expect(restarts.size).toBeGreaterThan(2);
   });
 
   it('damaged files fail (or decode) the same way: cut, flipped bytes, no EOI, bad markers, pixel bombs', async () => {
