@@ -27,5 +27,7 @@ export interface OpenedModelFile {
 /** The first line of an engine's error message, without its stack or native prefixes. */
 export function firstLine(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
-  return (m.split('\n').find((l) => l.trim().length > 0) ?? m).trim().slice(0, 300);
+  const line = (m.split('\n').find((l) => l.trim().length > 0) ?? m).trim();
+  // onnxruntime prefixes the reason with its source location and C++ signature: keep the reason.
+  return line.replace(/\/onnxruntime_src\/\S+:\d+ .*?\)\s+(?=\S)/, '').slice(0, 400);
 }

@@ -45,7 +45,8 @@ export async function openOnnxFile(file: string, opts: OpenOptions): Promise<Ope
   let session: OrtSession;
   try {
     const options = opts.device === 'cuda' ? cudaSessionOptions() : cpuSessionOptions(opts.threads ?? availableParallelism());
-    session = await ort.InferenceSession.create(bytes, options);
+    // Errors reach the user as one line of ours; onnxruntime's own log would print them again, in colour.
+    session = await ort.InferenceSession.create(bytes, { ...options, logSeverityLevel: 4 });
   } catch (e) {
     throw new EngineError(`onnxruntime cannot load the model: ${firstLine(e)}`, {
       file,
