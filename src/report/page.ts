@@ -223,14 +223,29 @@ function classSection(run: RunView, i: number, worstN: number): string {
 </div></details>`;
 }
 
+/**
+ * Test sets side by side: one row per model, one column per test set (the runs' `dataset`, then
+ * ReaL and any further sets a result holds), each cell the measured top-1 and the published one.
+ * Shown when the runs cover more than one set or carry ReaL figures.
+ */
 function otherSetsSection(runs: readonly RunView[]): string {
-  const withSets = runs.filter((r) => r.otherSets.length > 0);
-  if (withSets.length === 0) return '';
-  const rows = withSets.flatMap((r) => [
-    [str(r.label), str(r.dataset?.value ?? 'ImageNet val'), num(r, r.images), num(r, r.top1), num(r, r.top5), num(r, r.published?.top1), num(r, r.published?.top5)],
-    ...r.otherSets.map((s) => [str(r.label), str(s.name), num(r, s.images), num(r, s.top1), num(r, s.top5), num(r, s.publishedTop1), num(r, s.publishedTop5)]),
-  ]);
-  return `<section id="sets"><h2>Other test sets and labels</h2>${table(['model', 'set', 'images', 'top-1 %', 'top-5 %', 'published top-1', 'published top-5'], rows)}</section>`;
+  type SetCell = { run: RunView; top1: Field<number> | null; published: Field<number> | null; images: Field<number> | null };
+  const columns: string[] = [];
+  const rows = new Map<string, Map<string, SetCell>>();
+  const put = (model: string, set: string, cell: SetCell) => {
+    if (!columns.includes(set)) columns.push(set);
+    if (!rows.has(model)) rows.set(model, new Map());
+    if (!rows.get(model)!.has(set)) rows.get(model)!.set(set, cell);
+  };
+  for (const r of runs) {
+    put(r.label, r.dataset?.value ?? 'imagenet', { run: r, top1: r.top1, published: r.published?.top1 ?? null, images: r.images });
+    for (const o of r.otherSets) put(r.label, o.name, { run: r, top1: o.top1, published: o.publishedTop1, images: o.images });
+  }
+  if (columns.length < 2) return '';
+  const cell = (c: SetCell | undefined) =>
+    c ? `${num(c.run, c.top1)}${c.published ? ` <span class="note">(published ${num(c.run, c.published)})</span>` : ''}${c.images ? `<br><span class="note">${num(c.run, c.images)} images</span>` : ''}` : '<span class="na">–</span>';
+  const body = [...rows].map(([model, sets]) => [str(model), ...columns.map((c) => cell(sets.get(c)))]);
+  return `<section id="sets"><h2>Test sets side by side</h2><p class="note">top-1 % on each set</p>${table(['model', ...columns.map(esc)], body)}</section>`;
 }
 
 /** The whole page. */
@@ -242,6 +257,7 @@ export function renderPage(input: PageInput): string {
   const csp = `default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-${hash}'`;
   const classes = runs.map((r, i) => classSection(r, i, worst)).filter(Boolean);
   const examples = input.examples && input.examples.size > 0 ? examplesSection(runs, input.examples, input.classNames ?? []) : '';
+  const sets = otherSetsSection(runs);
   const title = runs.length === 1 ? `zoo report: ${runs[0]!.label}` : `zoo report: ${runs.length} runs`;
   return `<!DOCTYPE html>
 <html lang="en">
@@ -255,12 +271,12 @@ export function renderPage(input: PageInput): string {
 </head>
 <body>
 <header><h1>${esc(title)}</h1><p class="note">from ${input.files.map((f) => `<code>${esc(f)}</code>`).join(', ')}</p>
-<nav><a href="#summary">summary</a>${runs.length > 1 ? ' · <a href="#compare">side by side</a>' : ''}${classes.length ? ' · <a href="#classes">per class</a>' : ''}${runs.some((r) => r.otherSets.length) ? ' · <a href="#sets">other sets</a>' : ''}${examples ? ' · <a href="#examples">examples</a>' : ''}</nav></header>
+<nav><a href="#summary">summary</a>${runs.length > 1 ? ' · <a href="#compare">side by side</a>' : ''}${classes.length ? ' · <a href="#classes">per class</a>' : ''}${sets ? ' · <a href="#sets">test sets</a>' : ''}${examples ? ' · <a href="#examples">examples</a>' : ''}</nav></header>
 <main>
 ${summarySection(runs)}
 ${compareSection(runs)}
 ${classes.length ? `<section id="classes"><h2>Per class</h2>${classes.join('\n')}</section>` : ''}
-${otherSetsSection(runs)}
+${sets}
 ${examples}
 </main>
 <script>${script}</script>
