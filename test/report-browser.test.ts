@@ -154,7 +154,8 @@ describe.skipIf(!CHROMIUM)(`zoo report in chromium${SKIP_NOTE}`, () => {
     // Every class of the JSON is a bar of the strip; the worst-classes table lists 8 (all there are).
     const perClass = atPath(doc, 'per_class') as unknown[];
     expect(await page.locator('svg.strip rect.bar').count()).toBe(perClass.length);
-    expect(await page.locator('text=SHA-256').count()).toBeGreaterThan(0);
+    // Identity: weights hash, zoo version and date as the JSON holds them.
+    for (const k of ['zoo_version', 'date']) expect(await page.locator('table.facts td', { hasText: atPath(doc, k) as string }).count()).toBe(1);
     expect(await page.locator('code', { hasText: atPath(doc, 'identity.weights.sha256') as string }).count()).toBe(1);
     // Thumbnails: embedded JPEGs that decoded (naturalWidth > 0), with the true class named.
     const imgs = await page.evaluate<{ src: string; w: number }[]>(`Array.from(document.querySelectorAll('#examples img')).map((e) => ({ src: e.src.slice(0, 23), w: e.naturalWidth }))`);
@@ -182,9 +183,10 @@ describe.skipIf(!CHROMIUM)(`zoo report in chromium${SKIP_NOTE}`, () => {
     const docs = await Promise.all(files.map(readDoc));
     const page = await checkPage(await report(files, html('models')), 'models', docs);
     const marks = await markedNumbers(page);
-    for (let i = 0; i < docs.length; i++) expectMarked(marks, i, ['top1', 'top5', 'param_count', 'images_per_sec']);
+    for (let i = 0; i < docs.length; i++) expectMarked(marks, i, ['top1', 'top5', 'param_count', 'gmacs', 'images_per_sec']);
     expect(await page.locator('#summary svg.chart').first().locator('circle.pt').count()).toBe(4);
-    expect(await page.locator('#compare svg.scatter circle.pt').count()).toBe(8); // params and images/s; GMACs not in the JSON
+    expect(await page.locator('#compare svg.scatter circle.pt').count()).toBe(12); // params, GMACs, images/s
+    expect(await page.locator('#compare svg.scatter circle.pubpt').count()).toBe(12);
     expect(await page.locator('#compare table.sortable tbody tr').count()).toBe(4);
     // Sorting by images/s orders the rows by the JSON's images_per_sec.
     const speeds = docs.map((d) => atPath(d, 'images_per_sec') as number);

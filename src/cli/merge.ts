@@ -20,6 +20,7 @@ import { compareWithPublished } from '../metrics/compare.js';
 import { mergeShards, type ShardResult } from '../metrics/merge.js';
 import { primaryPublished, resolveModel, type PublishedResult } from '../models/registry.js';
 import { stableJson } from './format.js';
+import { ZOO_VERSION } from '../version.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import { comparisonFields, jsonText, renderReport, resultCsv, type EvalResult } from './report.js';
@@ -182,6 +183,7 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
     top5: r4(top5),
     top5_err: r4(100 - top5),
     param_count: first.param_count,
+    gmacs: first.gmacs ?? null,
     img_size: first.img_size,
     crop_pct: first.crop_pct,
     interpolation: first.interpolation,
@@ -244,6 +246,8 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
     verdict: `done: top-1 ${top1.toFixed(3)}%, top-5 ${top5.toFixed(3)}% on ${images} images`,
     identity: { ...first.identity, samples: merged.samples, selection: { ...first.identity.selection, shard: null } },
     metrics_state: merged.state,
+    zoo_version: ZOO_VERSION,
+    date: new Date().toISOString(),
     merged_from: sorted.map((i) => ({ file: i.file, shard: i.result.identity.selection.shard ?? '1/1' })),
   };
 }

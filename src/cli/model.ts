@@ -138,7 +138,7 @@ export function builtinSource(model: ResolvedModel, flags: LoadFlags & Preproces
     modelFile: null,
     async load(): Promise<LoadedSource> {
       const run = await loadModel(model, [cfg.inputSize[1], cfg.inputSize[2]], flags);
-      return { file: run.file, params: run.graph.params, model: run.model, notes: run.note ? [run.note] : [] };
+      return { file: run.file, params: run.graph.params, macs: run.graph.macs, model: run.model, notes: run.note ? [run.note] : [] };
     },
     close: async () => undefined,
   };

@@ -12,6 +12,7 @@ import type { EvalConfig } from '../models/eval-config.js';
 import { describeSources, type ConfigSources } from '../models/file/config.js';
 import type { ModelFileSummary, SourceTag } from '../models/source.js';
 import { duration, pct, renderTable, signed } from './format.js';
+import { ZOO_VERSION } from '../version.js';
 
 export interface EvalResult {
   // timm validate.py's results row
@@ -21,6 +22,8 @@ export interface EvalResult {
   top5: number;
   top5_err: number;
   param_count: number;
+  /** Multiply-accumulates per image at the eval size, in billions; null when unknown (model files). Older results lack it. */
+  gmacs?: number | null;
   img_size: number;
   crop_pct: number;
   interpolation: string;
@@ -92,6 +95,9 @@ export interface EvalResult {
   /** What `zoo merge` needs: the run's identity and its additive metric counts. */
   identity: RunIdentity;
   metrics_state: MetricsState;
+  /** The zoo that measured it, and when the result was made (ISO 8601, UTC). Older results lack them. */
+  zoo_version?: string;
+  date?: string;
 }
 
 export interface DataSummary {
@@ -149,6 +155,8 @@ export interface ResultInputs {
   acc: TopKAccumulator;
   comparison: Comparison;
   params: number;
+  /** Multiply-accumulates per image, when the model graph is known. */
+  macs?: number | null;
   weightsFile: string;
   engine: EngineName;
   backend: string;
@@ -207,6 +215,7 @@ export function buildResult(i: ResultInputs): EvalResult {
     top5: r4(acc.top5),
     top5_err: r4(100 - acc.top5),
     param_count: Math.round(i.params / 1e4) / 100,
+    gmacs: i.macs ? Math.round(i.macs / 1e6) / 1e3 : null,
     img_size: i.cfg.inputSize[1],
     crop_pct: i.cfg.cropPct,
     interpolation: i.cfg.interpolation,
@@ -254,6 +263,8 @@ export function buildResult(i: ResultInputs): EvalResult {
     verdict: verdictLine(i),
     identity: i.identity,
     metrics_state: i.metrics.toState(),
+    zoo_version: ZOO_VERSION,
+    date: new Date().toISOString(),
   };
 }
 

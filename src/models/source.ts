@@ -22,6 +22,8 @@ export interface LoadedSource {
   file: string;
   /** Parameters (weight elements). */
   params: number;
+  /** Multiply-accumulates per image, when the graph is known (built-in models). */
+  macs?: number;
   /** Scores [n, 1000] per batch, ImageNet classes in sorted-synset order. */
   model: LoadedModel;
   /** Things the user should hear once (a fallback backend, a dropped background class). */

@@ -245,7 +245,7 @@ function otherSetsSection(runs: readonly RunView[]): string {
   const cell = (c: SetCell | undefined) =>
     c ? `${num(c.run, c.top1)}${c.published ? ` <span class="note">(published ${num(c.run, c.published)})</span>` : ''}${c.images ? `<br><span class="note">${num(c.run, c.images)} images</span>` : ''}` : '<span class="na">–</span>';
   const body = [...rows].map(([model, sets]) => [str(model), ...columns.map((c) => cell(sets.get(c)))]);
-  return `<section id="sets"><h2>Test sets side by side</h2><p class="note">top-1 % on each set</p>${table(['model', ...columns.map(esc)], body)}</section>`;
+  return `<section id="sets"><h2>Test sets side by side</h2><p class="note">${fixed('top-1')} % on each set</p>${table(['model', ...columns.map(esc)], body)}</section>`;
 }
 
 /** The whole page. */
