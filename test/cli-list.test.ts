@@ -100,7 +100,15 @@ describe('zoo info', () => {
     if (saved === undefined) delete process.env.ZOO_CACHE;
     else process.env.ZOO_CACHE = saved;
     await mkdir(dirname(file), { recursive: true });
+    // A file that is no checkpoint (an error page saved by an older zoo) is not "cached" (issue 9.11)...
     await writeFile(file, 'x');
+    const junk = await runZoo(['info', 'tf_efficientnetv2_s.in1k'], { env });
+    expect(junk.stdout).toMatch(/^cached\s+no$/m);
+    // ...a whole one is (an empty safetensors file: 8-byte length, then "{}" padded to 8).
+    const empty = Buffer.alloc(16, 0x20);
+    empty.writeBigUInt64LE(8n, 0);
+    empty.write('{}', 8);
+    await writeFile(file, empty);
     const after = await runZoo(['info', 'tf_efficientnetv2_s.in1k'], { env });
     expect(after.stdout).toContain(`cached       ${file}`);
   });

@@ -20,10 +20,25 @@ import { rejection } from './support/fixtures.js';
 
 const SIZE = 1_500_000;
 
+/**
+ * A real safetensors file of exactly `size` bytes (one U8 tensor of seeded random bytes): a
+ * download nobody can hash must still be a whole checkpoint in its format.
+ */
 function payload(seed: number, size = SIZE): Buffer {
+  let headerLen = 64;
+  let json = '';
+  for (;;) {
+    const n = size - 8 - headerLen;
+    json = JSON.stringify({ w: { dtype: 'U8', shape: [n], data_offsets: [0, n] } });
+    const need = Math.ceil(json.length / 8) * 8;
+    if (need === headerLen) break;
+    headerLen = need;
+  }
   const b = Buffer.alloc(size);
+  b.writeBigUInt64LE(BigInt(headerLen), 0);
+  b.write(json.padEnd(headerLen, ' '), 8, 'latin1');
   let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
+  for (let i = 8 + headerLen; i < size; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
@@ -207,6 +222,27 @@ describe('fetchWeights from a Hugging Face endpoint', () => {
     mkdirSync(dirname(cachePathFor(other)), { recursive: true });
     writeFileSync(`${cachePathFor(other)}.lock`, dead);
     expect(readFileSync(await fetchWeights(other)).equals(behaviour.body)).toBe(true);
+  });
+
+  it('a lock naming this very pid but not held by this process (PID 1 in a restarted container) is taken over, and said', async () => {
+    mkdirSync(dirname(cachePathFor(hf())), { recursive: true });
+    writeFileSync(`${cachePathFor(hf())}.lock`, JSON.stringify({ pid: process.pid, since: Date.now() }));
+    const notices: string[] = [];
+    const path = await fetchWeights(hf(), { onNotice: (l) => notices.push(l) });
+    expect(readFileSync(path).equals(behaviour.body)).toBe(true);
+    expect(notices).toEqual([expect.stringMatching(new RegExp(`taking over the download lock .*: it names pid ${process.pid}, which is this process`))]);
+  });
+
+  it("records the server's ETag and X-Linked-Size beside the file, and a cached file that no longer matches them is fetched again", async () => {
+    behaviour.linked = { 'x-linked-size': String(SIZE) };
+    const path = await fetchWeights(hf());
+    expect(JSON.parse(readFileSync(`${path}.meta.json`, 'utf8'))).toMatchObject({ size: SIZE, etag: '"v1"', linked_size: SIZE });
+    writeFileSync(path, payload(1, SIZE - 8));
+    expect(cachedPath(hf())).toBeUndefined();
+    const notices: string[] = [];
+    await fetchWeights(hf(), { onNotice: (l) => notices.push(l) });
+    expect(notices.join('\n')).toMatch(/unusable \(1499992 bytes, 1500000 were downloaded\); moved it to .*\.bad/);
+    expect(readFileSync(path).equals(behaviour.body)).toBe(true);
   });
 
   it('gives up on a stalled server after the idle timeout, keeping the part for a resume', async () => {

@@ -53,12 +53,14 @@ export async function weightsFile(tag: PretrainedTag, flags: WeightsFlags): Prom
   }
   const { fetchWeights } = await import('../models/weights/hub.js');
   const offline = flags.offline ?? false;
-  if (flags.quiet) return fetchWeights(w, { offline });
+  // Waiting for another download, or a cached file set aside: said even with --quiet (a wait must not look like a hang).
+  const onNotice = (line: string) => process.stderr.write(`${line}\n`);
+  if (flags.quiet) return fetchWeights(w, { offline, onNotice });
   // A bar on a TTY, plain lines on a pipe or CI log (download-progress.ts decides).
   const { downloadProgress } = await import('./download-progress.js');
   const progress = downloadProgress(tag.name);
   try {
-    return await fetchWeights(w, { offline, onProgress: progress.onProgress });
+    return await fetchWeights(w, { offline, onNotice, onProgress: progress.onProgress });
   } finally {
     progress.done();
   }

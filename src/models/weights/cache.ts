@@ -5,13 +5,16 @@
  *   <cache>/url/<host>/<path>                              direct URLs (torchvision)
  *
  * A file is only ever present under its final name once it was downloaded completely and
- * verified (hub.ts writes `<file>.part` and renames), so presence means usable.
+ * verified (hub.ts writes `<file>.part` and renames). Beside it, `<file>.meta.json` records what
+ * the server said about it (DownloadMeta). A file is used (and listed as cached) only while it
+ * still passes cachedDefect: the sizes known for it and a cheap format check (verify.ts).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { WeightsError } from '../../errors.js';
 import type { WeightsSource } from './source.js';
+import { checkpointDefect } from './verify.js';
 
 export type DownloadableSource = Exclude<WeightsSource, { kind: 'manual' } | { kind: 'embedded' }>;
 
@@ -78,20 +81,56 @@ export function cachePathFor(source: DownloadableSource): string {
   return join(cacheDir(), 'url', segment(url.host, 'host'), ...path);
 }
 
+/** What the server said about a downloaded file (its ETag, Hugging Face's X-Linked-* headers). */
+export interface DownloadMeta {
+  url: string;
+  size: number;
+  etag?: string;
+  /** X-Linked-Etag: the LFS object's SHA-256. */
+  linked_etag?: string;
+  /** X-Linked-Size: the LFS object's size. */
+  linked_size?: number;
+}
+
+export function metaPathFor(file: string): string {
+  return `${file}.meta.json`;
+}
+
+function readMeta(file: string): Partial<DownloadMeta> {
+  try {
+    const m = JSON.parse(readFileSync(metaPathFor(file), 'utf8')) as unknown;
+    return typeof m === 'object' && m !== null ? (m as Partial<DownloadMeta>) : {};
+  } catch {
+    return {};
+  }
+}
+
 /**
- * The cached file for a source, if it is there (for `zoo info`'s "cached: yes/no").
- * A file whose size differs from the catalogue's is treated as absent.
+ * Why the cached file at `path` (which exists) must not be used, or undefined when it may: its
+ * size differs from the catalogue's or from the recorded download's, or it is no whole checkpoint.
+ */
+export function cachedDefect(source: DownloadableSource, path: string): string | undefined {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    return `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  }
+  if (source.size !== undefined && size !== source.size) return `${size} bytes, the catalogue says ${source.size}`;
+  const meta = readMeta(path);
+  for (const recorded of [meta.size, meta.linked_size]) {
+    if (typeof recorded === 'number' && recorded !== size) return `${size} bytes, ${recorded} were downloaded`;
+  }
+  return checkpointDefect(path);
+}
+
+/**
+ * The cached file for a source, if it is there and usable (cachedDefect): `zoo info` and
+ * `zoo list` say "cached" only for a file a run would use.
  */
 export function cachedPath(source: WeightsSource): string | undefined {
   if (source.kind === 'manual' || source.kind === 'embedded') return undefined;
   const path = cachePathFor(source);
   if (!existsSync(path)) return undefined;
-  if (source.size !== undefined) {
-    try {
-      if (statSync(path).size !== source.size) return undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return path;
+  return cachedDefect(source, path) === undefined ? path : undefined;
 }

@@ -10,16 +10,26 @@
  * - verified by size (the catalogue's, Content-Length / Content-Range, Hugging Face's
  *   X-Linked-Size) and by SHA-256 where one is known (the catalogue's, Hugging Face's
  *   X-Linked-Etag for LFS files, torchvision's 8-hex-digit prefix in the file name); a file
- *   that fails is deleted and never used.
+ *   that fails is deleted and never used;
+ * - a download nobody can verify by hash (no catalogue hash, no X-Linked-Etag: most Hugging
+ *   Face tags) must at least be a whole checkpoint in its format (verify.ts) before the rename;
+ * - bounded in time (download-limits.ts: idle timeout, minimum rate over a window, deadline),
+ *   one process per file at a time (download-lock.ts);
+ * - the response's ETag / X-Linked-Etag / X-Linked-Size are recorded beside the file
+ *   (`<file>.meta.json`, cache.ts) and checked whenever the cached file is used; a cached file
+ *   that fails those checks or its format check is moved aside to `<file>.bad` and fetched again.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { WeightsError } from '../../errors.js';
-import { cachedPath, cachePathFor, sourceUrl, type DownloadableSource } from './cache.js';
 import { embeddedPath } from './embedded.js';
+import { cachedDefect, cachePathFor, metaPathFor, sourceUrl, type DownloadableSource, type DownloadMeta } from './cache.js';
+import { DownloadWatchdog, downloadLimits, type DownloadLimits } from './download-limits.js';
+import { lockDownload } from './download-lock.js';
 import type { WeightsSource } from './source.js';
+import { checkpointDefect } from './verify.js';
 
 export { cacheDir, cachedPath } from './cache.js';
 
@@ -31,6 +41,8 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Give up (keeping the .part for a resume) when no byte arrives for this long; default 60 s. */
   idleTimeoutMs?: number;
+  /** A line for the user (stderr): waiting for another download, a lock or a cached file set aside. */
+  onNotice?: (line: string) => void;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -66,7 +78,12 @@ export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {
   if (source.kind === 'embedded') return embeddedPath(source);
   const dest = cachePathFor(source);
   const url = sourceUrl(source);
-  if (cachedPath(source)) return dest;
+  const limits = downloadLimits();
+  if (existsSync(dest)) {
+    const defect = cachedDefect(source, dest);
+    if (defect === undefined) return dest;
+    await setAside(dest, defect, opts);
+  }
   if (opts.offline) {
     throw new WeightsError('the weights are not in the cache and --offline forbids downloading them', {
       file: dest,
@@ -81,56 +98,28 @@ export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {
       fix: 'set ZOO_CACHE to a writable folder',
     });
   }
-  const release = await lockDownload(dest, opts.signal);
+  const release = await lockDownload(dest, { signal: opts.signal, stallMs: 2 * limits.rateWindowMs, deadlineMs: limits.deadlineMs, onNotice: opts.onNotice });
   try {
     // Another process may have completed it while we waited for the lock.
-    if (!cachedPath(source)) await download(source, url, dest, opts);
+    if (!existsSync(dest) || cachedDefect(source, dest) !== undefined) await download(source, url, dest, limits, opts);
   } finally {
     await release();
   }
   return dest;
 }
 
-/**
- * One download per file at a time across processes (two evals started together would otherwise
- * write the same .part): `<file>.lock` holds the owner's pid; a lock whose process is gone is stale.
- */
-async function lockDownload(dest: string, signal: AbortSignal | undefined): Promise<() => Promise<void>> {
-  const lock = `${dest}.lock`;
-  for (;;) {
-    try {
-      const fh = await open(lock, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      return () => rm(lock, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new WeightsError(`cannot write to the cache (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
-          file: lock,
-          fix: 'set ZOO_CACHE to a writable folder',
-        });
-      }
-    }
-    const owner = Number((await readFile(lock, 'utf8').catch(() => '')) || NaN);
-    // A lock without a pid yet is one being created this instant, unless it is old.
-    const fresh = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? 0) < 10_000;
-    if (Number.isNaN(owner) ? !fresh : !ownerAlive(owner)) {
-      await rm(lock, { force: true });
-      continue;
-    }
-    if (signal?.aborted) throw signal.reason;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-function ownerAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+/** A cached file that is not what was downloaded is moved to `<file>.bad` (kept for a look, never used). */
+async function setAside(dest: string, defect: string, opts: FetchOptions): Promise<void> {
   try {
-    process.kill(pid, 0);
-    return true;
+    await rename(dest, `${dest}.bad`);
+    await rm(metaPathFor(dest), { force: true });
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    throw new WeightsError(`the cached weights are unusable (${defect}) and cannot be moved aside (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+      file: dest,
+      fix: 'delete the file, or set ZOO_CACHE to a writable folder',
+    });
   }
+  opts.onNotice?.(`zoo: the cached ${dest} is unusable (${defect}); moved it to ${dest}.bad and fetching it again`);
 }
 
 interface Reply {
@@ -193,7 +182,7 @@ function contentRange(h: string | null): { start: number; total: number | undefi
   return { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) };
 }
 
-async function download(source: DownloadableSource, url: string, dest: string, opts: FetchOptions): Promise<void> {
+async function download(source: DownloadableSource, url: string, dest: string, limits: DownloadLimits, opts: FetchOptions): Promise<void> {
   const part = `${dest}.part`;
   /** The validator of the response a .part was started from, for If-Range. */
   const etagFile = `${part}.etag`;
@@ -211,8 +200,8 @@ async function download(source: DownloadableSource, url: string, dest: string, o
     throw new WeightsError(message, { file: url, fix });
   };
 
-  // A stalled server must not hang zoo: a watchdog aborts the request when no byte arrives in time.
-  const watchdog = new IdleWatchdog(opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, url);
+  // A stalled or dripping server must not hang zoo: a watchdog aborts the request at a limit.
+  const watchdog = new DownloadWatchdog(opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, limits, url);
   const signal = opts.signal ? AbortSignal.any([opts.signal, watchdog.signal]) : watchdog.signal;
   try {
     for (let attempt = 0; ; attempt++) {
@@ -223,7 +212,7 @@ async function download(source: DownloadableSource, url: string, dest: string, o
         headers.Range = `bytes=${have}-`;
         if (etag) headers['If-Range'] = etag;
       }
-      watchdog.alive();
+      watchdog.received(0);
       let reply: Reply;
       try {
         reply = await get(url, headers, signal);
@@ -284,6 +273,7 @@ async function download(source: DownloadableSource, url: string, dest: string, o
       }
       const fh = await open(part, start > 0 ? 'a' : 'w');
       let received = start;
+      watchdog.bodyStarts();
       opts.onProgress?.(received, expectedTotal);
       try {
         if (res.body) {
@@ -294,7 +284,7 @@ async function download(source: DownloadableSource, url: string, dest: string, o
             }
             await fh.write(chunk);
             hash.update(chunk);
-            watchdog.alive();
+            watchdog.received(chunk.length);
             opts.onProgress?.(received, expectedTotal);
           }
         }
@@ -326,40 +316,26 @@ async function download(source: DownloadableSource, url: string, dest: string, o
           'the file was corrupted or changed upstream; run again to download it afresh',
         );
       }
+      if (!sha256 && !want.sha256Prefix) {
+        // Nothing to check it against: it must at least be a whole checkpoint, not an error page.
+        const defect = checkpointDefect(part);
+        if (defect !== undefined) {
+          return fail(`the download is not a usable checkpoint: ${defect}`, 'the server sent something else (an error page?); try again later, or download the file yourself and pass --weights FILE');
+        }
+      }
+      const meta: DownloadMeta = {
+        url,
+        size: received,
+        ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}),
+        ...(linkedSha256 ? { linked_etag: linkedSha256 } : {}),
+        ...(linkedSize !== undefined ? { linked_size: linkedSize } : {}),
+      };
+      await writeFile(metaPathFor(dest), `${JSON.stringify(meta, null, 2)}\n`);
       await rename(part, dest);
       await rm(etagFile, { force: true });
       return;
     }
   } finally {
     watchdog.stop();
-  }
-}
-
-/** Aborts its signal when alive() is not called for `ms`; the error then says the server stalled. */
-class IdleWatchdog {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  constructor(
-    private readonly ms: number,
-    private readonly url: string,
-  ) {}
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-  get fired(): boolean {
-    return this.controller.signal.aborted;
-  }
-  alive(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.controller.abort(new Error('stalled')), this.ms);
-  }
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-  error(): WeightsError {
-    return new WeightsError(`the server sent no data for ${this.ms / 1000} s`, {
-      file: this.url,
-      fix: 'run the command again later: the download resumes where it stopped',
-    });
   }
 }

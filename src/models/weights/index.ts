@@ -2,12 +2,7 @@
  * loadCheckpoint: every checkpoint format users download, read into one flat state dict
  * (upstream tensor names -> HostTensor; float types widened to float32, integers as int64).
  *
- * The format is recognised from the content, never the extension (`.pth.tar`, `.bin`, `.pt`
- * and `.pdparams` are all used loosely in the wild):
- *   "PK\x03\x04"                     PyTorch zip layout
- *   "\x80\x02\x8a\x0a<torch magic>"  PyTorch legacy layout
- *   "\x80"                           plain pickle: Paddle .pdparams ({name: numpy.ndarray})
- *   8-byte length + "{"              safetensors
+ * The format is recognised from the content, never the extension (format.ts).
  * Training checkpoints are unwrapped (state dict under state_dict / model / state_dict_ema /
  * model_ema) and DataParallel's `module.` prefix is stripped.
  */
@@ -17,23 +12,16 @@ import type { HostTensor } from '../graph.js';
 import { ElementBudget, ndarrayToHost, torchTensorToHost } from './materialize.js';
 import { NdArrayRef, PyDict, TorchTensorRef, unpickle, type PyValue } from './pickle.js';
 import { parseSafetensors } from './safetensors.js';
-import { LEGACY_MAGIC, readTorchLegacy, readTorchZip, type TorchContainer } from './torch.js';
+import { detectFormat } from './format.js';
+import { readTorchLegacy, readTorchZip, type TorchContainer } from './torch.js';
 
-export type CheckpointFormat = 'safetensors' | 'torch-zip' | 'torch-legacy' | 'pickle';
+export { detectFormat, type CheckpointFormat } from './format.js';
 
 /** Keys under which training checkpoints keep the weights, in order of preference. */
 export const STATE_DICT_KEYS = ['state_dict', 'model', 'state_dict_ema', 'model_ema'] as const;
 
 /** Paddle's name table (structured name -> parameter name); metadata, not weights. */
 const PADDLE_NAME_TABLE = 'StructuredToParameterName@@';
-
-export function detectFormat(buf: Uint8Array): CheckpointFormat | undefined {
-  if (buf.length >= 4 && buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04) return 'torch-zip';
-  if (buf.length >= LEGACY_MAGIC.length && LEGACY_MAGIC.every((b, i) => buf[i] === b)) return 'torch-legacy';
-  if (buf.length >= 2 && buf[0] === 0x80 && buf[1]! >= 2 && buf[1]! <= 5) return 'pickle';
-  if (buf.length >= 9 && buf[8] === 0x7b && buf[6] === 0 && buf[7] === 0) return 'safetensors';
-  return undefined;
-}
 
 export async function loadCheckpoint(file: string): Promise<Map<string, HostTensor>> {
   let buf: Uint8Array;

@@ -22,8 +22,7 @@ export interface TorchContainer {
   bigEndian: boolean;
 }
 
-/** The first bytes of a legacy torch file: protocol 2, LONG1 of 10 bytes, the magic 0x1950a86a20f9469cfc6c. */
-export const LEGACY_MAGIC = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
+export { LEGACY_MAGIC } from './format.js';
 
 function damaged(file: string, what: string): WeightsError {
   return new WeightsError(`not a readable PyTorch checkpoint: ${what}`, { file, fix: 'the file is damaged or truncated; download it again' });
