@@ -302,6 +302,8 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
   let early: Loader | undefined;
   /** The test set; disposed in `finally` (a spooled .tar.gz is removed). */
   let data: TestSetData | undefined;
+  /** Stops the early weights hash on every way out (it may still be reading when the run fails). */
+  const hashing = new AbortController();
   try {
     const dataArg = resolveDataArg(flags.data);
     data = await openTestSet(dataArg.path, {
@@ -355,7 +357,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
 
     // The weights' hash (the run's identity) reads the whole file: with --weights given it runs while
     // the model loads (onnxruntime builds its session off this thread), not after it.
-    const earlyIdentity = flags.weights ? weightsIdentity(flags.weights) : undefined;
+    const earlyIdentity = flags.weights ? weightsIdentity(flags.weights, hashing.signal) : undefined;
     earlyIdentity?.catch(() => undefined); // a failure surfaces where it is awaited, after loadModel's own checks
     const run = await model.load();
     const modelReady = performance.now();
@@ -612,6 +614,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     }
     throw e;
   } finally {
+    hashing.abort();
     await early?.close();
     await data?.dispose();
     interrupt.dispose();

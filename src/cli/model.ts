@@ -2,13 +2,13 @@
  * From a resolved model to something that runs: weights file (--weights, the cache, or a
  * download), tensors, recorded graph, engine. Shared by eval, logits and export.
  */
-import { stat } from 'node:fs/promises';
 import type { Device, EngineName, LoadedModel } from '../engines/engine.js';
 import { getEngine } from '../engines/index.js';
 import { WeightsError } from '../errors.js';
 import type { HostTensor } from '../models/graph.js';
 import { recordGraph, type RecordedGraph } from '../models/record.js';
 import { requireArchitecture, type PretrainedTag, type ResolvedModel } from '../models/registry.js';
+import { requireCheckpointFile } from '../models/weights/file.js';
 import { fromPaddle, isPaddleCheckpoint } from '../models/weights/paddle.js';
 import type { WeightsSource } from '../models/weights/source.js';
 import type { ConfigSources } from '../models/file/config.js';
@@ -37,14 +37,7 @@ export function describeSource(w: WeightsSource): string {
 /** The local weights file for a run: --weights as given, else the tag's cached or downloaded file. */
 export async function weightsFile(tag: PretrainedTag, flags: WeightsFlags): Promise<string> {
   if (flags.weights) {
-    const s = await stat(flags.weights).catch(() => undefined);
-    if (!s?.isFile()) {
-      throw new WeightsError('weights file not found', {
-        file: flags.weights,
-        expected: 'a .safetensors, .pth/.pth.tar or .pdparams checkpoint',
-        fix: 'check the path given to --weights',
-      });
-    }
+    await requireCheckpointFile(flags.weights);
     return flags.weights;
   }
   const w = tag.weights;

@@ -10,11 +10,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { writeOutput, type OutputTarget } from '../io/output.js';
 import { UsageError } from '../errors.js';
 import { stableJson } from './format.js';
 import type { EvalConfig } from '../models/eval-config.js';
+import { requireCheckpointFile } from '../models/weights/file.js';
 
 export const STATE_KIND = 'zoo-eval-state';
 export const STATE_VERSION = 1;
@@ -69,10 +70,14 @@ export interface EvalState<A> {
   written_at: string;
 }
 
-export async function weightsIdentity(file: string): Promise<WeightsIdentity> {
+/**
+ * The weights file's size and SHA-256. Only a regular file is read (a FIFO or /dev/zero would
+ * never end); `signal` stops the read, so a run that fails while this hashes can still exit.
+ */
+export async function weightsIdentity(file: string, signal?: AbortSignal): Promise<WeightsIdentity> {
   const hash = createHash('sha256');
-  const s = await stat(file);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const s = await requireCheckpointFile(file);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) hash.update(chunk as Buffer);
   return { file, bytes: s.size, sha256: hash.digest('hex') };
 }
 

@@ -10,8 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { WeightsError } from '../../errors.js';
 import type { HostTensor } from '../graph.js';
 import { ElementBudget, ndarrayToHost, torchTensorToHost } from './materialize.js';
-import { NdArrayRef, PyDict, TorchTensorRef, unpickle, type PyValue } from './pickle.js';
+import { describePy, NdArrayRef, PyDict, TorchTensorRef, unpickle, type PyValue } from './pickle.js';
 import { parseSafetensors } from './safetensors.js';
+import { requireCheckpointFile } from './file.js';
 import { detectFormat } from './format.js';
 import { readTorchLegacy, readTorchZip, type TorchContainer } from './torch.js';
 
@@ -24,6 +25,7 @@ export const STATE_DICT_KEYS = ['state_dict', 'model', 'state_dict_ema', 'model_
 const PADDLE_NAME_TABLE = 'StructuredToParameterName@@';
 
 export async function loadCheckpoint(file: string): Promise<Map<string, HostTensor>> {
+  await requireCheckpointFile(file); // a FIFO or device would block or never end
   let buf: Uint8Array;
   try {
     buf = await readFile(file);
@@ -87,7 +89,7 @@ function findStateDict(root: PyValue, file: string): PyDict {
       const v = root.map.get(key);
       if (v instanceof PyDict && hasTensors(v)) return v;
     }
-    const keys = [...root.map.keys()].slice(0, 8).map(String).join(', ');
+    const keys = [...root.map.keys()].slice(0, 8).map((k) => describePy(k)).join(', ');
     throw new WeightsError(`no state dict found in the checkpoint (top-level keys: ${keys || 'none'})`, {
       file,
       expected: `tensors at the top level or under ${STATE_DICT_KEYS.join(' / ')}`,

@@ -12,7 +12,9 @@
  * Resource bounds: every length read from the file is checked against the bytes that remain
  * before anything is allocated for it, every opcode consumes at least one byte (so the work is
  * linear in the file size and cannot loop), the stack and memo are capped, and big integers are
- * capped in size. Nothing here allocates tensor data: tensors stay references (storage key,
+ * capped in size, and containers nest at most MAX_NESTING deep (a deeper structure would overflow
+ * the stack of any code that walks it, String() in an error message included; describePy is the
+ * bounded way to name a value). Nothing here allocates tensor data: tensors stay references (storage key,
  * offset, shape, strides) until the caller materialises the ones it needs.
  */
 import { WeightsError } from '../../errors.js';
@@ -136,6 +138,30 @@ const MAX_LONG_BYTES = 64;
 const MAX_GLOBAL_LINE = 256;
 /** Dimensions of a tensor or array. */
 const MAX_RANK = 32;
+/** Containers inside containers; real checkpoints (optimizer state, argparse args) nest a handful. */
+export const MAX_NESTING = 100;
+
+/**
+ * A short, bounded rendering of a value for error messages: never recurses more than two levels,
+ * never longer than ~60 characters, whatever the pickle built (deep, wide or cyclic).
+ */
+export function describePy(v: PyValue | undefined, depth = 2): string {
+  let s: string;
+  if (v === undefined) s = 'nothing';
+  else if (v === null) s = 'None';
+  else if (typeof v === 'string') s = v.length > 40 ? `${v.slice(0, 40)}...` : v;
+  else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') s = String(v);
+  else if (v instanceof Uint8Array) s = `bytes(${v.length})`;
+  else if (Array.isArray(v)) {
+    const items = depth > 0 ? (v as PyValue[]).slice(0, 3).map((x) => describePy(x, depth - 1)) : ['...'];
+    if (depth > 0 && v.length > 3) items.push('...');
+    s = Object.isFrozen(v) ? `(${items.join(', ')})` : `[${items.join(', ')}]`;
+  } else if (v instanceof PyDict) s = `dict(${v.map.size} items)`;
+  else if (v instanceof PyGlobal) s = v.qualified;
+  else if (v instanceof PyObject) s = v.className;
+  else s = v.constructor.name;
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The allow-list. Each entry says what calling the global (REDUCE) or instantiating it (NEWOBJ)
@@ -313,6 +339,18 @@ export function unpickle(buf: Uint8Array, start: number, opts: UnpickleOptions):
   const stack: StackItem[] = [];
   const marks: number[] = [];
   const memo = new Map<number, PyValue>();
+  /** How deep each container built so far nests (absent: 1). Raised as items go into it. */
+  const nesting = new WeakMap<object, number>();
+  const depthOf = (v: PyValue): number => (typeof v === 'object' && v !== null ? (nesting.get(v) ?? 1) : 0);
+  /** `container` now holds `items`: its depth is at least one more than theirs. */
+  const holds = <T extends PyValue>(container: T, items: readonly PyValue[]): T => {
+    if (typeof container !== 'object' || container === null) return container; // a builder's scalar
+    let d = depthOf(container);
+    for (const it of items) d = Math.max(d, depthOf(it) + 1);
+    if (d > MAX_NESTING) throw fail(`containers nested more than ${MAX_NESTING} deep`);
+    if (d > 1) nesting.set(container as object, d);
+    return container;
+  };
 
   const need = (n: number) => {
     if (n < 0 || pos + n > buf.length) throw fail(`needs ${n} more bytes, the file ends first`);
@@ -388,10 +426,12 @@ export function unpickle(buf: Uint8Array, start: number, opts: UnpickleOptions):
   };
   const setItem = (d: PyValue, k: PyValue, v: PyValue) => {
     if (!(d instanceof PyDict)) throw fail('SETITEM on something that is not a dict');
+    holds(d, [k, v]);
     d.map.set(k, v);
   };
   const appendTo = (l: PyValue, items: PyValue[]) => {
     if (!Array.isArray(l) || Object.isFrozen(l)) throw fail('APPEND on something that is not a list');
+    holds(l, items);
     for (const it of items) (l as PyValue[]).push(it);
   };
   const call = (fn: PyValue, args: PyValue, how: 'call' | 'newobj'): PyValue => {
@@ -400,9 +440,11 @@ export function unpickle(buf: Uint8Array, start: number, opts: UnpickleOptions):
     const rule = GLOBALS.get(fn.qualified)!;
     const builder = rule[how];
     if (!builder) throw fail(`${fn.qualified} cannot be ${how === 'call' ? 'called' : 'instantiated'} in a checkpoint`);
-    return builder(args as PyTuple, ctx);
+    // What a builder returns may hold its arguments (OrderedDict items, a set's members).
+    return holds(builder(args as PyTuple, ctx), [args]);
   };
   const build = (obj: PyValue, state: PyValue) => {
+    holds(obj, [state]);
     if (obj instanceof PyDict) obj.attrs = state;
     else if (obj instanceof PyObject) obj.state = state;
     else if (obj instanceof NpDtype) {
@@ -423,6 +465,7 @@ export function unpickle(buf: Uint8Array, start: number, opts: UnpickleOptions):
       obj.data = data;
     } else throw fail('BUILD on an object that takes no state');
   };
+  const tuple = (items: PyValue[]): PyTuple => Object.freeze(holds(items, items));
   const persistent = (pid: PyValue) => {
     if (!opts.persistentLoad) throw fail('persistent id in a pickle that should have none');
     push(opts.persistentLoad(pid));
@@ -523,30 +566,33 @@ export function unpickle(buf: Uint8Array, start: number, opts: UnpickleOptions):
         push(Object.freeze([]));
         break;
       case 0x85: // TUPLE1
-        push(Object.freeze([pop()]));
+        push(tuple([pop()]));
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
-        push(Object.freeze([pop(), b]));
+        push(tuple([pop(), b]));
         break;
       }
       case 0x87: {
         // TUPLE3
         const c = pop();
         const b = pop();
-        push(Object.freeze([pop(), b, c]));
+        push(tuple([pop(), b, c]));
         break;
       }
       case 0x74: // TUPLE
-        push(Object.freeze(popMark()));
+        push(tuple(popMark()));
         break;
       case 0x5d: // EMPTY_LIST
         push([]);
         break;
-      case 0x6c: // LIST
-        push(popMark());
+      case 0x6c: {
+        // LIST
+        const items = popMark();
+        push(holds(items, items));
         break;
+      }
       case 0x61: {
         // APPEND
         const v = pop();
@@ -566,7 +612,7 @@ export function unpickle(buf: Uint8Array, start: number, opts: UnpickleOptions):
         // DICT
         const items = popMark();
         if (items.length % 2) throw fail('DICT with an odd number of items');
-        const d = new PyDict();
+        const d = holds(new PyDict(), items);
         for (let i = 0; i < items.length; i += 2) d.map.set(items[i]!, items[i + 1]!);
         push(d);
         break;
@@ -596,7 +642,7 @@ export function unpickle(buf: Uint8Array, start: number, opts: UnpickleOptions):
         break;
       }
       case 0x91: // FROZENSET
-        push(Object.freeze(popMark()));
+        push(tuple(popMark()));
         break;
       case 0x71: // BINPUT
         memoPut(u8());

@@ -11,7 +11,7 @@
  * state dict out of it and materialises only the tensors it keeps.
  */
 import { WeightsError } from '../../errors.js';
-import { PyDict, PyGlobal, TORCH_STORAGE_DTYPES, TorchStorageRef, unpickle, type PyValue } from './pickle.js';
+import { describePy, PyDict, PyGlobal, TORCH_STORAGE_DTYPES, TorchStorageRef, unpickle, type PyValue } from './pickle.js';
 import { ITEM_SIZE } from './safetensors.js';
 import { ZipReader } from './zip.js';
 
@@ -38,7 +38,7 @@ function parseStorageId(pid: PyValue, file: string): { dtype: string; key: strin
       fix: 'save the weights with torch.save(model.state_dict(), FILE) and pass that file',
     });
   }
-  if (kind !== 'storage') throw damaged(file, `persistent id of kind ${String(kind)}`);
+  if (kind !== 'storage') throw damaged(file, `persistent id of kind ${describePy(kind)}`);
   const dtype = cls instanceof PyGlobal && cls.module === 'torch' ? TORCH_STORAGE_DTYPES[cls.name] : undefined;
   if (!dtype) throw damaged(file, 'storage of an unknown type');
   if (typeof key !== 'string' || key.length > 64) throw damaged(file, 'storage key is not a short string');
@@ -71,13 +71,20 @@ export function readTorchZip(buf: Uint8Array, file: string): TorchContainer {
       return new TorchStorageRef(dtype, key, numel);
     },
   });
+  const inflated = new Map<string, Uint8Array>();
   return {
     root: value,
     bigEndian: byteorder === 'big',
     storageBytes: (ref) => {
+      // Views share a storage: inflate each once (and count it once against the zip's budget).
+      const done = inflated.get(ref.key);
+      if (done) return done;
       const entry = zip.entries.get(`${prefix}data/${ref.key}`);
       if (!entry) throw damaged(file, `storage data/${ref.key} is missing from the archive`);
-      return zip.read(entry);
+      // The pickle declares the storage's size: its entry holds no more than that.
+      const bytes = zip.read(entry, (ref.rootOffset + ref.numel) * ITEM_SIZE[ref.dtype]!);
+      inflated.set(ref.key, bytes);
+      return bytes;
     },
   };
 }
@@ -85,7 +92,7 @@ export function readTorchZip(buf: Uint8Array, file: string): TorchContainer {
 export function readTorchLegacy(buf: Uint8Array, file: string): TorchContainer {
   const magic = unpickle(buf, 0, { file });
   const protocol = unpickle(buf, magic.end, { file });
-  if (protocol.value !== 1001) throw damaged(file, `legacy protocol version ${String(protocol.value)}, expected 1001`);
+  if (protocol.value !== 1001) throw damaged(file, `legacy protocol version ${describePy(protocol.value)}, expected 1001`);
   const sysInfo = unpickle(buf, protocol.end, { file });
   const info = sysInfo.value;
   const little = info instanceof PyDict ? info.map.get('little_endian') : true;

@@ -3,6 +3,13 @@
  * end-of-central-directory records and extra fields, stored (torch's choice) and deflated
  * entries. Every offset and size is checked against the buffer before use; nothing is
  * decompressed until asked for, and then never beyond the entry's declared size.
+ *
+ * Zip bombs: a deflated entry may declare any size (32 bits, or 64 with ZIP64), and inflating it
+ * allocates that much. Before anything is inflated its declared size must be one deflate can
+ * produce from its compressed bytes (at most MAX_DEFLATE_RATIO to 1), fit what the caller expects
+ * (a storage's bytes as the pickle declares them), and fit what is left of the archive's
+ * inflation budget: the file's size times MAX_INFLATION, at least MIN_INFLATION_BUDGET. Stored
+ * entries (torch's own choice) are views into the file and cost nothing.
  */
 import { inflateRawSync } from 'node:zlib';
 import { WeightsError } from '../../errors.js';
@@ -23,16 +30,25 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 /** Central directory header size before the name. */
 const CENTRAL_SIZE = 46;
+/** Deflate's best case: 258-byte matches in ~2-bit codes, 1032:1. */
+const MAX_DEFLATE_RATIO = 1032;
+/** Inflated bytes per byte of archive: real weights barely compress (float noise, ~1.1:1). */
+const MAX_INFLATION = 16;
+/** Small archives (a pickle, a few tensors) may inflate this much whatever their size. */
+const MIN_INFLATION_BUDGET = 64 * 1024 * 1024;
 
 export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
   private readonly view: DataView;
+  /** Bytes the deflated entries may still inflate to. */
+  private inflationLeft: number;
 
   constructor(
     private readonly buf: Uint8Array,
     private readonly file: string,
   ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.inflationLeft = Math.max(MIN_INFLATION_BUDGET, buf.length * MAX_INFLATION);
     this.readCentralDirectory();
   }
 
@@ -123,8 +139,11 @@ export class ZipReader {
     }
   }
 
-  /** The entry's bytes: a view into the file for stored entries, inflated for deflated ones. */
-  read(entry: ZipEntry): Uint8Array {
+  /**
+   * The entry's bytes: a view into the file for stored entries, inflated for deflated ones.
+   * `expected`: what the caller knows the entry must hold at most (a storage's declared bytes).
+   */
+  read(entry: ZipEntry, expected?: number): Uint8Array {
     const h = entry.headerOffset;
     if (this.u32(h) !== LOCAL) throw this.fail(`local header of ${entry.name} is missing`);
     const start = h + 30 + this.u16(h + 26) + this.u16(h + 28);
@@ -136,6 +155,19 @@ export class ZipReader {
       return raw;
     }
     if (entry.method === 8) {
+      // Refuse a bomb before allocating anything for it.
+      if (entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+        throw this.fail(`${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} compressed, more than deflate can produce (a zip bomb?)`);
+      }
+      if (expected !== undefined && entry.size > expected) {
+        throw this.fail(`${entry.name} declares ${entry.size} bytes, but the checkpoint says it holds ${expected} (a zip bomb?)`);
+      }
+      if (entry.size > this.inflationLeft) {
+        throw this.fail(
+          `${entry.name} declares ${entry.size} bytes, more than a ${this.buf.length}-byte archive may inflate to (${MAX_INFLATION}x its size, at least ${MIN_INFLATION_BUDGET / 2 ** 20} MiB, in all; a zip bomb?)`,
+        );
+      }
+      this.inflationLeft -= entry.size;
       let out: Uint8Array;
       try {
         out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
