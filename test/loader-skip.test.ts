@@ -10,9 +10,9 @@
  * Workers run dist/data/worker.js: `npm test` builds first.
  */
 import { spawnSync, execFileSync } from 'node:child_process';
-import { chmodSync, constants, copyFileSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, cpSync, existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Sample } from '../src/data/dataset.js';
@@ -184,14 +184,65 @@ describe('createLoader onError stop (default)', () => {
   }
 });
 
+/** Bare module specifiers (packages) that `file`'s import graph reaches, following relative imports. */
+function packagesImported(file: string, seen = new Set<string>(), found = new Set<string>()): Set<string> {
+  if (seen.has(file)) return found;
+  seen.add(file);
+  const code = readFileSync(file, 'utf8');
+  for (const m of code.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+    const spec = m[1]!;
+    if (spec.startsWith('node:')) continue;
+    if (spec.startsWith('.')) packagesImported(join(dirname(file), spec), seen, found);
+    else found.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+  }
+  return found;
+}
+
+/** Copies node_modules/<name> and everything it depends on (that is installed here) under `into`. */
+function copyPackage(name: string, into: string, seen = new Set<string>()): void {
+  if (seen.has(name)) return;
+  seen.add(name);
+  const src = join(ROOT, 'node_modules', name);
+  if (!existsSync(src)) return; // an optional dependency for another platform
+  cpSync(src, join(into, 'node_modules', name), { recursive: true, dereference: true });
+  const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')) as { dependencies?: object; optionalDependencies?: object };
+  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) copyPackage(dep, into, seen);
+}
+
+/**
+ * What the unprivileged child runs, copied where it can reach it: the checkout may lie under a
+ * directory only root may traverse (a 0700 home, a `mktemp -d` folder), and then the child would
+ * fail to load the loader at all, for the wrong reason (issue 9.18). The copy is dist/, the wasm
+ * resampler, package.json (ESM) and the packages the loader and its worker import.
+ */
+function reachableRuntime(into: string): string {
+  cpSync(join(ROOT, 'dist'), join(into, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'wasm', 'resize.wasm'), join(into, 'wasm', 'resize.wasm'));
+  cpSync(join(ROOT, 'package.json'), join(into, 'package.json'));
+  const entry = join(into, 'dist', 'data', 'loader.js');
+  for (const name of packagesImported(join(into, 'dist', 'data', 'worker.js'), new Set(), packagesImported(entry))) copyPackage(name, into);
+  return entry;
+}
+
+/** Every directory from / down to `dir` lets others through (x for "other"). */
+function traversableByOthers(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
 describe('unreadable permissions', () => {
   it('EACCES is a per-image failure (skip) and a DataError (stop), as an unprivileged user', () => {
+    const asRoot = process.getuid?.() === 0;
+    const blocked = traversableByOthers(tmp);
+    if (asRoot && blocked) throw new Error(`${blocked} is not traversable by others: set TMPDIR to a directory uid 65534 can reach`);
+    const loaderJs = asRoot ? reachableRuntime(join(tmp, 'runtime')) : join(ROOT, 'dist', 'data', 'loader.js');
     const locked = join(tmp, 'locked.JPEG');
     copyFileSync(good[0]!.file, locked);
-    chmodSync(locked, 0o000);
     const list = [good[0]!, sample(locked, 'locked.JPEG'), good[1]!];
     const script = `
-      const { createLoader } = await import(${JSON.stringify(join(ROOT, 'dist', 'data', 'loader.js'))});
+      const { createLoader } = await import(${JSON.stringify(loaderJs)});
       const cfg = ${JSON.stringify(cfg)};
       const list = ${JSON.stringify(list)};
       const out = {};
@@ -201,20 +252,31 @@ describe('unreadable permissions', () => {
       try { for await (const b of createLoader(list, cfg, { batchSize: 2, workers: 0 })) void b; }
       catch (e) { out.stop = e.oneLine(); }
       console.log(JSON.stringify(out));`;
-    const asRoot = process.getuid?.() === 0;
     // A file, not -e: worker threads inherit the parent's execArgv.
     const file = join(tmp, 'eacces-probe.mjs');
     writeFileSync(file, script);
-    const r = spawnSync(process.execPath, [file], {
-      encoding: 'utf8',
-      timeout: 30_000,
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { skip: { n: number; failed: string[] }[]; stop: string };
+    const probe = () => {
+      const r = spawnSync(process.execPath, [file], {
+        encoding: 'utf8',
+        timeout: 30_000,
+        ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { skip: { n: number; failed: string[] }[]; stop?: string };
+    };
+    // The same child reads everything while the file is readable: any failure below is the permission's.
+    const readable = probe();
+    expect(readable.skip.map((b) => [b.n, b.failed])).toEqual([
+      [2, []],
+      [1, []],
+    ]);
+    expect(readable.stop).toBeUndefined();
+
+    chmodSync(locked, 0o000);
+    const out = probe();
     expect(out.skip.map((b) => b.n)).toEqual([1, 1]);
     expect(out.skip[0]!.failed).toEqual([`${locked}: cannot read image: EACCES`]);
     expect(out.stop).toContain(`${locked}: cannot read image: EACCES`);
     expect(out.stop).toMatch(/or pass --on-error skip to exclude it$/);
-  }, 40_000);
+  }, 60_000);
 });
