@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cropOf } from '../src/data/pipeline.js';
 import { spoolGzip } from '../src/data/spool.js';
 import { listTarFiles } from '../src/data/tar.js';
+import { openTestSet } from '../src/data/test-set-data.js';
 import { allTestSets, subsetClasses } from '../src/data/test-sets.js';
 import { listZipFiles, MAX_ZIP_ENTRY_BYTES } from '../src/data/zip.js';
 import { DataError } from '../src/errors.js';
@@ -203,5 +204,55 @@ describe('.tar.gz spool', () => {
       if (before === undefined) delete process.env.ZOO_CACHE;
       else process.env.ZOO_CACHE = before;
     }
+  });
+});
+
+describe('openTestSet: detection and layouts', () => {
+  /** A tree `<root>/<folder>/<file>` of tiny placeholder files (discovery never decodes them). */
+  async function tree(root: string, folders: readonly string[], file = 'x.JPEG'): Promise<string> {
+    for (const f of folders) {
+      await mkdir(join(root, f), { recursive: true });
+      await writeFile(join(root, f, file), JPEG);
+    }
+    return root;
+  }
+  const aList = () => readFileSync(join(SHARED, 'imagenet', 'imagenet_a_synsets.txt'), 'utf8').trim().split(/\r?\n/);
+  const rList = () => readFileSync(join(SHARED, 'imagenet', 'imagenet_r_synsets.txt'), 'utf8').trim().split(/\r?\n/);
+
+  it('exactly the 200 A (or R) folders are that set; 199 of them are not; Sketch by its name; V2 by numbers, variant by name', async () => {
+    const a = await openTestSet(await tree(join(dir, 'det-a', 'imagenet-a'), aList()));
+    expect([a.set.name, a.dataset.samples.length, a.valid]).toEqual(['imagenet-a', 200, subsetClasses('a').indices]);
+    expect(a.detected).toMatch(/the 200 WordNet-id folders of the ImageNet-A list/);
+    const r = await openTestSet(await tree(join(dir, 'det-r'), rList()));
+    expect(r.set.name).toBe('imagenet-r');
+    const partial = await openTestSet(await tree(join(dir, 'det-a199'), aList().slice(1)));
+    expect([partial.set.name, partial.detected, partial.valid]).toEqual(['imagenet', null, null]);
+    const sketch = await openTestSet(await tree(join(dir, 'det-sketch', 'sketch'), ['n01440764', 'n01443537'], 'sketch_0.png'));
+    expect(sketch.set.name).toBe('sketch');
+    expect(sketch.dataset.warnings.some((w) => w.startsWith('DUPLICATES'))).toBe(false);
+    const thr = await openTestSet(await tree(join(dir, 'det-v2', 'imagenetv2-threshold0.7-format-val'), ['2', '10', '999']));
+    expect(thr.set.name).toBe('imagenetv2-threshold0.7');
+    // Class indices as numbers: '10' is class 10, not the second folder of a string sort.
+    expect(thr.dataset.samples.map((s) => s.label)).toEqual([2, 10, 999]);
+    const plain = await openTestSet(await tree(join(dir, 'det-v2plain'), ['0', '1']));
+    expect([plain.set.name, plain.detected]).toEqual(['imagenetv2-matched-frequency', expect.stringMatching(/variant assumed/)]);
+  });
+
+  it('a hostile A tar: unsafe entries ignored with a warning, the rest read; a val set refuses a .zip', async () => {
+    const file = join(dir, 'hostile-a.tar');
+    const wnid = aList()[0]!;
+    await writeFile(file, Buffer.concat([
+      tarEntry(`imagenet-a/${wnid}/ok.jpg`, JPEG),
+      tarEntry(`../imagenet-a/${wnid}/evil.jpg`, JPEG),
+      tarEntry(`imagenet-a/${wnid}/link.jpg`, Buffer.alloc(0), { type: '2', linkname: '/etc/passwd' }),
+      TAR_END,
+    ]));
+    const a = await openTestSet(file, { dataset: 'imagenet-a' });
+    expect(a.dataset.samples.map((s) => s.entry)).toEqual([`imagenet-a/${wnid}/ok.jpg`]);
+    expect(a.dataset.warnings.join('\n')).toMatch(/2 unsafe or unsupported archive entries ignored: '..\/imagenet-a\/.*' \('..' component/);
+    const zip = join(dir, 'val.zip');
+    await writeFile(zip, zipArchive([{ name: 'val/n01440764/ILSVRC2012_val_00000293.JPEG', data: JPEG }]));
+    const e = await rejection(openTestSet(zip, { dataset: 'imagenet' }), DataError);
+    expect(e.message).toMatch(/ImageNet val is read from a folder or a \.tar, not a \.zip \(set imagenet\)/);
   });
 });

@@ -329,9 +329,18 @@ export async function openTestSet(path: string, opts: OpenTestSetOptions = {}): 
     const ds = await discoverDataset(path, opts.labels ? { labels: opts.labels } : {});
     return done(set.subset ? cleanSubset(ds, set) : ds, set, detected);
   };
-  if (named?.layout === 'val') return val(named, null);
-
   const kind = await sniff(root);
+  if (named?.layout === 'val') {
+    if (kind === 'zip' || kind === 'gzip') {
+      throw new DataError(`${named.title} is read from a folder or a .tar, not a ${kind === 'zip' ? '.zip' : '.tar.gz'} (set ${named.name})`, {
+        file: path,
+        expected: named.download,
+        fix: 'pass the val folder or ILSVRC2012_img_val.tar, or the --dataset this archive holds',
+      });
+    }
+    return val(named, null);
+  }
+
   // A plain val folder or tar without --dataset: dataset.ts as always (one listing, not two).
   if (!named && kind === 'folder') {
     const top = await folderTree(root, true).catch(() => null);
