@@ -51,7 +51,8 @@ import { nextStepHint, resolveDataArg } from '../data/sample.js';
 import { resolveSource } from './source.js';
 import { buildReport } from '../report/build.js';
 import { buildResult, jsonText, predictionsCsv, renderReport, resultCsv, type RealResult, type Selection } from './report.js';
-import { planOutputs, writeOutput, type OutputTarget } from '../io/output.js';
+import { lockFile } from '../io/lock.js';
+import { planOutputs, removeStaleTemps, writeOutput, type OutputTarget } from '../io/output.js';
 import {
   defaultStateFile,
   identityDifferences,
@@ -297,6 +298,10 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
   // With an output on stdout (`-`), the table goes to stderr so stdout holds only that output.
   const tableStream = outputs.toStdout ? io.stderr : io.stdout;
 
+  // The state is this run's alone from here: a second run on it is refused (src/io/lock.ts).
+  const stateLock = await lockFile(outputs.state.target, outputs.state.flag, say);
+  // A run killed mid-save (kill -9) left its temporary state file: it is of no use to anyone.
+  if (stateLock.staleOwner !== null) await removeStaleTemps(outputs.state.target, stateLock.staleOwner);
   const interrupt = catchInterrupts(say);
   /** The loader started before the model loads (a fresh run); closed in `finally` whatever happens. */
   let early: Loader | undefined;
@@ -618,6 +623,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     await early?.close();
     await data?.dispose();
     interrupt.dispose();
+    await stateLock.release();
   }
 }
 

@@ -22,7 +22,7 @@
  * SIGINT/SIGTERM exits at once).
  */
 import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
-import { chmod, open, rename, rm, stat } from 'node:fs/promises';
+import { chmod, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -305,4 +305,15 @@ export async function planOutputs(requests: readonly OutputRequest[], inputs: re
   const named = inputs.filter((i): i is InputRef => i.path !== undefined);
   refuseCollisions([...targets.values()], named);
   return targets;
+}
+
+/**
+ * Removes the temporary files a process that is gone (`pid`, killed mid-write by kill -9) left
+ * beside `target`; returns their names. Called when its stale lock is taken over (src/io/lock.ts).
+ */
+export async function removeStaleTemps(target: string, pid: number): Promise<string[]> {
+  const prefix = `${basename(target)}.tmp-${pid}-`;
+  const names = (await readdir(dirname(target)).catch(() => [] as string[])).filter((n) => n.startsWith(prefix));
+  for (const n of names) await rm(join(dirname(target), n), { force: true });
+  return names;
 }

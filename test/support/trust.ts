@@ -16,11 +16,11 @@ export interface LiveZoo {
   stderr(): string;
 }
 
-/** `node bin/zoo.js ...args` started in the background (killed after `timeoutMs` regardless). */
-export function startZoo(args: readonly string[], timeoutMs = 60_000): LiveZoo {
+/** `node bin/zoo.js ...args` started in the background (killed after `timeoutMs` regardless); `env` adds variables. */
+export function startZoo(args: readonly string[], timeoutMs = 60_000, env: Record<string, string> = {}): LiveZoo {
   const child = spawn(process.execPath, [ZOO_BIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ZOO_CACHE: join(tmpdir(), 'zoo-test-cache-empty') },
+    env: { ...process.env, ZOO_CACHE: join(tmpdir(), 'zoo-test-cache-empty'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

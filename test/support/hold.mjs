@@ -1,0 +1,33 @@
+// Preload for interruption tests (NODE_OPTIONS=--import=<this file>), holding the real CLI at one
+// known point so a test can signal it there deterministically (no race with timing):
+//   ZOO_TEST_HOLD=rename       the first rename of a zoo temporary file (`*.tmp-*`) never completes;
+//   ZOO_TEST_HOLD=read:<text>  the first fs.promises.readFile of a path containing <text> never completes.
+// Either way `zoo-test: holding ...` is written to stderr first. The held call is a promise that
+// never settles (no thread is blocked), so the process can still exit normally.
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+
+const what = process.env.ZOO_TEST_HOLD ?? '';
+let held = false;
+
+function hold(description) {
+  held = true;
+  process.stderr.write(`zoo-test: holding ${description}\n`);
+  setInterval(() => {}, 1 << 30); // keeps the process alive while held
+  return new Promise(() => {});
+}
+
+const { rename, readFile } = fs.promises;
+if (what === 'rename') {
+  fs.promises.rename = async (from, to) => {
+    if (!held && String(from).includes('.tmp-')) await hold(`the rename of ${from}`);
+    return rename(from, to);
+  };
+} else if (what.startsWith('read:')) {
+  const text = what.slice('read:'.length);
+  fs.promises.readFile = async (file, ...rest) => {
+    if (!held && String(file).includes(text)) await hold(`the read of ${file}`);
+    return readFile(file, ...rest);
+  };
+}
+syncBuiltinESMExports();
