@@ -111,7 +111,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
 }
 
 describe('--resume safety', () => {
-  it('refuses a state from a different command line, a damaged state and a missing one, as usage errors', async () => {
+  it('refuses a state from a different command line and a missing one (usage errors), and a damaged state (data error)', async () => {
     const json = join(dir, 'mismatch.json');
     const preds = join(dir, 'mismatch.csv');
     const live = startZoo(args(json, preds));
@@ -131,8 +131,8 @@ describe('--resume safety', () => {
     const state = JSON.parse(await readFile(stateFile, 'utf8')) as StateFile;
     await writeFile(stateFile, JSON.stringify({ ...state, next: state.next + BATCH }));
     const damaged = await runZoo([...args(json, preds), '--resume'], { timeoutMs: 60_000 });
-    expect(damaged.code).toBe(ExitCode.USAGE);
-    expect(damaged.stderr).toMatch(/--resume: the state file is damaged \(next \d+, \d+ evaluated and 0 skipped do not add up\)/);
+    expect(damaged.code).toBe(ExitCode.DATA); // the file's content is at fault (issue 9.5)
+    expect(damaged.stderr).toMatch(/--resume: the state file is inconsistent \(next \d+, \d+ evaluated and 0 skipped do not add up\)/);
     const none = await runZoo([...args(join(dir, 'none.json'), preds), '--resume'], { timeoutMs: 60_000 });
     expect(none.code).toBe(ExitCode.USAGE);
     expect(none.stderr).toMatch(/none\.state\.json: --resume: no state file \(ENOENT\)/);

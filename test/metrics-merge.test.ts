@@ -199,7 +199,10 @@ describe('zoo merge', () => {
     });
     it('an interrupted shard, and slices cut from different data', async () => {
       const s = shards(2);
-      const partial = { ...s[1]!, interrupted: true, metrics_state: shardResult(selectSubset(samples, { limit: 4 }), null).metrics_state };
+      // Its figures agree with its counts (an inconsistent file is refused earlier, as forged).
+      const p4 = shardResult(selectSubset(samples, { limit: 4 }), null);
+      const counts = { images: p4.images, top1: p4.top1, top5: p4.top5, top1_correct: p4.top1_correct, top5_correct: p4.top5_correct };
+      const partial = { ...s[1]!, ...counts, interrupted: true, metrics_state: p4.metrics_state };
       await refused([s[0]!, partial], 1, /shard 2\/2 is incomplete .*interrupted.*--resume/);
       const other = shardResult(selectSubset(samples, { limit: 20, shard: { index: 2, count: 2 } }), { index: 2, count: 2 });
       await refused([s[0]!, other], 0, /shard 1\/2 holds 15 images, but 2 round-robin shards of the 25 images .* give it 13/);
@@ -208,7 +211,7 @@ describe('zoo merge', () => {
       const s = shards(1);
       const f = write('junk.json', { hello: 1 });
       const run = await zoo(['merge', write('ok.json', s[0]), f]);
-      expect(run.code).toBe(ExitCode.USAGE);
+      expect(run.code).toBe(ExitCode.DATA); // a file's content is at fault (issue 9.6)
       expect(run.stderr).toContain(`${f}: not a zoo eval --json result`);
     });
   });

@@ -11,7 +11,8 @@
  * (same selection): both numbers are then deterministic and compared directly.
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../errors.js';
+import { DataError, UsageError } from '../errors.js';
+import { baselineProblems, describeProblems } from './run-schema.js';
 import { wilsonInterval } from '../metrics/interval.js';
 
 /** `published` or a number of points in [0, 100]. */
@@ -110,6 +111,13 @@ export async function readBaseline(file: string): Promise<Baseline> {
       file,
       expected: 'a results file written by zoo eval --json',
       fix: 'pass the --json output of an earlier run',
+    });
+  }
+  const problems = baselineProblems(o);
+  if (problems.length > 0) {
+    throw new DataError(`--baseline holds numbers that cannot be (${describeProblems(problems)})`, {
+      file,
+      fix: 'pass the unedited --json output of an earlier run',
     });
   }
   const sel = o.selection as Record<string, unknown> | undefined;

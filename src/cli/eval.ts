@@ -52,6 +52,8 @@ import { resolveSource } from './source.js';
 import { buildReport } from '../report/build.js';
 import { buildResult, jsonText, predictionsCsv, renderReport, resultCsv, type RealResult, type Selection } from './report.js';
 import { lockFile } from '../io/lock.js';
+import { verifyAgainstPredictions, verifyMetricsState, verifyTopKState } from '../metrics/verify.js';
+import { describeProblems } from './run-schema.js';
 import { planOutputs, removeStaleTemps, writeOutput, type OutputTarget } from '../io/output.js';
 import {
   defaultStateFile,
@@ -400,21 +402,24 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
           fix: 'resume with the same command line, model, weights and data, or delete the state file to start over',
         });
       }
-      try {
-        metrics = MetricsAccumulator.fromState(state.accumulator.metrics, { real: real?.labels ?? null });
-        topk = TopKAccumulator.fromState(state.accumulator.topk, samples.length);
+      // Every count is checked against the stored predictions (an edited state is refused, not trusted).
+      const fresh = topk.numClasses;
+      const problems = verifyMetricsState(state.accumulator.metrics);
+      const decoded = verifyTopKState(state.accumulator.topk, fresh, samples.length);
+      problems.push(...decoded.problems);
+      if (problems.length === 0 && decoded.acc) {
+        if (state.accumulator.metrics.numClasses !== fresh) problems.push(`metrics have ${state.accumulator.metrics.numClasses} classes, this run ${fresh}`);
+        else problems.push(...verifyAgainstPredictions(state.accumulator.metrics, decoded.acc));
         // Every sample before `next` is counted once: evaluated (in both accumulators) or skipped.
-        const ok =
-          Number.isSafeInteger(state.next) &&
-          state.next >= 0 &&
-          state.next <= samples.length &&
-          topk.count === metrics.count &&
-          topk.count + state.skipped.length === state.next &&
-          state.skipped.every((k) => Number.isSafeInteger(k.index) && k.index >= 0 && k.index < state.next);
-        if (!ok) throw new Error(`next ${state.next}, ${topk.count} evaluated and ${state.skipped.length} skipped do not add up`);
-      } catch (e) {
-        throw new UsageError(`--resume: the state file is damaged (${(e as Error).message})`, { file: stateFile, fix: 'delete it and run without --resume' });
+        if (decoded.acc.count + state.skipped.length !== state.next) {
+          problems.push(`next ${state.next}, ${decoded.acc.count} evaluated and ${state.skipped.length} skipped do not add up`);
+        }
       }
+      if (problems.length > 0 || !decoded.acc) {
+        throw new DataError(`--resume: the state file is inconsistent (${describeProblems(problems)})`, { file: stateFile, fix: 'delete it and run without --resume' });
+      }
+      metrics = MetricsAccumulator.fromState(state.accumulator.metrics, { real: real?.labels ?? null });
+      topk = decoded.acc;
       next = state.next;
       skipped = state.skipped;
       elapsedBefore = state.elapsed_s;

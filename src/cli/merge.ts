@@ -14,7 +14,8 @@ import { Command, Option } from 'commander';
 import { loadClassNames } from '../data/imagenet.js';
 import { parseShard } from '../data/subset.js';
 import { TEST_SET_NAMES, testSet, type TestSet, type TestSetName } from '../data/test-sets.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { DataError, ExitCode, UsageError } from '../errors.js';
+import { describeProblems, shardProblems } from './run-schema.js';
 import { MetricsAccumulator } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
 import { mergeShards, type ShardResult } from '../metrics/merge.js';
@@ -77,15 +78,20 @@ async function readResult(file: string): Promise<EvalResult> {
   try {
     v = JSON.parse(text);
   } catch {
-    throw new UsageError('not JSON', { file, expected: 'a zoo eval --json result' });
+    throw new DataError('not JSON', { file, expected: 'a zoo eval --json result' });
   }
-  const r = v as Partial<EvalResult>;
-  if (typeof v !== 'object' || v === null || typeof r.model !== 'string' || !r.identity || !r.metrics_state || !r.selection || !r.data) {
-    throw new UsageError('not a zoo eval --json result with merge data (identity, metrics_state)', {
+  const r = v as Partial<EvalResult> | null;
+  if (typeof r !== 'object' || r === null || typeof r.model !== 'string' || !r.identity || !r.metrics_state) {
+    throw new DataError('not a zoo eval --json result with merge data (identity, metrics_state)', {
       file,
       expected: 'the --json file of zoo eval --shard i/n',
       fix: 're-run the shard with this version of zoo',
     });
+  }
+  // Fields merge computes with are checked, and the figures against the counts (exit 3).
+  const problems = shardProblems(v);
+  if (problems.length > 0) {
+    throw new DataError(`the shard result is malformed or inconsistent (${describeProblems(problems)})`, { file, fix: 're-run the shard' });
   }
   return r as EvalResult;
 }

@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { writeOutput, type OutputTarget } from '../io/output.js';
-import { UsageError } from '../errors.js';
+import { DataError, UsageError } from '../errors.js';
+import { describeProblems, stateProblems } from './run-schema.js';
 import { stableJson } from './format.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { requireCheckpointFile } from '../models/weights/file.js';
@@ -111,14 +112,19 @@ export async function readState<A>(file: string): Promise<EvalState<A>> {
       fix: 'run without --resume to start over, or pass --state FILE where the interrupted run wrote it',
     });
   }
-  let v: Partial<EvalState<A>>;
+  let v: unknown;
   try {
-    v = JSON.parse(text) as Partial<EvalState<A>>;
+    v = JSON.parse(text);
   } catch {
-    throw new UsageError('--resume: the state file is not JSON', { file, fix: 'delete it and run without --resume' });
+    throw new DataError('--resume: the state file is not JSON', { file, fix: 'delete it and run without --resume' });
   }
-  if (v.kind !== STATE_KIND || v.version !== STATE_VERSION || !v.identity || typeof v.next !== 'number' || !Array.isArray(v.skipped)) {
-    throw new UsageError('--resume: not a zoo eval state file of this version', { file, fix: 'delete it and run without --resume' });
+  const head = v as Partial<EvalState<A>> | null;
+  if (typeof head !== 'object' || head === null || head.kind !== STATE_KIND || head.version !== STATE_VERSION) {
+    throw new DataError('--resume: not a zoo eval state file of this version', { file, fix: 'delete it and run without --resume' });
+  }
+  const problems = stateProblems(v);
+  if (problems.length > 0) {
+    throw new DataError(`--resume: the state file is malformed (${describeProblems(problems)})`, { file, fix: 'delete it and run without --resume' });
   }
   return v as EvalState<A>;
 }
