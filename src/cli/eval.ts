@@ -47,6 +47,8 @@ import {
   type PreprocessFlags,
 } from './options.js';
 import { evalProgress } from './progress.js';
+import { readOutcomes, perImageOf } from '../metrics/outcomes-file.js';
+import { comparePaired, renderPaired, type ImageOutcome } from '../metrics/paired.js';
 import { nextStepHint, resolveDataArg } from '../data/sample.js';
 import { resolveSource } from './source.js';
 import { buildReport } from '../report/build.js';
@@ -87,6 +89,7 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   expectTop5?: Expectation;
   tolerance?: number;
   baseline?: string;
+  baselinePredictions?: string;
   onError: 'stop' | 'skip';
   imageTimeout?: number;
   realLabels?: string | true;
@@ -130,6 +133,7 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--expect-top1 <v>', "fail (exit 1) if top-1 is below 'published' or N percent, minus --tolerance").argParser(expectation))
     .addOption(new Option('--expect-top5 <v>', "fail (exit 1) if top-5 is below 'published' or N percent, minus --tolerance").argParser(expectation))
     .addOption(new Option('--tolerance <points>', `allowed shortfall in percentage points (default ${DEFAULT_TOLERANCE})`).argParser(tolerance))
+    .addOption(new Option('--baseline-predictions <file>', 'compare image by image with an earlier run (its --json or --predictions CSV): agreement, McNemar exact test; exit 1 if significantly worse beyond --tolerance'))
     .addOption(new Option('--baseline <results.json>', 'fail (exit 1) if worse than this earlier --json result by more than --tolerance'))
     .addOption(new Option('--real-labels [file]', 'also report ImageNet-ReaL top-1/top-5 (default: the bundled real.json); same as --dataset imagenet-real'))
     .addOption(new Option('--dataset <name>', 'the test set --data holds (default: detected, else imagenet); its layout, label space and published rows').choices(TEST_SET_NAMES))
@@ -291,6 +295,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
   const cfg: EvalConfig = model.cfg;
   const tol = flags.tolerance ?? DEFAULT_TOLERANCE;
   const baseline = flags.baseline ? await readBaseline(flags.baseline) : null;
+  const basePredictions = flags.baselinePredictions ? await readOutcomes(flags.baselinePredictions, '--baseline-predictions') : null;
   // --dataset imagenet-real is --real-labels: one implementation (the bundled real.json unless a file is named).
   const real = await realLabels(flags.realLabels ?? (flags.dataset === 'imagenet-real' ? true : undefined));
   const userValid = flags.validLabels ? readValidLabels(flags.validLabels) : null;
@@ -535,6 +540,14 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
           }
         : null;
 
+    // Per-image outcomes (names as the user knows them): in the JSON for zoo compare, and paired
+    // with --baseline-predictions. Accumulator row i is the i-th selected sample that was not skipped.
+    const gone = new Set(skipped.map((s) => s.index));
+    const names: string[] = [];
+    for (let i = 0; i < next; i++) if (!gone.has(i)) names.push(nameOf(samples[i]!));
+    const outcomes: ImageOutcome[] = [];
+    for (const p of topk.predictions()) outcomes.push({ file: names[p.index] ?? String(p.index), label: p.label, top1: p.top5[0]! });
+    const paired = basePredictions && !interrupted ? comparePaired(basePredictions, outcomes, { tolerance: tol }) : null;
     const result = buildResult({
       model,
       cfg,
@@ -580,15 +593,17 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     // The built-in sample shows that things work; say how to get the real number, before the table.
     if (dataArg.builtin && !interrupted) say(nextStepHint(model.tag.arch === model.tag.name ? model.tag.name : model.tag.arch));
     tableStream.write(renderReport(result));
+    if (paired) tableStream.write(`\n${renderPaired(paired, { baseline: flags.baselinePredictions!, candidate: 'this run' })}`);
     try {
-      const resultJson = jsonText({ ...result, ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }) });
+      const resultJson = jsonText({
+        ...result,
+        ...startupFigures({ started, dataReady, modelReady, firstBatchReady, firstBatchDone }),
+        paired: paired ? { baseline: flags.baselinePredictions, ...paired } : null,
+        per_image: perImageOf(outcomes),
+      });
       if (outputs.json) await writeOutput(outputs.json, resultJson);
       if (outputs.csv) await writeOutput(outputs.csv, resultCsv(result));
       if (outputs.predictions) {
-        // Accumulator row i is the i-th selected sample that was not skipped.
-        const gone = new Set(skipped.map((s) => s.index));
-        const names: string[] = [];
-        for (let i = 0; i < next; i++) if (!gone.has(i)) names.push(nameOf(samples[i]!));
         await writeOutput(outputs.predictions, predictionsCsv(topk, names));
       }
       // The page is a view of exactly the JSON above (written or not).
@@ -614,6 +629,10 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     if (skipped.length > 0) say(`zoo: warning: ${skipped.length} image(s) skipped (--on-error skip): the result is NOT comparable with published numbers`);
     if (checks && !checks.passed) {
       say(`zoo: ${result.verdict}`);
+      return ExitCode.REGRESSION;
+    }
+    if (paired?.regression) {
+      say(`zoo: regression: ${(-paired.diff).toFixed(3)} points below --baseline-predictions ${flags.baselinePredictions} on ${paired.images} paired images (McNemar p = ${paired.p_value.toPrecision(4)}), beyond --tolerance ${tol}`);
       return ExitCode.REGRESSION;
     }
     return ExitCode.OK;

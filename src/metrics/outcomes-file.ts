@@ -1,0 +1,92 @@
+/**
+ * Per-image outcomes of an earlier run, for `zoo compare` and `zoo eval --baseline-predictions`: an
+ * eval --json result (its `per_image` field) or an eval --predictions CSV
+ * (`file,label,top1,top2,top3,top4,top5,margin`).
+ */
+import { readFile } from 'node:fs/promises';
+import { UsageError } from '../errors.js';
+import type { ImageOutcome } from './paired.js';
+
+/** The compact per-image record an eval --json result carries. */
+export interface PerImage {
+  file: string[];
+  label: number[];
+  top1: number[];
+}
+
+export function perImageOf(outcomes: readonly ImageOutcome[]): PerImage {
+  return { file: outcomes.map((o) => o.file), label: outcomes.map((o) => o.label), top1: outcomes.map((o) => o.top1) };
+}
+
+const EXPECTED = 'a zoo eval --json result (with per_image) or a --predictions CSV (file,label,top1,...)';
+
+function fromJson(v: unknown, file: string): ImageOutcome[] {
+  const p = (v as { per_image?: unknown } | null)?.per_image as Partial<PerImage> | undefined;
+  if (!p || !Array.isArray(p.file) || !Array.isArray(p.label) || !Array.isArray(p.top1)) {
+    throw new UsageError('the result has no per-image predictions (per_image)', {
+      file,
+      expected: EXPECTED,
+      fix: 'use the --json of a zoo eval run (merged shard results carry none: compare the shards, or the --predictions CSVs)',
+    });
+  }
+  const n = p.file.length;
+  if (p.label.length !== n || p.top1.length !== n) throw new UsageError('per_image arrays differ in length', { file, expected: EXPECTED });
+  const out: ImageOutcome[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = p.file[i];
+    const l = p.label[i];
+    const t = p.top1[i];
+    if (typeof f !== 'string' || !Number.isInteger(l) || !Number.isInteger(t)) throw new UsageError(`per_image entry ${i} is malformed`, { file, expected: EXPECTED });
+    out.push({ file: f, label: l as number, top1: t as number });
+  }
+  return out;
+}
+
+function fromCsv(text: string, file: string): ImageOutcome[] {
+  const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
+  const header = (lines[0] ?? '').split(',');
+  if (header[0] !== 'file' || header[1] !== 'label' || header[2] !== 'top1') {
+    throw new UsageError(`not a predictions CSV (header '${(lines[0] ?? '').slice(0, 60)}')`, { file, expected: EXPECTED });
+  }
+  const out: ImageOutcome[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    // The file name may be quoted (CSV); label and top1 are the two fields after it.
+    let name: string;
+    let rest: string;
+    if (line.startsWith('"')) {
+      const end = line.indexOf('",', 1);
+      name = line.slice(1, end).replace(/""/g, '"');
+      rest = line.slice(end + 2);
+    } else {
+      const c = line.indexOf(',');
+      name = line.slice(0, c);
+      rest = line.slice(c + 1);
+    }
+    const [label, top1] = rest.split(',').map(Number);
+    if (!Number.isInteger(label) || !Number.isInteger(top1)) {
+      throw new UsageError(`line ${i + 1} is not file,label,top1,...: ${line.slice(0, 80)}`, { file, expected: EXPECTED });
+    }
+    out.push({ file: name, label: label!, top1: top1! });
+  }
+  return out;
+}
+
+export async function readOutcomes(file: string, flag: string): Promise<ImageOutcome[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${flag}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, fix: 'check the path' });
+  }
+  if (text.trimStart().startsWith('{')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new UsageError('not valid JSON', { file, expected: EXPECTED });
+    }
+    return fromJson(v, file);
+  }
+  return fromCsv(text, file);
+}
