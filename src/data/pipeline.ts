@@ -32,13 +32,15 @@ async function loadImageModules(): Promise<ImageModules> {
 export type ResizeMode = 'exact' | 'fast';
 
 /**
- * Where an entry's bytes are in an archive: `size` bytes at `offset` of `file` (a tar, or a zip);
- * `inflate` is set for a zip's deflate entry: the raw deflate data inflates to exactly that many bytes.
+ * Where an entry's bytes are in an archive: `size` bytes at `offset` of `file` (a tar), or, with
+ * `local`, `size` bytes after the zip local header at `offset`; `inflate` is set for a zip's deflate
+ * entry: the raw deflate data inflates to exactly that many bytes.
  */
 export interface ArchiveEntryRef {
   file: string;
   offset: number;
   size: number;
+  local?: true;
   inflate?: number;
 }
 
@@ -115,13 +117,23 @@ export class TarCache {
 /** The encoded bytes (an archive entry) or the path (a file) of an image, for the decoder. */
 async function inputOf(src: ImageSource, tars: TarCache | undefined): Promise<string | Uint8Array> {
   if (!src.tar) return src.file;
-  if (tars) return inflated(src.file, src.tar, await tars.read(src.tar));
+  if (tars) return inflated(src.file, src.tar, await entryBytes(src.file, src.tar, tars));
   const once = new TarCache();
   try {
-    return inflated(src.file, src.tar, await once.read(src.tar));
+    return inflated(src.file, src.tar, await entryBytes(src.file, src.tar, once));
   } finally {
     await once.close();
   }
+}
+
+/** The stored bytes of an entry: at its offset (tar), or after its zip local header. */
+async function entryBytes(name: string, ref: ArchiveEntryRef, tars: TarCache): Promise<Buffer> {
+  if (!ref.local) return tars.read(ref);
+  const h = await tars.read({ file: ref.file, offset: ref.offset, size: 30 });
+  if (h.readUInt32LE(0) !== 0x04034b50) {
+    throw new DataError(`no zip local header at byte ${ref.offset}`, { file: name, expected: 'the zip indexed at the start of the run', fix: 'the zip is damaged or was replaced; fetch it again' });
+  }
+  return tars.read({ file: ref.file, offset: ref.offset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28), size: ref.size });
 }
 
 /**

@@ -193,7 +193,7 @@ async function readTree(path: string, kind: SourceKind): Promise<ReadTree> {
   if (kind === 'folder') return { tree: await folderTree(path), notes: [], dispose: none };
   if (kind === 'zip') {
     const z = await listZipFiles(path);
-    const entries = z.files.map((f) => ({ path: f.path, ref: { file: path, offset: f.offset, size: f.size, ...(f.inflate !== undefined ? { inflate: f.inflate } : {}) } }));
+    const entries = z.files.map(({ path: entry, ...at }) => ({ path: entry, ref: { file: path, ...at } }));
     return { tree: archiveTree(path, entries, z.skipped, z.duplicates), notes: [], dispose: none };
   }
   let tarFile = path;
@@ -276,7 +276,7 @@ function labeller(set: TestSet, where: string): (folder: string) => number {
 function treeDataset(root: string, source: Dataset['source'], set: TestSet, tree: ClassTree): Dataset {
   const labelOf = labeller(set, tree.where);
   const samples: Sample[] = [];
-  // Folders in class order, numerically (a string sort would put 10 before 2).
+  // The label is the folder's meaning (V2: its number, never its position in a string sort).
   for (const [folder, images] of tree.classes) {
     const label = labelOf(folder);
     for (const im of images) {
@@ -285,7 +285,8 @@ function treeDataset(root: string, source: Dataset['source'], set: TestSet, tree
     }
   }
   if (samples.length === 0) throw new DataError(`the class folders hold no images (set ${set.name})`, { file: tree.where, expected: 'image files (.JPEG, .jpg, .png) in the class folders' });
-  samples.sort((a, b) => a.label - b.label || cmp(a.name, b.name) || cmp(a.file, b.file));
+  // Val order (selectSubset's): by name; a name in several classes (Sketch's sketch_0.JPEG) by class index, then path.
+  samples.sort((a, b) => cmp(a.name, b.name) || a.label - b.label || cmp(a.file, b.file));
   const warnings = [...tree.warnings];
   if (tree.other > 0) warnings.push(`${tree.other} other file(s) ignored (not images in a class folder)`);
   const missing = Math.max(0, set.images - samples.length);

@@ -1,7 +1,9 @@
 /**
  * Reading a zip in place (ImageNet-Sketch is downloaded as one 8 GB `.zip`): the central directory
- * at the end of the file lists every entry, so one read of it plus one small read per entry's local
- * header locates every image's bytes; nothing is extracted. Stored (0) and deflate (8) entries are
+ * at the end of the file lists every entry, so one read of it locates every image; the loader then
+ * reads an entry's local header and its data, side by side on disk (reading all 50,889 local headers
+ * up front cost 4.8 s here, and on a disk would be 50,889 seeks before the first image); nothing is
+ * extracted. Stored (0) and deflate (8) entries are
  * supported, ZIP64 included (archives over 4 GiB or 65,535 entries).
  *
  * Hostile archives: names that are absolute, climb with `..` or hold NUL are skipped with a reason
@@ -21,10 +23,12 @@ export const MAX_ZIP_ENTRY_BYTES = 256 << 20;
 export interface ZipFileEntry {
   /** Normalised path inside the archive. */
   path: string;
-  /** Byte offset of the (compressed) data in the zip. */
+  /** Byte offset of the entry's local header in the zip (its data follows the header's name and extra field). */
   offset: number;
   /** Compressed size: the bytes to read. */
   size: number;
+  /** Always set: `offset` is a local header, not the data (pipeline.ts reads the header first). */
+  local: true;
   /** For deflate entries, the declared uncompressed size; absent for stored entries. */
   inflate?: number;
 }
@@ -46,7 +50,6 @@ const EOCD = 0x06054b50;
 const EOCD64_LOCATOR = 0x07064b50;
 const EOCD64 = 0x06064b50;
 const CENTRAL = 0x02014b50;
-const LOCAL = 0x04034b50;
 
 function bad(file: string, what: string): DataError {
   return new DataError(`corrupt zip: ${what}`, {
@@ -116,6 +119,8 @@ async function findCentralDirectory(fh: FileHandle, file: string, size: number):
 
 interface CentralEntry {
   name: string;
+  /** Bytes of the stored name (the local header repeats it). */
+  nameBytes: number;
   method: number;
   flags: number;
   csize: number;
@@ -164,7 +169,7 @@ function parseCentral(dir: Buffer, count: number, file: string): CentralEntry[] 
       }
       e += 4 + len;
     }
-    out.push({ name, method, flags, csize, usize, local, mode: madeBy === 3 ? ext >>> 16 : null });
+    out.push({ name, nameBytes: nameLen, method, flags, csize, usize, local, mode: madeBy === 3 ? ext >>> 16 : null });
     p = end;
   }
   return out;
@@ -182,10 +187,7 @@ function skipReason(c: CentralEntry): string | null {
   return null;
 }
 
-/**
- * Every safe regular file of the zip and where its bytes are: the central directory, then each
- * entry's local header (its name and extra lengths decide where the data starts).
- */
+/** Every safe regular file of the zip and where its local header is, from the central directory alone. */
 export async function listZipFiles(file: string): Promise<ZipListing> {
   let fh: FileHandle;
   try {
@@ -205,41 +207,35 @@ export async function listZipFiles(file: string): Promise<ZipListing> {
       if (why !== null) skipped.push({ path: c.name, reason: why });
       else kept.push(c);
     }
-    // Local headers, a few reads in flight at a time.
-    const files: (ZipFileEntry & { local: number })[] = new Array(kept.length);
-    const BATCH = 64;
-    for (let i = 0; i < kept.length; i += BATCH) {
-      await Promise.all(
-        kept.slice(i, i + BATCH).map(async (c, j) => {
-          if (c.local + 30 > cd.offset) throw bad(file, `the local header of '${c.name}' (byte ${c.local}) lies outside the entries`);
-          const h = await readAt(fh, file, c.local, 30);
-          if (h.readUInt32LE(0) !== LOCAL) throw bad(file, `no local header for '${c.name}' at byte ${c.local}`);
-          const offset = c.local + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-          if (offset + c.csize > cd.offset) throw bad(file, `the data of '${c.name}' (${c.csize} bytes at byte ${offset}) runs past the entries`);
-          const entry: ZipFileEntry & { local: number } = { path: normaliseEntryPath(c.name), offset, size: c.csize, local: c.local };
-          if (c.method === 8) entry.inflate = c.usize;
-          files[i + j] = entry;
-        }),
-      );
-    }
-    // The overlapping-entries bomb: many names pointing into one deflate stream. Real zips never share bytes.
-    const byOffset = [...files].sort((a, b) => a.local - b.local);
-    for (let i = 1; i < byOffset.length; i++) {
-      const prev = byOffset[i - 1]!;
-      if (byOffset[i]!.local < prev.offset + prev.size) {
-        throw new DataError(`entries '${prev.path}' and '${byOffset[i]!.path}' share bytes (an overlapping-entry zip bomb)`, {
+    // Each entry needs at least its local header, name and data before the central directory, and
+    // no entry may start inside another: many names pointing into one deflate stream is the
+    // overlapping zip bomb (real zips never share bytes).
+    const byOffset = [...kept].sort((x, y) => x.local - y.local);
+    for (let i = 0; i < byOffset.length; i++) {
+      const c = byOffset[i]!;
+      const end = c.local + 30 + c.nameBytes + c.csize;
+      if (end > cd.offset) throw bad(file, `the data of '${c.name}' (${c.csize} bytes after its header at byte ${c.local}) runs past the entries`);
+      const next = byOffset[i + 1];
+      if (next && next.local < end) {
+        throw new DataError(`entries '${c.name}' and '${next.name}' share bytes (an overlapping-entry zip bomb)`, {
           file,
           expected: 'a zip whose entries each have their own data',
           fix: 'this archive is not a dataset as published; fetch it from its source',
         });
       }
     }
+    const files: ZipFileEntry[] = kept.map((c) => ({
+      path: normaliseEntryPath(c.name),
+      offset: c.local,
+      size: c.csize,
+      local: true as const,
+      ...(c.method === 8 ? { inflate: c.usize } : {}),
+    }));
     const byPath = new Map<string, ZipFileEntry>();
     const duplicates = new Set<string>();
     for (const f of files) {
       if (byPath.has(f.path)) duplicates.add(f.path);
-      const { local: _local, ...entry } = f;
-      byPath.set(f.path, entry);
+      byPath.set(f.path, f);
     }
     return { files: [...byPath.values()], skipped, duplicates: [...duplicates], bytes: size };
   } finally {
