@@ -7,6 +7,7 @@ import { recordGraph } from '../models/record.js';
 import { findArchitecture } from '../models/architectures.js';
 import { primaryPublished, type PretrainedTag, type PublishedResult } from '../models/registry.js';
 import type { EvalConfig } from '../models/eval-config.js';
+import { ecosystemCandidate } from '../models/weights/ecosystem.js';
 import type { WeightsSource } from '../models/weights/source.js';
 
 export interface ModelFacts {
@@ -56,6 +57,9 @@ export async function cachedFile(w: WeightsSource): Promise<string | null> {
     const { embeddedPath } = await import('../models/weights/embedded.js');
     return embeddedPath(w);
   }
+  // The Hub / torch.hub caches first, as fetchWeights looks (unverified here: listing must stay cheap).
+  const eco = ecosystemCandidate(w);
+  if (eco) return eco.path;
   const { cachedPath } = await import('../models/weights/hub.js');
   const p = await cachedPath(w);
   return p && existsSync(p) ? p : null;

@@ -13,6 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { WeightsError } from '../../errors.js';
+import { hubEndpoint } from './ecosystem.js';
 import type { WeightsSource } from './source.js';
 import { checkpointDefect } from './verify.js';
 
@@ -24,8 +25,9 @@ export function cacheDir(): string {
   return join(homedir(), '.cache', 'zoo');
 }
 
+/** ZOO_HF_ENDPOINT, else the standard HF_ENDPOINT, else https://huggingface.co (ecosystem.ts). */
 export function hfEndpoint(): string {
-  return (process.env.ZOO_HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
+  return hubEndpoint();
 }
 
 /** The URL a source downloads from. */

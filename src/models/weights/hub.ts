@@ -28,6 +28,8 @@ import { embeddedPath } from './embedded.js';
 import { cachedDefect, cachePathFor, metaPathFor, sourceUrl, type DownloadableSource, type DownloadMeta } from './cache.js';
 import { DownloadWatchdog, downloadLimits, type DownloadLimits } from './download-limits.js';
 import { lockDownload } from './download-lock.js';
+import { findInEcosystem, hubAuthHeaders, hubOffline, publishToHubCache } from './ecosystem.js';
+import { proxiedFetch } from './proxy-fetch.js';
 import type { WeightsSource } from './source.js';
 import { checkpointDefect } from './verify.js';
 
@@ -79,15 +81,18 @@ export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {
   const dest = cachePathFor(source);
   const url = sourceUrl(source);
   const limits = downloadLimits();
+  // The Python ecosystem's caches first (Hub cache, torch.hub): the file a timm user already has.
+  const eco = await findInEcosystem(source);
+  if (eco && !eco.rejected) return eco.path;
   if (existsSync(dest)) {
     const defect = cachedDefect(source, dest);
     if (defect === undefined) return dest;
     await setAside(dest, defect, opts);
   }
-  if (opts.offline) {
-    throw new WeightsError('the weights are not in the cache and --offline forbids downloading them', {
+  if (opts.offline || hubOffline()) {
+    throw new WeightsError(`the weights are not in the cache and ${opts.offline ? '--offline' : 'HF_HUB_OFFLINE'} forbids downloading them`, {
       file: dest,
-      fix: `run once without --offline to download ${url}, set ZOO_CACHE to a cache that has them, or pass --weights FILE`,
+      fix: `run once without ${opts.offline ? '--offline' : 'HF_HUB_OFFLINE'} to download ${url}, point ${source.kind === 'hf' ? 'HF_HUB_CACHE/HF_HOME' : 'TORCH_HOME'} or ZOO_CACHE at a cache that has them, or pass --weights FILE${eco?.rejected ? ` (${eco.path} was found but not used: ${eco.rejected})` : ''}`,
     });
   }
   try {
@@ -101,7 +106,11 @@ export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {
   const release = await lockDownload(dest, { signal: opts.signal, stallMs: 2 * limits.rateWindowMs, deadlineMs: limits.deadlineMs, onNotice: opts.onNotice });
   try {
     // Another process may have completed it while we waited for the lock.
-    if (!existsSync(dest) || cachedDefect(source, dest) !== undefined) await download(source, url, dest, limits, opts);
+    if (!existsSync(dest) || cachedDefect(source, dest) !== undefined) {
+      const got = await download(source, url, dest, limits, opts);
+      // Written in the Hub's layout too, so Python (timm, huggingface_hub) finds it.
+      if (source.kind === 'hf' && got.commit) return (await publishToHubCache(source, dest, got.commit, got.sha256)) ?? dest;
+    }
   } finally {
     await release();
   }
@@ -127,13 +136,15 @@ interface Reply {
   /** Hugging Face redirects carry the LFS object's SHA-256 and size. */
   linkedSha256?: string;
   linkedSize?: number;
+  /** Hugging Face's X-Repo-Commit: the commit the revision resolved to. */
+  commit?: string;
 }
 
 function networkError(url: string, e: unknown): WeightsError {
   const cause = e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e);
   return new WeightsError(`cannot download the weights: ${cause}`, {
     file: url,
-    fix: 'check the network connection (and ZOO_HF_ENDPOINT), or download the file yourself and pass --weights FILE',
+    fix: 'check the network connection (and HF_ENDPOINT, HTTPS_PROXY), or download the file yourself and pass --weights FILE',
   });
 }
 
@@ -144,7 +155,8 @@ async function get(url: string, headers: Record<string, string>, signal: AbortSi
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     let res: Response;
     try {
-      res = await fetch(current, { headers, redirect: 'manual', ...(signal ? { signal } : {}) });
+      // Proxy variables honoured; HF_TOKEN only to the Hub's own host.
+      res = await proxiedFetch(current, { ...headers, ...hubAuthHeaders(current) }, signal);
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       throw networkError(current, e);
@@ -153,6 +165,8 @@ async function get(url: string, headers: Record<string, string>, signal: AbortSi
     if (sha) reply.linkedSha256 = sha;
     const size = Number(res.headers.get('x-linked-size') ?? NaN);
     if (Number.isSafeInteger(size) && size >= 0) reply.linkedSize = size;
+    const commit = res.headers.get('x-repo-commit');
+    if (commit && /^[0-9a-f]{40}$/.test(commit)) reply.commit = commit;
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
       await res.body?.cancel();
@@ -182,7 +196,13 @@ function contentRange(h: string | null): { start: number; total: number | undefi
   return { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) };
 }
 
-async function download(source: DownloadableSource, url: string, dest: string, limits: DownloadLimits, opts: FetchOptions): Promise<void> {
+/** What a completed download was: its SHA-256 and, from Hugging Face, the commit it came from. */
+interface Downloaded {
+  sha256: string;
+  commit?: string;
+}
+
+async function download(source: DownloadableSource, url: string, dest: string, limits: DownloadLimits, opts: FetchOptions): Promise<Downloaded> {
   const part = `${dest}.part`;
   /** The validator of the response a .part was started from, for If-Range. */
   const etagFile = `${part}.etag`;
@@ -221,7 +241,7 @@ async function download(source: DownloadableSource, url: string, dest: string, l
         if (watchdog.fired) throw watchdog.error();
         throw e;
       }
-      const { res, linkedSha256, linkedSize } = reply;
+      const { res, linkedSha256, linkedSize, commit } = reply;
       let start = 0;
       let total: number | undefined;
       if (res.status === 206 && have > 0) {
@@ -250,7 +270,7 @@ async function download(source: DownloadableSource, url: string, dest: string, l
         await res.body?.cancel();
         const fix =
           res.status === 401 || res.status === 403
-            ? 'the file needs a login or is gated: download it in a browser and pass --weights FILE'
+            ? `the file needs a login or is gated: ${process.env.HF_TOKEN ? 'the token in HF_TOKEN has no access to it' : 'set HF_TOKEN to a Hugging Face token with access'}, or download it in a browser and pass --weights FILE`
             : res.status === 404
               ? 'the file is not there (renamed upstream?): download it yourself and pass --weights FILE'
               : 'try again later, or download the file yourself and pass --weights FILE';
@@ -333,7 +353,7 @@ async function download(source: DownloadableSource, url: string, dest: string, l
       await writeFile(metaPathFor(dest), `${JSON.stringify(meta, null, 2)}\n`);
       await rename(part, dest);
       await rm(etagFile, { force: true });
-      return;
+      return { sha256: digest, ...(commit ? { commit } : {}) };
     }
   } finally {
     watchdog.stop();
