@@ -13,6 +13,7 @@
  */
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atPath, chromiumPath, launchChromium, markedNumbers, openReport, pwned, screenshot } from './support/browser.js';
@@ -30,12 +31,17 @@ describe.runIf(!CHROMIUM && process.env.ZOO_REQUIRE_CHROMIUM === '1')('zoo repor
   });
 });
 
-/** Four small models: name on the command line and golden recipe key of its weights. */
-const MODELS: [string, string][] = [
+/**
+ * Four small models: name on the command line and golden recipe key of its weights. The first is the
+ * embedded pretrained int8 MobileNetV2 (a model file, real accuracy, no weights flag); the built-in
+ * ones run recipe weights (real graphs, real images, near-zero accuracy).
+ */
+const REAL_MODEL = 'mobilenetv2-12-int8';
+const MODELS: [string, string | null][] = [
+  [REAL_MODEL, null],
   ['rexnet_100', 'rexnet_100'],
   ['rexnet_130', 'rexnet_130'],
   ['rexnet_lite_1.0x', 'official__rexnet_lite_1.0x'],
-  ['tf_efficientnetv2_b0', 'tf_efficientnetv2_b0'],
 ];
 // No '/' in a file name: an unclosed <script> and an <svg onload> are as bad if they reach the DOM.
 const HOSTILE_FILE = `bad "quote' <script>window.__pwned=1<svg onload="window.__pwned=5">\n<img src=x onerror="window.__pwned=2">.JPEG`;
@@ -46,8 +52,8 @@ let browser: Browser;
 const json = (name: string) => join(dir, `${name}.json`);
 const html = (name: string) => join(dir, `${name}.html`);
 
-const evalRun = (model: string, data: string, weights: string, extra: string[]) =>
-  runZoo(['eval', model, '--data', data, '--weights', weights, '--threads', '1', '--workers', '1', '--batch-size', '4', '--quiet', ...extra], { timeoutMs: 90_000 });
+const evalRun = (model: string, data: string, weights: string | null, extra: string[]) =>
+  runZoo(['eval', model, '--data', data, ...(weights ? ['--weights', weights] : []), '--threads', '1', '--workers', '1', '--batch-size', '4', '--quiet', ...extra], { timeoutMs: 90_000 });
 
 async function readDoc(file: string): Promise<unknown> {
   return JSON.parse(await readFile(file, 'utf8')) as unknown;
@@ -56,9 +62,9 @@ async function readDoc(file: string): Promise<unknown> {
 beforeAll(async () => {
   if (!CHROMIUM) return;
   dir = await tempDir('zoo-report-browser-');
-  const flat = await makeFlatFolder(join(dir, 'flat'), await val227Files(8));
-  const weights = new Map<string, string>();
-  for (const [name, key] of MODELS) weights.set(name, await writeRecipeCheckpoint(key, dir));
+  const flat = await makeFlatFolder(join(dir, 'flat'), await val227Files(12));
+  const weights = new Map<string, string | null>();
+  for (const [name, key] of MODELS) weights.set(name, key ? await writeRecipeCheckpoint(key, dir) : null);
   // A folder with one truncated image under a hostile name: a real --on-error skip run.
   const good = await val227Files(4);
   const folder = await makeImageFolder(join(dir, 'hostile-data'), good);
@@ -66,11 +72,11 @@ beforeAll(async () => {
   await writeFile(join(folder, wnidOf(good[0]!), HOSTILE_FILE), jpeg.subarray(0, Math.floor(jpeg.length / 3)));
 
   const w = (m: string) => weights.get(m)!;
-  const runs: [string, string, string, string[]][] = [
-    ['rexnet_100', flat, w('rexnet_100'), ['--real-labels', '--json', json('single'), '--predictions', join(dir, 'single.csv'), '--report', html('eval-report')]],
-    ...MODELS.slice(1).map(([m]): [string, string, string, string[]] => [m, flat, w(m), ['--json', json(m)]]),
-    ['rexnet_100', flat, w('rexnet_100'), ['--shard', '1/2', '--json', json('shard1')]],
-    ['rexnet_100', flat, w('rexnet_100'), ['--shard', '2/2', '--json', json('shard2')]],
+  const runs: [string, string, string | null, string[]][] = [
+    [REAL_MODEL, flat, null, ['--real-labels', '--json', json('single'), '--predictions', join(dir, 'single.csv'), '--report', html('eval-report')]],
+    ...MODELS.slice(1).map(([m]): [string, string, string | null, string[]] => [m, flat, w(m), ['--json', json(m)]]),
+    [REAL_MODEL, flat, null, ['--shard', '1/2', '--json', json('shard1')]],
+    [REAL_MODEL, flat, null, ['--shard', '2/2', '--json', json('shard2')]],
     ['rexnet_100', folder, w('rexnet_100'), ['--on-error', 'skip', '--json', json('skipped')]],
   ];
   // Two at a time: the machine has two cores.
@@ -157,6 +163,11 @@ describe.skipIf(!CHROMIUM)(`zoo report in chromium${SKIP_NOTE}`, () => {
     // Identity: weights hash, zoo version and date as the JSON holds them.
     for (const k of ['zoo_version', 'date']) expect(await page.locator('table.facts td', { hasText: atPath(doc, k) as string }).count()).toBe(1);
     expect(await page.locator('code', { hasText: atPath(doc, 'identity.weights.sha256') as string }).count()).toBe(1);
+    // A real model: some classes right (bars above zero); the model file and where its config came from.
+    expect(atPath(doc, 'top1')).toBeGreaterThan(0);
+    expect(await page.locator('svg.strip rect.bar:not([height="0"])').count()).toBeGreaterThan(0);
+    expect(await page.locator('table.facts td', { hasText: atPath(doc, 'model_file.file') as string }).count()).toBeGreaterThan(0);
+    expect(await page.locator('table.facts td', { hasText: atPath(doc, 'config_sources.input_size') as string }).count()).toBe(1);
     // Thumbnails: embedded JPEGs that decoded (naturalWidth > 0), with the true class named.
     const imgs = await page.evaluate<{ src: string; w: number }[]>(`Array.from(document.querySelectorAll('#examples img')).map((e) => ({ src: e.src.slice(0, 23), w: e.naturalWidth }))`);
     expect(imgs.length).toBeGreaterThan(0);
@@ -169,6 +180,23 @@ describe.skipIf(!CHROMIUM)(`zoo report in chromium${SKIP_NOTE}`, () => {
     expect(evalMarks).toEqual(reportMarks);
     await fromEval.close();
   }, 120_000);
+
+  it('dark mode follows the system; print is light with every section open', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+    await page.goto(pathToFileURL(await report([json('single')], html('dark'))).href);
+    const background = () => page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+    expect(await background()).toBe('rgb(15, 19, 24)');
+    const shot = await screenshot(page, 'single-dark-1280');
+    expect(shot.stdev).toBeGreaterThan(10);
+    const identity = page.locator('article.run details table.facts').first();
+    expect(await identity.isVisible()).toBe(false); // collapsed on screen
+    await page.emulateMedia({ media: 'print' });
+    expect(await background()).toBe('rgb(255, 255, 255)');
+    expect(await identity.isVisible()).toBe(true);
+    const pdf = await page.pdf({ format: 'A4' });
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    await page.close();
+  }, 60_000);
 
   it('shards merged with zoo merge', async () => {
     const doc = await readDoc(json('merged'));
@@ -183,10 +211,12 @@ describe.skipIf(!CHROMIUM)(`zoo report in chromium${SKIP_NOTE}`, () => {
     const docs = await Promise.all(files.map(readDoc));
     const page = await checkPage(await report(files, html('models')), 'models', docs);
     const marks = await markedNumbers(page);
-    for (let i = 0; i < docs.length; i++) expectMarked(marks, i, ['top1', 'top5', 'param_count', 'gmacs', 'images_per_sec']);
+    for (let i = 0; i < docs.length; i++) expectMarked(marks, i, ['top1', 'top5', 'param_count', 'images_per_sec', ...(i > 0 ? ['gmacs'] : [])]);
     expect(await page.locator('#summary svg.chart').first().locator('circle.pt').count()).toBe(4);
-    expect(await page.locator('#compare svg.scatter circle.pt').count()).toBe(12); // params, GMACs, images/s
-    expect(await page.locator('#compare svg.scatter circle.pubpt').count()).toBe(12);
+    // params and images/s for all four; GMACs for the built-in three (a model file's JSON has gmacs null).
+    expect(atPath(docs[0], 'gmacs')).toBeNull();
+    expect(await page.locator('#compare svg.scatter circle.pt').count()).toBe(11);
+    expect(await page.locator('#compare svg.scatter circle.pubpt').count()).toBe(11);
     expect(await page.locator('#compare table.sortable tbody tr').count()).toBe(4);
     // Sorting by images/s orders the rows by the JSON's images_per_sec.
     const speeds = docs.map((d) => atPath(d, 'images_per_sec') as number);

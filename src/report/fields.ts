@@ -139,6 +139,9 @@ export interface RunView {
   imagesPerSec: Field<number> | null;
   wallS: Field<number> | null;
   weightsFile: Field<string> | null;
+  /** A model file run (ONNX, TF.js): its path and format. */
+  modelFile: Field<string> | null;
+  modelFormat: Field<string> | null;
   weightsSha256: Field<string> | null;
   evalConfig: Reader | null;
   evalConfigSource: Reader | Field<string> | null;
@@ -238,6 +241,8 @@ export function readRun(obj: Json, source: number, root: string): RunView {
     imagesPerSec: r.num('images_per_sec', 'imagesPerSec', 'img_per_sec'),
     wallS: r.num('wall_s', 'wallS'),
     weightsFile: weights?.str('file') ?? r.str('weights'),
+    modelFile: r.child('model_file', 'modelFile')?.str('file') ?? null,
+    modelFormat: r.child('model_file', 'modelFile')?.str('format') ?? null,
     weightsSha256: weights?.str('sha256') ?? r.str('weights_sha256'),
     evalConfig: r.child('eval_config', 'evalConfig', 'config'),
     evalConfigSource: r.child('eval_config_source', 'eval_config_sources', 'config_source', 'config_sources') ?? r.str('eval_config_source', 'config_source'),

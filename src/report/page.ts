@@ -91,9 +91,13 @@ function configSource(run: RunView): string {
   const s = run.evalConfigSource;
   if (!s) return '<span class="na">not recorded in the result</span>';
   if ('value' in s) return str(s.value);
-  return Object.entries(s.obj)
-    .map(([k, v]) => str(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`))
-    .join('; ');
+  // Grouped by source: "input_size, crop_pct: config.json; mean, std: --mean/--std".
+  const bySource = new Map<string, string[]>();
+  for (const [k, v] of Object.entries(s.obj)) {
+    const from = typeof v === 'string' ? v : JSON.stringify(v);
+    bySource.set(from, [...(bySource.get(from) ?? []), k]);
+  }
+  return [...bySource].map(([from, keys]) => str(`${keys.join(', ')}: ${from}`)).join('; ');
 }
 
 function notRecorded(f: Field<string> | null): string {
@@ -104,6 +108,7 @@ function identity(run: RunView): string {
   return facts([
     ['model', text(run.model)],
     ['tag', run.arch && run.tag ? str(`${run.arch.value}.${run.tag.value}`) : text(run.tag)],
+    ...(run.modelFile ? [['model file', `${text(run.modelFile)}${run.modelFormat ? ` (${str(run.modelFormat.value)})` : ''}`] as [string, string]] : []),
     ['weights', text(run.weightsFile)],
     ['weights SHA-256', run.weightsSha256 ? `<code>${esc(run.weightsSha256.value)}</code>` : '<span class="na">–</span>'],
     ['eval config', configText(run)],

@@ -75,6 +75,8 @@ summary { cursor: pointer; font-weight: 600; }
   article.run, figure, table, .thumb { break-inside: avoid; }
   h2 { break-after: avoid; }
   details > summary { list-style: none; }
+  /* Closed sections print open (the script also opens them on beforeprint, for older engines). */
+  details::details-content { content-visibility: visible; display: block; }
   a { color: inherit; text-decoration: none; }
 }
 `;
