@@ -178,3 +178,23 @@ describe('values and help (item 8)', () => {
     expect(listHelp).not.toMatch(/^ {2}(1|3|4|5|130) /m);
   }, 60_000);
 });
+
+describe('README "Coming from timm"', () => {
+  it("maps every validate.py flag", async () => {
+    const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Coming from timm'), readme.indexOf('## Runs you can trust'));
+    // validate.py's argparse flags (huggingface/pytorch-image-models, 2025).
+    const flags = [
+      '--data-dir', '--dataset', '--split', '--num-samples', '--dataset-download', '--class-map', '--input-key', '--input-img-mode',
+      '--target-key', '--dataset-trust-remote-code', '--model', '--pretrained', '--workers', '--batch-size', '--img-size', '--in-chans',
+      '--input-size', '--use-train-size', '--crop-pct', '--crop-mode', '--crop-border-pixels', '--mean', '--std', '--interpolation',
+      '--num-classes', '--gp', '--log-freq', '--checkpoint', '--num-gpu', '--test-pool', '--no-prefetcher', '--pin-mem',
+      '--channels-last', '--device', '--amp', '--amp-dtype', '--model-dtype', '--tf-preprocessing', '--use-ema', '--fuser',
+      '--fast-norm', '--reparam', '--model-kwargs', '--torchcompile-mode', '--torchscript', '--torchcompile', '--aot-autograd',
+      '--results-file', '--results-format', '--real-labels', '--valid-labels', '--retry', '--seed', '--metrics-avg',
+      '--naflex-loader', '--naflex-max-seq-len',
+    ];
+    const rows = section.split('\n').filter((l) => l.startsWith('| `'));
+    for (const f of flags) expect(rows.some((r) => r.split('|')[1]!.includes(`\`${f}`)), f).toBe(true);
+  });
+});
