@@ -258,3 +258,27 @@ describe('openTestSet: detection and layouts', () => {
     expect(e.message).toMatch(/ImageNet val is read from a folder or a \.tar, not a \.zip \(set imagenet\)/);
   });
 });
+
+describe('-clean sets', () => {
+  it('are complete with all 10,000 val images of the 200 classes, even from a folder holding nothing else', async () => {
+    const a = new Set(subsetClasses('a').indices);
+    const flat = join(dir, 'clean-flat');
+    await mkdir(flat);
+    const names = readFileSync(join(SHARED, 'imagenet', 'val_labels.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter(([, label]) => a.has(Number(label)))
+      .map(([name]) => name!);
+    expect(names).toHaveLength(10000);
+    // Discovery lists names only; the files need no pixels.
+    await Promise.all(names.map((n) => writeFile(join(flat, n), '')));
+    const full = await openTestSet(flat, { dataset: 'imagenet-a-clean' });
+    expect([full.dataset.samples.length, full.dataset.complete, full.dataset.missing]).toEqual([10000, true, 0]);
+    expect(full.dataset.warnings).toEqual([]);
+    await rm(join(flat, names[0]!));
+    const partial = await openTestSet(flat, { dataset: 'imagenet-a-clean' });
+    expect([partial.dataset.complete, partial.dataset.missing]).toEqual([false, 1]);
+    expect(partial.dataset.warnings.join()).toMatch(/INCOMPLETE: found 9999 val images of the 200 classes, fewer than the 10000 of imagenet-a-clean/);
+  });
+});
