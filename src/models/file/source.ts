@@ -40,7 +40,8 @@ async function openOn(loc: ModelFileLocation, flags: FileSourceFlags): Promise<O
     const { openOnnxFile } = await import('../../engines/onnxruntime/file.js');
     return openOnnxFile(loc.file, { device: flags.device, ...(flags.threads ? { threads: flags.threads } : {}) });
   }
-  throw new WeightsError('TF.js model files are not supported by this build yet', { file: loc.file, fix: 'convert the model to ONNX (tf2onnx) and pass the .onnx' });
+  const { openTfjsFile } = await import('../../engines/tfjs/file.js');
+  return openTfjsFile(loc.file, { device: flags.device, ...(flags.threads ? { threads: flags.threads } : {}) });
 }
 
 /** Output elements per image from a declared shape [N, K] / [N, K, 1, 1]; null when dynamic. */
@@ -148,6 +149,8 @@ export async function openFileSource(path: string, flags: FileSourceFlags): Prom
       async load(): Promise<LoadedSource> {
         const raw = opened.runner(plan, outName, inputShape);
         const notes: string[] = [];
+        // A tfjs fallback backend (wasm for want of tfjs-node) is said once, as for built-in models.
+        if (typeof opened.details.note === 'string') notes.push(opened.details.note);
         const said = adapter ? describeOutput(adapter) : null;
         if (said) notes.push(said);
         if (plan.batch !== null) notes.push(`the model's batch is fixed at ${plan.batch}: batches are split${plan.batch > 1 ? ' and padded' : ''} to it`);
