@@ -9,12 +9,12 @@
  *     file and keeps the state, from which --resume writes the outputs without evaluating again.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createReadStream, statSync } from 'node:fs';
+import { chmod, link, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
-import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
+import { makeFlatFolder, ROOT, runZoo, tempDir, val227Files, writeRecipeCheckpoint, ZOO_BIN } from './support/cli.js';
 import { evalArgs, type ResultJson } from './support/trust.js';
 
 let dir: string;
@@ -130,6 +130,31 @@ describe('unwritable outputs fail before the run; late failures are one line (9.
     expect(r.code, r.stderr).toBe(ExitCode.USAGE);
     expect(oneLine(r.stderr)).toMatch(message);
     await expect(stat(state)).rejects.toThrow();
+  });
+
+  /** Every directory from / down to `dir` lets others through. */
+  const traversable = (dir: string): boolean => {
+    for (let d = dir; ; d = dirname(d)) {
+      if ((statSync(d).mode & 0o001) === 0) return false;
+      if (dirname(d) === d) return true;
+    }
+  };
+  // Root writes anywhere: the unwritable folder is tried as uid 65534, which needs the checkout reachable.
+  const asRoot = process.getuid?.() === 0;
+  it('a folder the user cannot write: exit 2, one line, before anything is read', async (ctx) => {
+    await chmod(dir, 0o755);
+    if (asRoot && !(traversable(ROOT) && traversable(dir))) ctx.skip(); // uid 65534 could not even start zoo here
+    const locked = join(dir, 'readonly');
+    await mkdir(locked);
+    await chmod(locked, 0o555);
+    const r = spawnSync(process.execPath, [ZOO_BIN, 'eval', 'rexnet_100', '--data', join(dir, 'not-read'), '--json', join(locked, 'r.json'), '--state', join(dir, 'ro.state.json')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    expect(r.status, r.stderr).toBe(ExitCode.USAGE);
+    expect(oneLine(r.stderr)).toMatch(/--json: the folder .*readonly is not writable/);
+    expect(await readdir(locked)).toEqual([]);
   });
 
   it('a write that fails at the end (ENOSPC) is one line, leaves no temp file, keeps the state; --resume writes the outputs', async () => {
