@@ -104,10 +104,44 @@ interface Runnable {
   dispose(): void;
 }
 
+/**
+ * The two tfjs model loaders, typed here to what zoo uses, and imported by name at run time: a
+ * checkout whose node_modules predates these dependencies still builds, and says what to install.
+ */
+interface TensorInfoLike {
+  name: string;
+  dtype: string;
+  shape?: (number | null)[];
+}
+interface GraphModelLike {
+  inputs: TensorInfoLike[];
+  outputs: TensorInfoLike[];
+  weights: Record<string, tf.Tensor[]>;
+  executeAsync(feed: Record<string, tf.Tensor>, output: string): Promise<tf.Tensor | tf.Tensor[]>;
+  dispose(): void;
+}
+interface LayersModelLike {
+  inputs: { name: string; dtype: string; shape: (number | null)[] }[];
+  outputs: { name: string; dtype: string; shape: (number | null)[] }[];
+  predict(x: tf.Tensor): tf.Tensor | tf.Tensor[];
+  countParams(): number;
+  dispose(): void;
+}
+const CONVERTER = '@tensorflow/tfjs-converter';
+const LAYERS = '@tensorflow/tfjs-layers';
+
+async function importLoader<T>(pkg: string): Promise<T> {
+  try {
+    return (await import(pkg)) as T;
+  } catch {
+    throw new EngineError(`${pkg} is not installed`, { fix: `run npm install (zoo depends on ${pkg}@${tf.version_core})` });
+  }
+}
+
 async function loadRunnable(kind: 'tfjs-graph' | 'tfjs-layers', artifacts: tf.io.ModelArtifacts): Promise<Runnable> {
   const handler = tf.io.fromMemory(artifacts);
   if (kind === 'tfjs-graph') {
-    const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
+    const { loadGraphModel } = await importLoader<{ loadGraphModel(h: tf.io.IOHandler): Promise<GraphModelLike> }>(CONVERTER);
     const m = await loadGraphModel(handler);
     const params = Object.values(m.weights).reduce((n, ts) => n + ts.reduce((k, t) => k + t.size, 0), 0);
     return {
@@ -118,7 +152,7 @@ async function loadRunnable(kind: 'tfjs-graph' | 'tfjs-layers', artifacts: tf.io
       dispose: () => m.dispose(),
     };
   }
-  const { loadLayersModel } = await import('@tensorflow/tfjs-layers');
+  const { loadLayersModel } = await importLoader<{ loadLayersModel(h: tf.io.IOHandler): Promise<LayersModelLike> }>(LAYERS);
   const m = await loadLayersModel(handler);
   return {
     inputs: m.inputs.map((i) => ({ name: i.name, type: i.dtype, shape: dims(i.shape) })),
@@ -142,7 +176,7 @@ export async function openTfjsFile(file: string, opts: { device: Device; threads
   try {
     model = await loadRunnable(kind, artifacts);
   } catch (e) {
-    if (e instanceof WeightsError) throw e;
+    if (e instanceof WeightsError || e instanceof EngineError) throw e;
     throw new WeightsError(`TF.js cannot load the ${kind === 'tfjs-graph' ? 'graph' : 'layers'} model: ${firstLine(e)}`, { file, expected: EXPECTED, fix: 'convert it again with tensorflowjs_converter' });
   }
   const runner = (plan: Parameters<OpenedModelFile['runner']>[0], output: string, inputShape: readonly [number, number, number]): LoadedModel => {
