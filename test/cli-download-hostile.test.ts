@@ -136,6 +136,25 @@ describe('unverifiable downloads are checked (issue 9.11)', () => {
   }, 120_000);
 });
 
+describe('a cached file that does not parse (issue 9.11)', () => {
+  it('is moved aside and fetched again, even when it passes the cheap checks', async () => {
+    // Two tensors over the same bytes: every range fits the file, but the format forbids overlaps.
+    const json = JSON.stringify({ a: { dtype: 'U8', shape: [8], data_offsets: [0, 8] }, b: { dtype: 'U8', shape: [8], data_offsets: [0, 8] } });
+    const header = json.padEnd(Math.ceil(json.length / 8) * 8, ' ');
+    const overlapping = Buffer.alloc(8 + header.length + 8);
+    overlapping.writeBigUInt64LE(BigInt(header.length), 0);
+    overlapping.write(header, 8, 'latin1');
+    await mkdir(join(dest, '..'), { recursive: true });
+    await writeFile(dest, overlapping);
+    expect(await listsAsCached()).toBe(true); // nothing short of reading it tells
+    const r = await zoo(evalArgs());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the cached .*model\.safetensors is unusable \(it does not parse: not a valid safetensors file: b overlaps a\); moved it to .*\.bad/);
+    expect(readFileSync(dest).equals(body)).toBe(true);
+    expect(readFileSync(`${dest}.bad`).equals(overlapping)).toBe(true);
+  }, 120_000);
+});
+
 describe('download locks left by others (issue 9.9)', () => {
   const lockFile = () => `${dest}.lock`;
   async function writeLock(content: string): Promise<void> {

@@ -34,6 +34,9 @@ export function describeSource(w: WeightsSource): string {
   }
 }
 
+/** Waiting for another download, or a cached file set aside: said even with --quiet (a wait must not look like a hang). */
+const onNotice = (line: string): void => void process.stderr.write(`${line}\n`);
+
 /** The local weights file for a run: --weights as given, else the tag's cached or downloaded file. */
 export async function weightsFile(tag: PretrainedTag, flags: WeightsFlags): Promise<string> {
   if (flags.weights) {
@@ -46,8 +49,6 @@ export async function weightsFile(tag: PretrainedTag, flags: WeightsFlags): Prom
   }
   const { fetchWeights } = await import('../models/weights/hub.js');
   const offline = flags.offline ?? false;
-  // Waiting for another download, or a cached file set aside: said even with --quiet (a wait must not look like a hang).
-  const onNotice = (line: string) => process.stderr.write(`${line}\n`);
   if (flags.quiet) return fetchWeights(w, { offline, onNotice });
   // A bar on a TTY, plain lines on a pipe or CI log (download-progress.ts decides).
   const { downloadProgress } = await import('./download-progress.js');
@@ -62,6 +63,24 @@ export async function weightsFile(tag: PretrainedTag, flags: WeightsFlags): Prom
 export async function readCheckpoint(file: string): Promise<Map<string, HostTensor>> {
   const { loadCheckpoint } = await import('../models/weights/index.js');
   return loadCheckpoint(file);
+}
+
+/**
+ * The run's weights file and its tensors. A cached download that passed the cache's cheap checks
+ * but does not parse is set aside and fetched once more (--weights files are the user's, never touched).
+ */
+export async function readWeights(tag: PretrainedTag, flags: WeightsFlags): Promise<{ file: string; tensors: Map<string, HostTensor> }> {
+  const file = await weightsFile(tag, flags);
+  try {
+    return { file, tensors: await readCheckpoint(file) };
+  } catch (e) {
+    const w = tag.weights;
+    if (flags.weights || flags.offline || !(e instanceof WeightsError) || w.kind === 'manual' || w.kind === 'embedded') throw e;
+    const { discardCached } = await import('../models/weights/hub.js');
+    await discardCached(w, `it does not parse: ${e.message}`, onNotice);
+    const again = await weightsFile(tag, flags);
+    return { file: again, tensors: await readCheckpoint(again) };
+  }
 }
 
 /**
@@ -96,8 +115,7 @@ export interface LoadedRun {
 
 export async function loadModel(model: ResolvedModel, size: readonly [number, number], flags: LoadFlags): Promise<LoadedRun> {
   requireArchitecture(model);
-  const file = await weightsFile(model.tag, flags);
-  const tensors = await readCheckpoint(file);
+  const { file, tensors } = await readWeights(model.tag, flags);
   const graph = buildGraph(model, size, tensors, file);
   const engine = await getEngine(flags.engine);
   const loaded = await engine.load(graph, { device: flags.device, ...(flags.threads ? { threads: flags.threads } : {}) });

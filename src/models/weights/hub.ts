@@ -117,6 +117,16 @@ export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {
   return dest;
 }
 
+/**
+ * A cached download a reader could not parse (its cheap checks passed): moved to `<file>.bad` so
+ * the next fetchWeights downloads it again.
+ */
+export async function discardCached(source: WeightsSource, defect: string, onNotice?: (line: string) => void): Promise<void> {
+  if (source.kind === 'manual' || source.kind === 'embedded') return;
+  const dest = cachePathFor(source);
+  if (existsSync(dest)) await setAside(dest, defect, onNotice ? { onNotice } : {});
+}
+
 /** A cached file that is not what was downloaded is moved to `<file>.bad` (kept for a look, never used). */
 async function setAside(dest: string, defect: string, opts: FetchOptions): Promise<void> {
   try {
