@@ -70,7 +70,8 @@ beforeEach(async () => {
 
 const zoo = (args: string[], env: Record<string, string> = {}): Promise<ZooRun> =>
   runZoo(args, { env: { ZOO_HF_ENDPOINT: endpoint, ZOO_CACHE: cache, ...env }, timeoutMs: 60_000 });
-const evalArgs = () => ['eval', 'rexnet_100', '--data', flat, '--threads', '1', '--workers', '1'];
+// The state goes to this test's cache folder: the default (./zoo-eval.state.json in the checkout) is shared and locked.
+const evalArgs = () => ['eval', 'rexnet_100', '--data', flat, '--threads', '1', '--workers', '1', '--state', join(cache, 'run.state.json')];
 
 /** The failure line: the last stderr line, one line, no stack trace. */
 function failureLine(r: ZooRun): string {

@@ -40,8 +40,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+let runs = 0;
+// Each run's state in the temp folder: the default (./zoo-eval.state.json in the checkout) is shared and locked.
 const evalWith = (weights: string, env: Record<string, string> = {}): Promise<ZooRun> =>
-  runZoo(['eval', 'rexnet_100', '--weights', weights, '--data', flat, '--threads', '1', '--workers', '1'], { env, timeoutMs: 120_000 });
+  runZoo(['eval', 'rexnet_100', '--weights', weights, '--data', flat, '--threads', '1', '--workers', '1', '--state', join(dir, `run-${++runs}.state.json`)], {
+    env,
+    timeoutMs: 120_000,
+  });
 
 /** The run failed with exit 4 and one line naming the file, no stack trace. */
 function expectWeightsError(r: ZooRun, file: string, message: RegExp): void {
