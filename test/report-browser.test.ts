@@ -174,6 +174,15 @@ describe.skipIf(!CHROMIUM)(`zoo report in chromium${SKIP_NOTE}`, () => {
     for (const i of imgs) expect(i).toEqual({ src: 'data:image/jpeg;base64,', w: 112 });
     await page.close();
 
+    // Without the CSV, --examples takes the mistakes from the JSON's per_image (unranked).
+    const fromJson = await openReport(browser, await report([json('single')], html('single-per-image'), ['--examples', '2']), 1280);
+    expect(fromJson.problems).toEqual([]);
+    expect(await fromJson.page.locator('#examples h4').first().textContent()).toMatch(/^Mistakes \(by file name/);
+    const perImage = atPath(doc, 'per_image') as { file: string[]; label: number[]; top1: number[] };
+    const wrong = perImage.file.filter((_, i) => perImage.label[i] !== perImage.top1[i]).sort();
+    expect(await fromJson.page.locator('#examples details > .thumbs').first().locator('code').allTextContents()).toEqual(wrong.slice(0, 2));
+    await fromJson.page.close();
+
     const fromEval = await checkPage(html('eval-report'), 'eval-report', [doc]);
     const evalMarks = (await markedNumbers(fromEval)).map((m) => m.path).sort();
     const reportMarks = marks.map((m) => m.path).sort();
@@ -289,6 +298,13 @@ function syntheticFullRun(real: Record<string, unknown>): Record<string, unknown
   const confusion: [number, number, number][] = [];
   for (let i = 0; i < 9000; i++) confusion.push([i % 1000, (i * 7 + 1) % 1000, 1 + (i % 5)]);
   const correct1 = top1.reduce((a, b) => a + b, 0);
+  // per_image as eval --json writes it: 50,000 files, labels and top-1 classes (not shown on the page).
+  const perImage = { file: [] as string[], label: [] as number[], top1: [] as number[] };
+  for (let i = 0; i < 50_000; i++) {
+    perImage.file.push(`ILSVRC2012_val_${String(i + 1).padStart(8, '0')}.JPEG`);
+    perImage.label.push(i % 1000);
+    perImage.top1.push(i % 4 === 0 ? (i + 1) % 1000 : i % 1000);
+  }
   const correct5 = top5.reduce((a, b) => a + b, 0);
   return {
     ...real,
@@ -301,6 +317,7 @@ function syntheticFullRun(real: Record<string, unknown>): Record<string, unknown
     top1_interval: [70.1234, 71.5678],
     top5_interval: [89.1, 90.2],
     per_class: top1.map((t, c) => ({ class: c, name: name(c), images: 50, top1: (t / 50) * 100, top5: (top5[c]! / 50) * 100 })),
+    per_image: perImage,
     most_confused: confusion.slice(0, 20).map(([t, p, n]) => ({ true: t, true_name: name(t), predicted: p, predicted_name: name(p), count: n })),
     metrics_state: {
       ...(real.metrics_state as object),

@@ -55,18 +55,25 @@ export async function buildReport(sources: readonly ReportSource[], examples?: E
   const runs = runsOf(sources);
   const thumbs = new Map<number, RunExamples>();
   if (examples && examples.count > 0) {
-    if (examples.predictions.length === 0) {
-      throw new UsageError('--examples needs the per-image predictions', { expected: '--predictions FILE.csv (written by zoo eval --predictions), one per run', fix: 'add --predictions, or leave out --examples' });
+    if (examples.predictions.length === 0 && !runs.some((r) => r.perImage)) {
+      throw new UsageError('--examples needs the per-image predictions', {
+        expected: 'results with per_image (zoo eval --json) or --predictions FILE.csv (zoo eval --predictions), one per run',
+        fix: 'add --predictions, or leave out --examples',
+      });
     }
     if (examples.predictions.length > runs.length) {
       throw new UsageError(`${examples.predictions.length} predictions files for ${runs.length} run(s)`, { expected: 'one --predictions file per run, in the order of the runs', fix: 'drop the extra --predictions files' });
     }
-    for (let i = 0; i < examples.predictions.length; i++) {
+    for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!;
+      // The CSV has the top-1/top-2 margin, so mistakes can be ranked by confidence; per_image cannot.
+      const csv = examples.predictions[i];
+      const predictions = csv ? await readPredictionsCsv(csv) : run.perImage?.map((p) => ({ ...p, margin: Number.NaN }));
+      if (!predictions) continue;
       const root = examples.data ?? run.dataRoot?.value;
       if (!root) throw new UsageError('the result does not record its data root', { file: sources[run.source]!.file, fix: 'pass --data with the image folder' });
       const worst = [...run.perClass].sort((a, b) => a.top1.value - b.top1.value).flatMap((c) => (c.index ? [c.index.value] : []));
-      thumbs.set(i, await gatherExamples({ predictions: await readPredictionsCsv(examples.predictions[i]!), dataRoot: root, count: examples.count, worstClasses: worst }));
+      thumbs.set(i, { ...(await gatherExamples({ predictions, dataRoot: root, count: examples.count, worstClasses: worst })), ranked: csv !== undefined });
     }
   }
   return renderPage({ runs, files: sources.map((s) => s.file), examples: thumbs, classNames: thumbs.size ? loadClassNames() : [] });

@@ -35,7 +35,7 @@ export function examplesSection(runs: readonly RunView[], examples: ReadonlyMap<
       .join('');
     const note = ex.unreadable > 0 ? `<p class="note">${ex.unreadable} image(s) named by the predictions could not be read.</p>` : '';
     return [
-      `<details open><summary>${esc(run.label)}</summary><h4>Most confident mistakes</h4>${ex.mistakes.length ? `<div class="thumbs">${ex.mistakes.map((t) => thumb(t, name)).join('')}</div>` : '<p class="na">no mistakes</p>'}${worst ? `<h3>Worst classes</h3>${worst}` : ''}${note}</details>`,
+      `<details open><summary>${esc(run.label)}</summary><h4>${ex.ranked === false ? 'Mistakes <span class="note">(by file name: per_image holds no confidences; --predictions ranks them)</span>' : 'Most confident mistakes'}</h4>${ex.mistakes.length ? `<div class="thumbs">${ex.mistakes.map((t) => thumb(t, name)).join('')}</div>` : '<p class="na">no mistakes</p>'}${worst ? `<h3>Worst classes</h3>${worst}` : ''}${note}</details>`,
     ];
   });
   return blocks.length ? `<section id="examples"><h2>Examples</h2>${blocks.join('\n')}</section>` : '';

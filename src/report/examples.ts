@@ -29,6 +29,8 @@ export interface RunExamples {
   worstClasses: { class: number; thumbs: Thumb[] }[];
   /** Images named by the predictions that could not be read (shown as a note, not fatal). */
   unreadable: number;
+  /** Mistakes ranked by confidence (the predictions CSV's margin); false: in the result's order. */
+  ranked?: boolean;
 }
 
 const HEADER = 'file,label,top1,top2,top3,top4,top5,margin';

@@ -160,6 +160,8 @@ export interface RunView {
   mostConfused: ConfusedView[];
   otherSets: OtherSetView[];
   mergedFrom: number;
+  /** Per-image outcomes (`per_image`: file, label, top-1 columns) when the result holds them. */
+  perImage: { file: string; label: number; top1: number }[] | null;
 }
 
 function published(p: Reader | null): PublishedView | null {
@@ -274,7 +276,22 @@ export function readRun(obj: Json, source: number, root: string): RunView {
       .flat(),
     otherSets: otherSets(r),
     mergedFrom: r.list('merged_from', 'mergedFrom').length,
+    perImage: perImage(obj['per_image'] ?? obj['perImage']),
   };
+}
+
+/** `per_image` as rows, or null when absent or malformed (the page then has no JSON-based examples). */
+function perImage(v: unknown): RunView['perImage'] {
+  if (!isObject(v)) return null;
+  const { file, label, top1 } = v;
+  if (!Array.isArray(file) || !Array.isArray(label) || !Array.isArray(top1) || label.length !== file.length || top1.length !== file.length) return null;
+  const rows: { file: string; label: number; top1: number }[] = [];
+  for (let i = 0; i < file.length; i++) {
+    const [f, l, t] = [file[i], label[i], top1[i]];
+    if (!isString(f) || !isNumber(l) || !isNumber(t)) return null;
+    rows.push({ file: f, label: l, top1: t });
+  }
+  return rows;
 }
 
 /**
