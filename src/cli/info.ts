@@ -8,15 +8,17 @@ import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-ou
 import type { Io, Wrap } from './main.js';
 import { describeSource } from './model.js';
 import { describeConfig } from './options.js';
+import { infoModelFile, isModelFileSpec } from './info-file.js';
 
 export function infoCommand(io: Io, wrap: Wrap): Command {
   return new Command('info')
     .description('show a model: parameters, GMACs at the eval size, eval config, weights source, published accuracy')
-    .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k')
+    .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k; or a model file (.onnx, TF.js model.json, or a folder)')
     .addOption(jsonOption('the model'))
     .addHelpText('after', '\nExample:\n  zoo info rexnet_100\n  zoo info cdnv2_c --json\n')
     .action(
       wrap(async (spec: string, flags: { json?: JsonFlag }) => {
+        if (isModelFileSpec(spec)) return infoModelFile(spec, flags, io);
         const m = resolveModel(spec);
         const t = m.tag;
         const j = await tagJson(t, true);

@@ -1,7 +1,8 @@
 /**
  * `zoo eval PATH`: is PATH a model file, and which one. A `.onnx` file, a TF.js `model.json`, or a
  * folder holding one of them (Hugging Face layout: `model.onnx` + `config.json`). The timm config that
- * goes with a model is `<stem>.config.json` beside it, else `config.json` in its folder.
+ * goes with a model is `<stem>.config.json` beside it (dotted variant suffixes dropped one by one), else
+ * `config.json` in its folder.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -30,8 +31,10 @@ const EXPECTED = 'a .onnx file, a TF.js model.json (with its weight shards), or 
 
 function configBeside(file: string): string | null {
   const dir = dirname(file);
-  const stem = basename(file, extname(file));
-  for (const c of [join(dir, `${stem}.config.json`), join(dir, 'config.json')]) {
+  // `x.r160_in1k.nhwc.onnx` finds `x.r160_in1k.nhwc.config.json`, then `x.r160_in1k.config.json`, ...
+  const parts = basename(file, extname(file)).split('.');
+  const stems = parts.map((_, i) => parts.slice(0, parts.length - i).join('.'));
+  for (const c of [...stems.map((s) => join(dir, `${s}.config.json`)), join(dir, 'config.json')]) {
     if (c !== file && existsSync(c)) return c;
   }
   return null;
