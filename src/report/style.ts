@@ -67,6 +67,10 @@ summary { cursor: pointer; font-weight: 600; }
   body { font-size: 14px; }
   .two { grid-template-columns: 1fr; }
   table { display: block; overflow-x: auto; max-width: 100%; }
+  table.metrics td { white-space: nowrap; }
+  /* Charts keep a readable size and scroll sideways rather than shrink their text. */
+  figure { overflow-x: auto; }
+  svg.chart:not(.scatter) { min-width: 600px; }
 }
 @media print {
   :root { --bg: #fff; --fg: #000; --muted: #444; --line: #bbb; --panel: #fff; }
