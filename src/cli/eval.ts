@@ -46,7 +46,8 @@ import {
   type EngineFlags,
   type PreprocessFlags,
 } from './options.js';
-import { evalProgress } from './progress.js';
+import { fitToWidth } from './fit-width.js';
+import { evalProgress, statusLine, terminalColumns } from './progress.js';
 import { readOutcomes, perImageOf } from '../metrics/outcomes-file.js';
 import { comparePaired, renderPaired, type ImageOutcome } from '../metrics/paired.js';
 import { nextStepHint, resolveDataArg } from '../data/sample.js';
@@ -291,7 +292,9 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
 }
 
 async function evaluate(model: ModelSource, flags: EvalFlags & { data: string }, io: Io, started: number): Promise<number> {
-  const say = (line: string) => io.stderr.write(`${line}\n`);
+  // Lines said while the progress line is up start on a fresh line (Ctrl-C's message included).
+  const status = statusLine(io);
+  const say = (line: string) => status.say(line);
   const cfg: EvalConfig = model.cfg;
   const tol = flags.tolerance ?? DEFAULT_TOLERANCE;
   const baseline = flags.baseline ? await readBaseline(flags.baseline) : null;
@@ -432,7 +435,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
       say(`zoo: resuming at image ${next} of ${samples.length} (${topk.count} evaluated, ${skipped.length} skipped) from ${stateFile}`);
     }
 
-    const progress = evalProgress(samples.length, io, { quiet: flags.quiet, label: model.tag.name, start: next });
+    const progress = evalProgress(samples.length, io, { quiet: flags.quiet, label: model.tag.name, start: next, top1: topk.top1, top5: topk.top5, status });
     const saver = new StateSaver(outputs.state);
     const stateNow = (): EvalState<AccumulatorState> => ({
       kind: 'zoo-eval-state',
@@ -592,7 +595,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     });
     // The built-in sample shows that things work; say how to get the real number, before the table.
     if (dataArg.builtin && !interrupted) say(nextStepHint(model.tag.arch === model.tag.name ? model.tag.name : model.tag.arch));
-    tableStream.write(renderReport(result));
+    tableStream.write(fitToWidth(renderReport(result), terminalColumns(tableStream)));
     if (paired) tableStream.write(`\n${renderPaired(paired, { baseline: flags.baselinePredictions!, candidate: 'this run' })}`);
     try {
       const resultJson = jsonText({

@@ -1,0 +1,123 @@
+/**
+ * Issue 10, "Terminal and output", as real processes: `zoo eval` in a pseudo-terminal of 60 and
+ * 120 columns (util-linux `script`), with nothing the terminal has to wrap; Ctrl-C typed into the
+ * terminal (the run held at a known point by test/support/hold.mjs) printing its message on a fresh
+ * line; a resumed bar starting from the images already counted.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evalProgress } from '../src/cli/progress.js';
+import { ROOT, ZOO_BIN, tempDir } from './support/cli.js';
+
+const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
+const HOLD = join(ROOT, 'test', 'support', 'hold.mjs');
+
+let dir: string;
+beforeAll(async () => {
+  dir = await tempDir('zoo-ux-terminal-');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+interface PtyRun {
+  code: number | null;
+  /** Everything the terminal received. */
+  raw: string;
+}
+
+/**
+ * `zoo ARGS` in a pseudo-terminal `cols` wide (stdout and stderr both the terminal, as for a user).
+ * `keys` is called with each output chunk and may answer with keystrokes (e.g. Ctrl-C).
+ */
+function zooInPty(cols: number, args: string[], opts: { env?: Record<string, string>; keys?: (all: string) => string | undefined } = {}): Promise<PtyRun> {
+  const cmd = `stty cols ${cols} rows 50; exec ${quote(process.execPath)} ${quote(ZOO_BIN)} ${args.map(quote).join(' ')}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, ZOO_CACHE: join(dir, 'cache'), TERM: 'xterm', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let raw = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      raw += s;
+      const answer = opts.keys?.(raw);
+      if (answer) child.stdin.write(answer);
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (raw += s));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, raw });
+    });
+  });
+}
+
+/** The lines as the terminal shows them over time: split at \r and \n, erase-line codes removed. */
+function screenLines(raw: string): string[] {
+  return raw.replace(/\x1b\[K/g, '').split(/\r\n|\r|\n/).filter((l) => l.length > 0);
+}
+
+const EVAL = ['eval', 'mobilenetv2-12-int8', '--data', 'sample', '--limit', '12', '-b', '4', '-j', '1', '--threads', '1'];
+
+describe.skipIf(!HAS_SCRIPT)('in a terminal (item 9)', () => {
+  it('60 columns: nothing wraps; the numbers stay, the bar goes; the table is laid out narrow', async () => {
+    const run = await zooInPty(60, EVAL);
+    expect(run.code, run.raw).toBe(0);
+    const lines = screenLines(run.raw);
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(59);
+    const status = lines.filter((l) => /^(\[[#-]+\] )?.*\d+\/12 \| /.test(l));
+    expect(status.length).toBeGreaterThan(0);
+    expect(status.at(-1)).toMatch(/12\/12 \| top-1 \d+\.\d\d% top-5 \d+\.\d\d% \| [\d.]+ img\/s/);
+    expect(lines.some((l) => /^top-1: measured \d+\.\d{3}, 95% interval/.test(l))).toBe(true);
+  }, 120_000);
+
+  it('120 columns: nothing wraps, the bar and the full table are there', async () => {
+    const run = await zooInPty(120, EVAL);
+    expect(run.code, run.raw).toBe(0);
+    const lines = screenLines(run.raw);
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(119);
+    expect(lines.some((l) => /^\[#+-*\] mobilenetv2-12-int8\.onnx_model_zoo \| 12\/12 \| top-1 .* img\/s \| ETA/.test(l))).toBe(true);
+    expect(lines.some((l) => /^model\s+tag\s+images\s+images\/s/.test(l))).toBe(true);
+    expect(lines.some((l) => /^top-1\s+\d+\.\d{3}\s+\[/.test(l))).toBe(true);
+  }, 120_000);
+
+  it('Ctrl-C prints its message on a fresh line, not glued to the bar', async () => {
+    let sent = 0;
+    const run = await zooInPty(100, [...EVAL, '--json', join(dir, 'r.json')], {
+      // Held at the first state save, after the first batch drew the bar.
+      env: { NODE_OPTIONS: `--import=${HOLD}`, ZOO_TEST_HOLD: 'rename' },
+      keys: (all) => {
+        if (sent === 0 && all.includes('zoo-test: holding')) return (sent = 1), '\x03';
+        if (sent === 1 && all.includes('stopping after the current batch')) return (sent = 2), '\x03';
+        return undefined;
+      },
+    });
+    expect(run.code, run.raw).toBe(130);
+    // The message starts a line: right after an erase-to-line-start or a newline, never after bar text.
+    const at = run.raw.indexOf('zoo: SIGINT: stopping after the current batch');
+    expect(at, run.raw).toBeGreaterThan(0);
+    expect(run.raw.slice(Math.max(0, at - 4), at)).toMatch(/(\r\x1b\[K|\n)$/);
+    const before = run.raw.slice(0, at);
+    expect(before).toMatch(/\d+\/12 \| top-1/);
+  }, 120_000);
+});
+
+describe('resumed progress (item 9)', () => {
+  it('starts from the images already counted, with their top-1/top-5', () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => (text += b.toString()));
+    const stderr = Object.assign(out, { isTTY: true, columns: 120 });
+    const p = evalProgress(100, { stdout: new PassThrough(), stderr }, { label: 'm', start: 40, top1: 75, top5: 90 });
+    expect(text).toMatch(/40\/100 \| top-1 75\.00% top-5 90\.00%/);
+    p.stop();
+  });
+});
