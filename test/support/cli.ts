@@ -4,7 +4,7 @@
  * `zoo logits` parity check family tests reuse.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,14 @@ export { VAL_227 };
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const ZOO_BIN = join(ROOT, 'bin', 'zoo.js');
+
+/**
+ * The working directory zoo processes start in unless a test names one: a fresh temporary folder per
+ * test worker, never the checkout. zoo writes defaults relative to it (./zoo-eval.state.json and its
+ * lock), so test files running in parallel from the checkout would share one state file, and its lock
+ * would refuse whichever came second; the suite must also leave the checkout as it found it.
+ */
+export const RUN_DIR = mkdtempSync(join(tmpdir(), 'zoo-test-cwd-'));
 
 export interface ZooRun {
   code: number | null;
@@ -45,7 +53,7 @@ export function runZoo(args: readonly string[], opts: ZooRunOptions = {}): Promi
   assertBuilt();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.bin ?? ZOO_BIN, ...args], {
-      cwd: opts.cwd ?? ROOT,
+      cwd: opts.cwd ?? RUN_DIR,
       env: { ...process.env, ZOO_CACHE: process.env.ZOO_CACHE ?? join(tmpdir(), 'zoo-test-cache-empty'), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EvalResult } from '../../src/cli/report.js';
-import { ROOT, ZOO_BIN, type ZooRun } from './cli.js';
+import { RUN_DIR, ZOO_BIN, type ZooRun } from './cli.js';
 
 export interface LiveZoo {
   child: ChildProcess;
@@ -19,7 +19,7 @@ export interface LiveZoo {
 /** `node bin/zoo.js ...args` started in the background (killed after `timeoutMs` regardless); `env` adds variables. */
 export function startZoo(args: readonly string[], timeoutMs = 60_000, env: Record<string, string> = {}): LiveZoo {
   const child = spawn(process.execPath, [ZOO_BIN, ...args], {
-    cwd: ROOT,
+    cwd: RUN_DIR,
     env: { ...process.env, ZOO_CACHE: join(tmpdir(), 'zoo-test-cache-empty'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
