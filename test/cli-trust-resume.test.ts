@@ -174,7 +174,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
   describe(`a run stopped by ${signal} at a random batch`, () => {
     it('resumes to exactly the numbers and predictions of an uninterrupted run', async () => {
       // The gate: a random image past what the loader reads before the model loads, within the first half.
-      const gated = READ_BEFORE_MODEL + Math.floor(Math.random() * (N / 2 - READ_BEFORE_MODEL));
+      // (One batch of margin past READ_BEFORE_MODEL, should the loader's default prefetch grow by one.)
+      const gated = READ_BEFORE_MODEL + BATCH + Math.floor(Math.random() * (N / 2 - READ_BEFORE_MODEL - BATCH));
       const json = join(dir, `${signal}.json`);
       const preds = join(dir, `${signal}.csv`);
       const stateFile = join(dir, `${signal}.state.json`);
