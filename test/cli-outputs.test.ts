@@ -8,7 +8,7 @@
  *     a write that fails late (a symlink to /dev/full: ENOSPC) is one line, leaves no temporary
  *     file and keeps the state, from which --resume writes the outputs without evaluating again.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -110,6 +110,23 @@ describe('symlinks, FIFOs and stdout are written, not replaced (9.2)', () => {
     expect(await readlink(linkPath)).toBe(target);
     expect((await readFile(target, 'utf8')).trim().split('\n')).toHaveLength(5);
     await noTempFiles(dir);
+  });
+
+  it("a process substitution's /dev/fd/N (zoo eval --csv >(cat)) is written as a stream", async () => {
+    // The shell's >(cat) is a pipe on fd 63 named /dev/fd/63; here the pipe is the child's fd 3.
+    const child = spawn(process.execPath, [ZOO_BIN, ...evalArgs(flat, weights, ['--csv', '/dev/fd/3', '--state', join(dir, 'fd.state.json')])], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    let csv = '';
+    let stderr = '';
+    (child.stdio[3] as import('node:stream').Readable).setEncoding('utf8').on('data', (s: string) => (csv += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout!.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(0);
+    expect(csv.split('\n')[0]).toMatch(/^model,top1,/);
+    expect(csv.trim().split('\n')).toHaveLength(2);
   });
 
   it('--json /dev/stdout is stdout, not a file to replace', async () => {

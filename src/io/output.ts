@@ -21,7 +21,7 @@
  * Temporary files are tracked and removed on every exit path, process.exit() included (a second
  * SIGINT/SIGTERM exits at once).
  */
-import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { accessSync, constants, write as fsWrite, lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { chmod, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -39,6 +39,8 @@ export interface OutputTarget {
   target: string;
   /** Device and inode when the target exists (a hard link or bind mount is the same file). */
   id: { dev: number; ino: number } | null;
+  /** `/dev/fd/N`, `/proc/self/fd/N` (a shell's `>(cat)`): written to descriptor N itself, as a socket cannot be reopened. */
+  fd?: number;
 }
 
 export interface OutputOptions {
@@ -97,6 +99,11 @@ export async function resolveOutput(flag: string, path: string, opts: OutputOpti
     if (code !== 'ENOENT') throw bad(flag, path, `cannot use this path (${code})`, 'name a file in a writable folder');
   }
   const onDevice = DEVICE_ROOTS.some((root) => absolute.startsWith(root));
+  const fdPath = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/.exec(absolute);
+  if (st && fdPath) {
+    if (!streamOk) throw noStream();
+    return { flag, path, kind: 'stream', target: absolute, id: { dev: st.dev, ino: st.ino }, fd: Number(fdPath[1]) };
+  }
   if (st?.isDirectory()) throw bad(flag, path, 'is a folder', `name a file, e.g. ${join(path, 'result' + (flag === '--csv' ? '.csv' : '.json'))}`);
   if (st && (st.isFIFO() || st.isCharacterDevice() || (onDevice && st.isFile()))) {
     if (!streamOk) throw noStream();
@@ -235,7 +242,17 @@ async function writeStdout(content: OutputContent): Promise<void> {
   }
 }
 
+async function writeToFd(fd: number, content: OutputContent): Promise<void> {
+  for await (const chunk of chunksOf(content)) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    for (let done = 0; done < bytes.length; ) {
+      done += await new Promise<number>((resolveWrite, reject) => fsWrite(fd, bytes, done, bytes.length - done, null, (e, n) => (e ? reject(e) : resolveWrite(n))));
+    }
+  }
+}
+
 async function writeStream(out: OutputTarget, content: OutputContent): Promise<void> {
+  if (out.fd !== undefined) return writeToFd(out.fd, content);
   // Append, not truncate: /dev/stdout redirected to a file must not lose what was printed before.
   const fh = await open(out.target, 'a');
   try {
