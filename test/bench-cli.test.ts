@@ -72,6 +72,9 @@ describe('zoo bench', () => {
     positiveRate(r.endToEnd);
     expect(r.endToEnd!.images).toBe(48);
     expect(r.endToEnd!.efficiency).toBeGreaterThan(0);
+    // The same graph as an ONNX model file, through zoo eval x.onnx's reader and adapters (issue 11).
+    expect(r.endToEnd!.modelFile!.imagesPerSecond).toBeGreaterThan(0);
+    expect(r.endToEnd!.modelFile!.ratio).toBeGreaterThan(0);
     expect(r.memory!.exitCode).toBe(0);
     expect(r.memory!.images).toBe(48);
     expect(r.memory!.peakRssMB).toBeGreaterThan(50);

@@ -73,6 +73,7 @@ export function renderBench(r: BenchResult): string {
           ['end to end / back-to-back', ratio(e.efficiency)],
           ['slower stage alone (many-core bound)', f1(e.slowerStage)],
           ['first batch after loop start (s)', e.firstBatchSeconds.toFixed(2)],
+          ...(e.modelFile ? [['same graph as an ONNX model file (images/s)', f1(e.modelFile.imagesPerSecond)], ['model file / built-in, end to end', ratio(e.modelFile.ratio)]] : []),
         ],
         ['left', 'right'],
       ),

@@ -19,6 +19,7 @@ import { referencePython, runReference, type ReferenceResult } from './reference
 import {
   decodeStage,
   endToEndStage,
+  modelFileEndToEndStage,
   fastDifference,
   inferenceStage,
   loadEngine,
@@ -92,6 +93,8 @@ export interface BenchResult {
     efficiency: number | null;
     /** The slower stage alone: what a machine with cores to spare for both would reach. */
     slowerStage: number | null;
+    /** The same graph exported to ONNX and run as a model file (zoo eval model.onnx); ratio = file / built-in. */
+    modelFile?: { imagesPerSecond: number; ratio: number };
   };
   startup?: Startup;
   /** A child `zoo eval` over --images images: peak RSS and growth. */
@@ -260,11 +263,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           result.loader?.find((l) => l.workers === opts.workers && l.decoder === decoder.decoder)?.imagesPerSecond ??
           (await loaderStage(samples, cfg, { workers: opts.workers, batchSize: opts.batchSize, images: Math.max(opts.count * opts.workers, 4 * opts.batchSize), resize: 'exact' })).imagesPerSecond;
         const backToBack = preAll && ortAtBatch ? 1 / (1 / preAll + 1 / ortAtBatch) : null;
+        opts.log(`end to end, the same graph as an ONNX model file (zoo eval model.onnx), ${images} images`);
+        const fileE2e = await modelFileEndToEndStage(graph, samples, cfg, opts.threads, {
+          workers: opts.workers,
+          batchSize: opts.batchSize,
+          images,
+          resize: 'exact',
+          memorySkip: Math.min(1000, Math.floor(opts.images / 4)),
+        });
         result.endToEnd = {
           ...e2e,
           backToBack,
           efficiency: backToBack ? e2e.imagesPerSecond / backToBack : null,
           slowerStage: preAll && ortAtBatch ? Math.min(preAll, ortAtBatch) : null,
+          modelFile: { imagesPerSecond: fileE2e.imagesPerSecond, ratio: fileE2e.imagesPerSecond / e2e.imagesPerSecond },
         };
       }
     } finally {

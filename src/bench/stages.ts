@@ -213,6 +213,37 @@ export async function endToEndStage(
   };
 }
 
+/**
+ * The same graph as a model file: exported to ONNX (what `zoo export` writes), opened the way
+ * `zoo eval model.onnx` opens a file (its own reader, session and input adapters), and run through
+ * the same end-to-end loop. Against the built-in path's e2e it says what a model file costs.
+ */
+export async function modelFileEndToEndStage(
+  graph: Graph,
+  samples: readonly Sample[],
+  cfg: EvalConfig,
+  threads: number,
+  opts: { workers: number; batchSize: number; images: number; resize: ResizeMode; memorySkip: number },
+): Promise<EndToEnd> {
+  const { graphToOnnx } = await import('../engines/onnxruntime/lower.js');
+  const { openOnnxFile } = await import('../engines/onnxruntime/file.js');
+  const { planInput } = await import('../models/file/adapters.js');
+  const dir = await mkdtemp(join(tmpdir(), 'zoo-bench-file-'));
+  try {
+    const file = join(dir, 'model.onnx');
+    await writeFile(file, graphToOnnx(graph));
+    const opened = await openOnnxFile(file, { device: 'cpu', threads });
+    const model = opened.runner(planInput(opened.inputs[0]!), opened.outputs[0]!.name, [3, cfg.inputSize[1], cfg.inputSize[2]]);
+    try {
+      return await endToEndStage(samples, cfg, model, opts);
+    } finally {
+      await model.dispose();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export interface Startup {
   /** Wall time of `zoo eval <model> --weights <local file> --limit <batch>`: start, load, one batch, report, exit. */
   seconds: number;
