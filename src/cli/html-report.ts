@@ -22,8 +22,8 @@ export function reportCommand(io: Io, wrap: Wrap): Command {
     .description('write an HTML page (self-contained, no network) from zoo eval / merge / sweep --json results')
     .argument('<results...>', 'result files written by zoo eval --json or zoo merge --json')
     .addOption(new Option('-o, --output <file>', 'the HTML file to write (- for stdout)'))
-    .addOption(new Option('--examples <n>', 'show thumbnails of the n most confident mistakes and of the n worst classes (needs --predictions)').argParser(positiveInt))
-    .addOption(new Option('--predictions <files...>', 'the per-image predictions CSV of each run (zoo eval --predictions), in the order of the runs'))
+    .addOption(new Option('--examples <n>', "show thumbnails of the n most confident mistakes and of the n worst classes (from each result's per_image, or --predictions)").argParser(positiveInt))
+    .addOption(new Option('--predictions <files...>', 'the per-image predictions CSV of each run (zoo eval --predictions), in the order of the runs; they rank mistakes by confidence'))
     .addOption(new Option('--data <dir>', 'the image folder for --examples (default: the data root each result records)'))
     .addHelpText('after', '\nExample:\n  zoo eval rexnet_100 --data ./val --json r.json --predictions p.csv\n  zoo report r.json --output report.html --examples 12 --predictions p.csv\n')
     .action(wrap((files: string[], flags: HtmlReportFlags) => runHtmlReport(files, flags, io)));
