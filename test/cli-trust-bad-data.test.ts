@@ -164,7 +164,8 @@ describe('incomplete data', () => {
     const run = await runZoo(evalArgs(tree, weights, ['--batch-size', '8', '--json', json]), { timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/zoo: warning: DUPLICATES: 1 image names occur more than once \(e\.g\. ILSVRC2012_val_\d+\.JPEG\)/);
-    expect(run.stderr).toMatch(/zoo: warning: INCOMPLETE: found 7 images, fewer than the 50000/);
+    expect(run.stdout).toMatch(/incomplete data: .*INCOMPLETE: found 7 images, fewer than the 50000/);
+    expect(run.stderr).not.toMatch(/INCOMPLETE/);
     const result = await readJson(json);
     expect(result.images).toBe(7);
     expect(result.complete).toBe(false);

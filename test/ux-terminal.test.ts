@@ -5,12 +5,12 @@
  * line; a resumed bar starting from the images already counted.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalProgress } from '../src/cli/progress.js';
-import { ROOT, ZOO_BIN, tempDir } from './support/cli.js';
+import { ROOT, ZOO_BIN, runZoo, tempDir } from './support/cli.js';
 
 const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
 const HOLD = join(ROOT, 'test', 'support', 'hold.mjs');
@@ -120,4 +120,45 @@ describe('resumed progress (item 9)', () => {
     expect(text).toMatch(/40\/100 \| top-1 75\.00% top-5 90\.00%/);
     p.stop();
   });
+});
+
+describe('the INCOMPLETE warning (item 10)', () => {
+  it('is said once, in the table; --quiet leaves stderr empty', async () => {
+    const run = await runZoo([...EVAL.slice(0, 6), '-q', '--threads', '1'], { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect((run.stdout.match(/INCOMPLETE/g) ?? []).length).toBe(1);
+    expect(run.stdout).toMatch(/^incomplete data: INCOMPLETE: found 106 images/m);
+  }, 60_000);
+
+  it('never comes before a fatal error', async () => {
+    const bogus = join(dir, 'bogus.onnx');
+    await writeFile(bogus, 'not a model');
+    const run = await runZoo(['eval', bogus, '--data', 'sample', '--limit', '4'], { cwd: dir });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).not.toMatch(/warning|INCOMPLETE/);
+  }, 60_000);
+});
+
+describe("an interrupted run's state (item 11)", () => {
+  it('is not silently discarded: the same command is refused (exit 2) naming --resume and --restart; --restart starts over', async () => {
+    const cwd = await tempDir('zoo-ux-state-');
+    try {
+      const state = join(cwd, 'zoo-eval.state.json');
+      // What an interrupted run leaves (its content does not matter to the refusal, only that it is there).
+      const text = JSON.stringify({ kind: 'zoo-eval-state', version: 1, next: 8, identity: { model: 'mobilenetv2-12-int8.onnx_model_zoo', samples: 12 } });
+      await writeFile(state, text);
+      const again = await runZoo(EVAL, { cwd });
+      expect(again.code).toBe(2);
+      expect(again.stderr.trim().split('\n')).toHaveLength(1);
+      expect(again.stderr).toMatch(/zoo-eval\.state\.json: an interrupted run's state is here \(mobilenetv2-12-int8\.onnx_model_zoo, 8 of 12 images done\).*add --resume to continue it, or --restart to discard it/);
+      expect(await readFile(state, 'utf8')).toBe(text);
+      const restart = await runZoo([...EVAL, '--restart', '-q'], { cwd });
+      expect(restart.code, restart.stderr).toBe(0);
+      expect(restart.stderr).toMatch(/--restart: discarded the interrupted run's state/);
+      await expect(stat(state)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -47,6 +47,7 @@ import {
   type PreprocessFlags,
 } from './options.js';
 import { fitToWidth } from './fit-width.js';
+import { guardInterruptedState } from './state-guard.js';
 import { evalProgress, statusLine, terminalColumns } from './progress.js';
 import { readOutcomes, perImageOf } from '../metrics/outcomes-file.js';
 import { comparePaired, renderPaired, type ImageOutcome } from '../metrics/paired.js';
@@ -98,6 +99,7 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   validLabels?: string;
   state?: string;
   resume?: boolean;
+  restart?: boolean;
   configOf?: string;
   classMap?: string;
   labelsOf?: string;
@@ -145,6 +147,7 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--report <file>', 'write an HTML page of the result (as zoo report does)'))
     .addOption(new Option('--state <file>', 'resume state file (default: x.state.json beside --json x.json, else ./zoo-eval.state.json)'))
     .addOption(new Option('--resume', 'continue an interrupted run from its state file (same command line)'))
+    .addOption(new Option('--restart', "discard an interrupted run's state file and start from zero"))
     .addOption(new Option('--offline', 'never touch the network (weights must be cached or given)'))
     .addOption(new Option('-q, --quiet', 'no progress output'))
     .addHelpText(
@@ -310,6 +313,11 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
 
   // The state is this run's alone from here: a second run on it is refused (src/io/lock.ts).
   const stateLock = await lockFile(outputs.state.target, outputs.state.flag, say);
+  // An interrupted run's state is not thrown away by running the command again (--resume / --restart).
+  await guardInterruptedState(outputs.state.target, { resume: flags.resume === true, restart: flags.restart === true, say }).catch(async (e: unknown) => {
+    await stateLock.release();
+    throw e;
+  });
   // A run killed mid-save (kill -9) left its temporary state file: it is of no use to anyone.
   if (stateLock.staleOwner !== null) await removeStaleTemps(outputs.state.target, stateLock.staleOwner);
   const interrupt = catchInterrupts(say);
@@ -337,11 +345,17 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     // Usage problems in the checks surface now, before the model loads and the hour of evaluation.
     const exp1 = flags.expectTop1 !== undefined ? expected(flags.expectTop1, published?.top1, 'top-1', model) : null;
     const exp5 = flags.expectTop5 !== undefined ? expected(flags.expectTop5, published?.top5, 'top-5', model) : null;
-    for (const w of dataset.warnings) say(`zoo: warning: ${w}`);
+    // Data warnings wait until the data has proved usable (the first batch evaluated), so they never
+    // come before a fatal error; INCOMPLETE is said once, in the result table, not here; --quiet
+    // keeps only those that change what the result means (duplicates counted twice).
+    let pendingWarnings = dataset.warnings.filter((w) => !w.startsWith('INCOMPLETE') && (!flags.quiet || w.startsWith('DUPLICATES')));
+    const flushWarnings = () => {
+      for (const w of pendingWarnings) say(`zoo: warning: ${w}`);
+      pendingWarnings = [];
+    };
     // A bad ZOO_DECODER is refused before any work.
     const decoderLine = describeJpegDecoder();
     const complete = dataset.complete;
-    if (!complete && dataset.warnings.length === 0) say('zoo: warning: INCOMPLETE DATA: not the full, clean val set; the result is marked complete: false');
     const samples: Sample[] = selectSubset(dataset.samples, {
       ...(flags.perClass !== undefined ? { perClass: flags.perClass } : {}),
       ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
@@ -469,6 +483,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
             topk.add(logits, batch.samples.map((s) => s.label));
             metrics.add(logits, batch.samples);
           }
+          if (firstBatchDone === undefined) flushWarnings();
           firstBatchDone ??= performance.now();
           for (const f of batch.failed) {
             const error = f.message.startsWith(`${f.sample.file}: `) ? f.message.slice(f.sample.file.length + 2) : f.message;
@@ -487,6 +502,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
     }
     await run.model.dispose();
     const ended = performance.now();
+    if (failure === undefined) flushWarnings();
     const loopSeconds = (ended - loopStart) / 1000;
 
     if (failure !== undefined) {
@@ -594,7 +610,7 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
       identity,
     });
     // The built-in sample shows that things work; say how to get the real number, before the table.
-    if (dataArg.builtin && !interrupted) say(nextStepHint(model.tag.arch === model.tag.name ? model.tag.name : model.tag.arch));
+    if (dataArg.builtin && !interrupted && !flags.quiet) say(nextStepHint(model.tag.arch === model.tag.name ? model.tag.name : model.tag.arch));
     tableStream.write(fitToWidth(renderReport(result), terminalColumns(tableStream)));
     if (paired) tableStream.write(`\n${renderPaired(paired, { baseline: flags.baselinePredictions!, candidate: 'this run' })}`);
     try {
