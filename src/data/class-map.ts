@@ -18,6 +18,9 @@ export interface ClassMap {
 
 const UNMAPPED = new Set(['', '-', 'background', 'none', 'unused', 'dummy', '__background__']);
 
+/** Label files spell some names differently (`jelly fish` / `jellyfish`, `T-shirt` / `t shirt`): compare letters and digits only. */
+const squash = (name: string) => name.toLowerCase().replace(/[^a-z0-9,]+/g, '');
+
 let namesIndex: ReadonlyMap<string, number[]> | undefined;
 
 /** Lower-cased full synset_words text and first names -> class indices (some names repeat: `crane`). */
@@ -37,8 +40,11 @@ function classNameIndex(): ReadonlyMap<string, number[]> {
     const i = index.get(line.slice(0, sp));
     if (i === undefined) continue;
     const text = line.slice(sp + 1).trim().toLowerCase();
-    add(text, i);
-    add(text.split(',')[0]!.trim(), i);
+    const first = text.split(',')[0]!.trim();
+    for (const k of [text, first]) {
+      add(k, i);
+      add(squash(k), i);
+    }
   }
   namesIndex = m;
   return m;
@@ -77,7 +83,7 @@ export function parseImagenetClassMap(text: string, file: string, flag = '--clas
     if (/^n\d{8}$/.test(s)) c = index.get(s);
     else if (/^\d+$/.test(s)) c = Number(s) <= 999 ? Number(s) : undefined;
     else {
-      const cands = names.get(low);
+      const cands = names.get(low) ?? names.get(squash(low));
       if (cands) c = cands.find((k) => k === i - shift && !used.has(k)) ?? cands.find((k) => !used.has(k)) ?? cands[0];
     }
     if (c === undefined) {
