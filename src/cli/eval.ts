@@ -25,7 +25,7 @@ import { DataError, ExitCode, UsageError, ZooError } from '../errors.js';
 import { MetricsAccumulator, type MetricsState, type RealLabels } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
 import { TopKAccumulator, type TopKState } from '../metrics/topk.js';
-import { primaryPublished } from '../models/registry.js';
+import { primaryPublished, publishedConfigs } from '../models/registry.js';
 import type { ModelSource } from '../models/source.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { readBaseline, runCheck, type CheckResult, type Expectation } from './checks.js';
@@ -237,6 +237,12 @@ function selectionOf(flags: EvalFlags, images: number): Selection {
 /** The expected value of a check and where it came from; null when the tag has no published number. */
 function expected(e: Expectation, published: number | null | undefined, metric: string, model: ModelSource): { value: number; source: string } {
   if (e !== 'published') return { value: e, source: `--expect-${metric.replace('-', '')}` };
+  if ((published === null || published === undefined) && publishedConfigs(model.tag).length > 0) {
+    throw new UsageError(`--expect-${metric.replace('-', '')} published: ${model.tag.name} has no published ${metric} at this eval config`, {
+      expected: `a config with published numbers: ${publishedConfigs(model.tag).join('; ')} (and the tag's mean, std and crop mode)`,
+      fix: `drop the overrides, or pass a number instead, e.g. --expect-${metric.replace('-', '')} 77.5`,
+    });
+  }
   if (published === null || published === undefined) {
     throw new UsageError(`--expect-${metric.replace('-', '')} published: ${model.tag.name} has no published ${metric}`, {
       fix: `pass a number instead, e.g. --expect-${metric.replace('-', '')} 77.5`,
@@ -604,7 +610,12 @@ async function evaluate(model: ModelSource, flags: EvalFlags & { data: string },
       resumed,
       selection,
       skipped,
-      notComparable: dataset.warnings.some((w) => w.startsWith('DUPLICATES')) ? ['duplicate images are counted more than once'] : [],
+      notComparable: [
+        ...(dataset.warnings.some((w) => w.startsWith('DUPLICATES')) ? ['duplicate images are counted more than once'] : []),
+        ...(!published && publishedConfigs(model.tag, set.name === 'imagenet-real' ? 'imagenet' : set.name).length > 0
+          ? [`no published number at this eval config (published: ${publishedConfigs(model.tag, set.name === 'imagenet-real' ? 'imagenet' : set.name).join('; ')})`]
+          : []),
+      ],
       real: realResult,
       checks,
       identity,

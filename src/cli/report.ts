@@ -303,7 +303,9 @@ export function renderReport(r: EvalResult): string {
   );
   const src = p
     ? `published: ${p.source} (${p.dataset}, ${p.img_size}px, crop ${p.crop_pct})${r.subset ? '; on a subset the 95% interval decides consistency' : ''}\n`
-    : `published: no published numbers for this tag${r.dataset === 'imagenet' ? '' : ` on ${r.dataset}`}\n`;
+    : r.not_comparable_because.some((w) => w.startsWith('no published number at this eval config'))
+      ? `published: none at this eval config, so not comparable (${r.not_comparable_because.find((w) => w.startsWith('no published number at this eval config'))!.replace(/^no published number at this eval config \((.*)\)$/, '$1')})\n`
+      : `published: no published numbers for this tag${r.dataset === 'imagenet' ? '' : ` on ${r.dataset}`}\n`;
   // No leading blank line: `zoo eval ... | head -1` is the table's header.
   let out = `${head}\n${metrics}${src}`;
   // A model file's config is assembled from several places: say where each value came from.

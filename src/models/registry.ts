@@ -303,5 +303,17 @@ export function primaryPublished(
       Math.abs(r.cropPct - cfg.cropPct) < 1e-3 &&
       (r.interpolation === null || r.interpolation === cfg.interpolation),
   );
-  return exact ?? imagenet.find((r) => r.imgSize === size) ?? imagenet[0];
+  // Only a row at the same eval size, crop and interpolation (and the tag's normalisation and crop
+  // mode) compares: a run at --img-size 256 is not the 224 row's run (issue 10.1).
+  const base = (tag as Partial<PretrainedTag>).evalConfig;
+  const sameRest =
+    !base ||
+    (cfg.cropMode === base.cropMode && cfg.mean.every((v, i) => Math.abs(v - base.mean[i]!) < 1e-6) && cfg.std.every((v, i) => Math.abs(v - base.std[i]!) < 1e-6));
+  return sameRest ? exact : undefined;
+}
+
+/** The configs a tag has published numbers for on `dataset`, in words (`224px crop 0.875 bicubic`). */
+export function publishedConfigs(tag: Pick<PretrainedTag, 'published'>, dataset = 'imagenet'): string[] {
+  const rows = tag.published.filter((r) => r.dataset === dataset);
+  return [...new Set(rows.map((r) => `--img-size ${r.imgSize} --crop-pct ${r.cropPct}${r.interpolation ? ` --interpolation ${r.interpolation}` : ''}`))];
 }
