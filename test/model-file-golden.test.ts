@@ -109,6 +109,7 @@ describe('zoo eval DIR on the golden ONNX exports', () => {
       expect(res.model_file?.input.layout).toBe(variant === 'nhwc' ? 'nhwc' : 'nchw');
       expect(res.model_file?.input.type).toBe(variant === 'fp16io' ? 'float16' : 'float32');
       expect(res.model_file?.output.adapter).toBe(variant === 'bg1001' ? 'background' : 'imagenet');
+      expect(res.model_file?.output.scores).toBe(variant === 'softmax' ? 'probabilities' : 'logits');
       if (arch.startsWith('mobilenetv4')) {
         expect(res.eval_config.inputSize).toEqual([3, 256, 256]);
         expect(res.config_sources?.input_size).toBe('config.json test_input_size');

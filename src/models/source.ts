@@ -35,7 +35,8 @@ export interface ModelFileSummary {
   file: string;
   format: string;
   input: { name: string; layout: string; type: string; batch: number | null; shape: readonly (number | string)[] };
-  output: { name: string; classes: number | null; adapter: string; class_map: string | null };
+  /** `scores`: what the first batch showed the outputs to be (rows of non-negative values summing to 1 are probabilities). */
+  output: { name: string; classes: number | null; adapter: string; class_map: string | null; scores: 'logits' | 'probabilities' | 'not run' };
   config_file: string | null;
 }
 

@@ -143,7 +143,7 @@ export async function openFileSource(path: string, flags: FileSourceFlags): Prom
         file: loc.file,
         format: opened.format,
         input: { name: plan.name, layout: plan.layout, type: plan.type, batch: plan.batch, shape: images[0]!.shape },
-        output: { name: outName, classes, adapter: adapter?.kind ?? 'pending', class_map: classMap?.file ?? null },
+        output: { name: outName, classes, adapter: adapter?.kind ?? 'pending', class_map: classMap?.file ?? null, scores: 'not run' },
         config_file: loc.configFile,
       },
       async load(): Promise<LoadedSource> {
@@ -172,6 +172,11 @@ export async function openFileSource(path: string, flags: FileSourceFlags): Prom
             } else if (k !== adapter.outputs) {
               throw new WeightsError(`the model gave ${k} outputs per image, its signature says ${adapter.outputs}`, { file: loc.file, fix: 'check the output with zoo info' });
             }
+            // Logits or probabilities: the ranking is the same, the --predictions margin is not; recorded once.
+            if (source.modelFile && source.modelFile.output.scores === 'not run') {
+              source.modelFile.output.scores = looksLikeProbabilities(out, n, k) ? 'probabilities' : 'logits';
+              source.modelFile.output.adapter = adapter.kind;
+            }
             return adaptOutput(adapter, out, n);
           },
           dispose: async () => {
@@ -191,6 +196,20 @@ export async function openFileSource(path: string, flags: FileSourceFlags): Prom
     await opened.dispose().catch(() => undefined);
     throw e;
   }
+}
+
+/** Every row non-negative and summing to 1 (within float16 rounding). */
+function looksLikeProbabilities(out: Float32Array, n: number, k: number): boolean {
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let j = 0; j < k; j++) {
+      const v = out[i * k + j]!;
+      if (!(v >= 0)) return false;
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-2) return false;
+  }
+  return true;
 }
 
 function wrongSize(file: string, k: number): WeightsError {
