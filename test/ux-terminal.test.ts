@@ -5,12 +5,12 @@
  * line; a resumed bar starting from the images already counted.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalProgress } from '../src/cli/progress.js';
-import { ROOT, ZOO_BIN, runZoo, tempDir } from './support/cli.js';
+import { ROOT, VAL_227, ZOO_BIN, makeFlatFolder, runZoo, tempDir, val227Files } from './support/cli.js';
 
 const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
 const HOLD = join(ROOT, 'test', 'support', 'hold.mjs');
@@ -159,6 +159,31 @@ describe("an interrupted run's state (item 11)", () => {
       await expect(stat(state)).rejects.toThrow(/ENOENT/);
     } finally {
       await rm(cwd, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('--data errors say what was found (item 12)', () => {
+  it('class folders that are not WordNet ids, a parent of val folders, a single image', async () => {
+    const names = await val227Files(2);
+    const cls = join(dir, 'pets');
+    for (const c of ['cat', 'dog']) {
+      await mkdir(join(cls, c), { recursive: true });
+      await copyFile(join(VAL_227, names[0]!), join(cls, c, 'a.jpg'));
+    }
+    const parent = join(dir, 'parent');
+    await makeFlatFolder(join(parent, 'val-227'), names);
+    await makeFlatFolder(join(parent, 'val-496'), names);
+    const cases: [string, RegExp][] = [
+      [cls, /pets: the class folders \('cat', 'dog'\) are not WordNet ids .*--class-map/],
+      [parent, /parent: no images here, but these subfolders hold them: val-227, val-496; pass one of them, e\.g\. --data .*val-227/],
+      [join(VAL_227, names[0]!), /--data is a single JPEG image \(expected a folder of val images/],
+    ];
+    for (const [data, re] of cases) {
+      const run = await runZoo(['eval', 'mobilenetv2-12-int8', '--data', data], { cwd: dir });
+      expect(run.code, run.stderr).toBe(3);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(re);
     }
   }, 60_000);
 });

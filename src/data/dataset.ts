@@ -10,6 +10,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { explainNoImages, explainNonTar } from './data-hints.js';
 import { DataError } from '../errors.js';
 import { loadValLabels, synsetToIndex } from './imagenet.js';
 import { readLabels, stemOf, type LabelMap } from './labels.js';
@@ -266,7 +267,11 @@ export async function discoverDataset(path: string, opts: { labels?: string } = 
   } catch {
     throw new DataError('data path does not exist', { file: path, expected: LAYOUTS, fix: 'check the --data path' });
   }
-  if (st.isFile()) return tarDataset(root, opts.labels);
+  if (st.isFile()) {
+    const notTar = await explainNonTar(path, root);
+    if (notTar) throw notTar;
+    return tarDataset(root, opts.labels);
+  }
   if (!st.isDirectory()) {
     throw new DataError('data path is not a folder or a tar file', { file: path, expected: LAYOUTS, fix: 'pass the folder that holds the images' });
   }
@@ -283,6 +288,8 @@ export async function discoverDataset(path: string, opts: { labels?: string } = 
   }
   if (listing.dirs.some((d) => SYNSET.test(d))) return imageFolder(dir, listing, opts.labels);
   if (listing.images.length > 0) return flat(dir, listing, opts.labels);
+  const hint = await explainNoImages(path, dir, listing.dirs);
+  if (hint) throw hint;
   throw new DataError('no images found', {
     file: path,
     expected: `${LAYOUTS} (images: .JPEG .jpg .jpeg .png)`,

@@ -15,6 +15,7 @@
  */
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { explainNonTar } from './data-hints.js';
 import { DataError } from '../errors.js';
 import { discoverDataset, type Dataset, type Sample } from './dataset.js';
 import { synsetToIndex } from './imagenet.js';
@@ -332,6 +333,9 @@ export async function openTestSet(path: string, opts: OpenTestSetOptions = {}): 
     const ds = await discoverDataset(path, opts.labels ? { labels: opts.labels } : {});
     return done(set.subset ? cleanSubset(ds, set) : ds, set, detected);
   };
+  // A single image is no data set: say so instead of a tar header error.
+  const single = await explainNonTar(path, root);
+  if (single) throw single;
   const kind = await sniff(root);
   if (named?.layout === 'val') {
     if (kind === 'zip' || kind === 'gzip') {
