@@ -2,7 +2,7 @@
 // Thin launcher: the CLI lives in dist/ (compiled from src/cli by `npm run build`).
 // SIGINT/SIGTERM are trapped before the CLI's modules load (a dependency-free module), so a signal
 // in the first moments exits 130 like any interruption, not by the signal (143).
-import { trapSignals } from '../dist/cli/interrupt.js';
+import { trapSignals } from '../dist/run/interrupt.js';
 
 trapSignals();
 const { main } = await import('../dist/cli/main.js');

@@ -9,7 +9,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCheck } from '../src/cli/checks.js';
+import { runCheck } from '../src/run/checks.js';
 import { ExitCode } from '../src/errors.js';
 import { wilsonInterval } from '../src/metrics/interval.js';
 import { makeFlatFolder, readPredictions, runZoo, tempDir, val227Files, writeRecipeCheckpoint, type PredictionRow } from './support/cli.js';

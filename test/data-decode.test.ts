@@ -9,7 +9,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRgb, jpegComponents, MAX_PIXELS } from '../src/data/decode.js';
 import { computeCoeffs, resizeRgb } from '../src/data/resize.js';
-import { planResize, roundHalfEven } from '../src/data/preprocess.js';
+import { planResize } from '../src/data/preprocess.js';
+import { roundHalfEven } from '../src/util/round.js';
 import { DataError } from '../src/errors.js';
 import { imagenetConfig } from './support/fixtures.js';
 

@@ -19,7 +19,7 @@ import { shardSize } from '../src/metrics/merge.js';
 import { topK } from '../src/metrics/topk.js';
 import { main } from '../src/cli/main.js';
 import type { MergedResult } from '../src/cli/merge.js';
-import type { EvalResult } from '../src/cli/report.js';
+import type { EvalResult } from '../src/run/result.js';
 import { imagenetConfig } from './support/fixtures.js';
 import { runZoo } from './support/cli.js';
 

@@ -5,7 +5,7 @@
  * error naming the configs that have published numbers.
  */
 import { describe, expect, it } from 'vitest';
-import type { EvalResult } from '../src/cli/report.js';
+import type { EvalResult } from '../src/run/result.js';
 import { runZoo } from './support/cli.js';
 
 const EVAL = ['eval', 'mobilenetv2-12-int8', '--data', 'sample', '--limit', '4', '-q', '--threads', '1'];

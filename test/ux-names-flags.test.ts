@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint, type ZooRun } from './support/cli.js';
 import type { TagJson } from '../src/cli/catalogue.js';
-import type { EvalResult } from '../src/cli/report.js';
+import type { EvalResult } from '../src/run/result.js';
 
 let dir: string;
 let flat: string;

@@ -12,7 +12,7 @@ import { lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } fro
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInEcosystem } from '../src/models/weights/ecosystem.js';
-import type { EvalResult } from '../src/cli/report.js';
+import type { EvalResult } from '../src/run/result.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
 
 const REPO = 'timm/rexnet_100.nav_in1k';

@@ -1,5 +1,5 @@
 /** The human side of `zoo bench`: one table per stage, zoo beside the reference with the ratio. */
-import { renderTable } from '../cli/format.js';
+import { renderTable } from '../util/format.js';
 import type { BenchResult } from './run.js';
 
 const f1 = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));

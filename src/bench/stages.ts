@@ -1,6 +1,6 @@
 /**
  * The bench's measurements, one function per stage. Each runs the production code path (decodeRgb,
- * cropResize + normalizeInto, createLoader, the engines, the eval loop) rather than a copy of it.
+ * cropResize + normalizeInto, createLoader, the engines, the eval loop of src/run) rather than a copy of it.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import type { EvalConfig } from '../models/eval-config.js';
 import type { Graph } from '../models/graph.js';
 import { encodeSafetensors } from '../models/weights/safetensors.js';
 import { TopKAccumulator } from '../metrics/topk.js';
+import { runLoop } from '../run/loop.js';
 import { measureRate, memoryFigures, type MemoryFigures, type Rate, type RssPoint } from './measure.js';
 import { randomWeights } from './weights.js';
 
@@ -190,14 +191,11 @@ export async function endToEndStage(
   let firstBatch = 0;
   const loader = createLoader(run, cfg, { batchSize: opts.batchSize, workers: opts.workers, resize: opts.resize });
   try {
-    for await (const batch of loader) {
-      // As eval does: the loader's pool buffer goes to the engine as it is (valid until the next batch
-      // is asked for); onnxruntime stages shared memory into a buffer of its own.
-      const logits = await model.run(batch.data, batch.n);
-      acc.add(logits, batch.samples.map((s) => s.label));
+    // eval's own loop: each batch to the engine as it is, its logits ranked and counted.
+    await runLoop(loader, [{ model, topk: acc, metrics: null }], () => {
       if (firstBatch === 0) firstBatch = performance.now();
       points.push({ images: acc.count, rssBytes: process.memoryUsage.rss() });
-    }
+    });
   } finally {
     await loader.close();
   }

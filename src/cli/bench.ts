@@ -14,7 +14,7 @@ import type { EngineName } from '../engines/engine.js';
 import type { Io, Wrap } from './main.js';
 import { batchSize, positiveInt, threadCount } from './options.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
-import { jsonText } from './report.js';
+import { jsonText } from '../run/result.js';
 import { resolveOutput, writeOutput } from '../io/output.js';
 
 function positiveNumber(value: string): number {

@@ -9,7 +9,7 @@ import { jpegDecoder, turboAddonStatus, BUILD_FIX } from '../data/jpeg-turbo.js'
 import { cudaInstallCommand, cudaProviderPath } from '../engines/onnxruntime/index.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
-import { renderTable } from './format.js';
+import { renderTable } from '../util/format.js';
 
 export interface EngineReport {
   /** 'jpeg-decoder' rows say which decoder reads JPEGs (the libjpeg-turbo addon or sharp). */

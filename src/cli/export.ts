@@ -4,8 +4,8 @@ import { graphToOnnx } from '../engines/onnxruntime/lower.js';
 import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 import { resolveModel } from '../models/registry.js';
 import type { Io, Wrap } from './main.js';
-import { buildGraph, readWeights } from './model.js';
-import { imgSize } from './options.js';
+import { buildGraph, readWeights } from '../run/model-source.js';
+import { imgSize, weightsOptions } from './options.js';
 
 interface ExportFlags {
   weights?: string;
@@ -33,7 +33,7 @@ export function exportCommand(io: Io, wrap: Wrap): Command {
         refuseCollisions([out], flags.weights ? [{ flag: '--weights', path: flags.weights, kind: 'file' }] : []);
         const [, h, w] = m.tag.evalConfig.inputSize;
         const size = flags.imgSize ? ([flags.imgSize, flags.imgSize] as const) : ([h, w] as const);
-        const { file, tensors } = await readWeights(m.tag, flags);
+        const { file, tensors } = await readWeights(m.tag, weightsOptions(flags));
         const graph = buildGraph(m, size, tensors, file);
         const bytes = graphToOnnx(graph);
         // Written beside the target and renamed, so a failed export never leaves half a file.

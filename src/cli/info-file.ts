@@ -4,7 +4,7 @@ import { describeSources } from '../models/file/config.js';
 import { describeModelFile } from '../models/file/describe.js';
 import { looksLikeModelPath } from '../models/file/locate.js';
 import { resolveModel } from '../models/registry.js';
-import { renderTable } from './format.js';
+import { renderTable } from '../util/format.js';
 import { jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io } from './main.js';
 import { describeConfig } from './options.js';

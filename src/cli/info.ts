@@ -3,10 +3,10 @@ import { Command } from 'commander';
 import { findArchitecture } from '../models/architectures.js';
 import { resolveModel, tagsOf } from '../models/registry.js';
 import { tagJson } from './catalogue.js';
-import { pct, renderTable } from './format.js';
+import { pct, renderTable } from '../util/format.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
-import { describeSource } from './model.js';
+import { describeSource } from '../models/weights/source.js';
 import { describeConfig } from './options.js';
 import { infoModelFile, isModelFileSpec } from './info-file.js';
 

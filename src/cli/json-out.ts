@@ -6,7 +6,7 @@
 import { Option } from 'commander';
 import type { Io } from './main.js';
 import { writeOutputFile } from '../io/output.js';
-import { jsonText } from './report.js';
+import { jsonText } from '../run/result.js';
 
 /** What commander hands over for `--json [file]`: absent, bare (true) or a value. */
 export type JsonFlag = string | true | undefined;

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { allTags, type PretrainedTag } from '../models/registry.js';
 import { tagJson } from './catalogue.js';
-import { millions, pct, renderTable } from './format.js';
+import { millions, pct, renderTable } from '../util/format.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 

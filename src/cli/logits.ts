@@ -8,8 +8,8 @@ import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 import { DataError } from '../errors.js';
 import { resolveModel } from '../models/registry.js';
 import type { Io, Wrap } from './main.js';
-import { loadModel } from './model.js';
-import { batchSize, engineOptions, type EngineFlags } from './options.js';
+import { loadModel } from '../run/model-source.js';
+import { batchSize, engineChoice, engineOptions, weightsOptions, type EngineFlags } from './options.js';
 
 interface LogitsFlags extends EngineFlags {
   weights?: string;
@@ -49,8 +49,8 @@ export function logitsCommand(io: Io, wrap: Wrap): Command {
           });
         }
         const [n, c, h, w] = x.shape as [number, number, number, number];
-        const run = await loadModel(m, [h, w], flags);
-        if (run.note && !flags.quiet) io.stderr.write(`zoo: note: ${run.note}\n`);
+        const run = await loadModel(m, [h, w], { ...weightsOptions(flags), ...engineChoice(flags) });
+        if (!flags.quiet) for (const note of run.notes) io.stderr.write(`zoo: note: ${note}\n`);
         try {
           const per = c * h * w;
           const chunks: Float32Array[] = [];

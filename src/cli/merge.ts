@@ -15,17 +15,19 @@ import { loadClassNames } from '../data/imagenet.js';
 import { parseShard } from '../data/subset.js';
 import { TEST_SET_NAMES, testSet, type TestSet, type TestSetName } from '../data/test-sets.js';
 import { DataError, ExitCode, UsageError } from '../errors.js';
-import { describeProblems, shardProblems } from './run-schema.js';
+import { describeProblems, shardProblems } from '../run/run-schema.js';
 import { MetricsAccumulator } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
 import { mergeShards, type ShardResult } from '../metrics/merge.js';
 import { primaryPublished, resolveModel, type PublishedResult } from '../models/registry.js';
-import { stableJson } from './format.js';
+import { stableJson } from '../util/format.js';
 import { ZOO_VERSION } from '../version.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
-import { comparisonFields, jsonText, renderReport, resultCsv, type EvalResult } from './report.js';
+import { comparisonFields, jsonText, resultCsv, type EvalResult } from '../run/result.js';
+import { round4 as r4 } from '../util/round.js';
 import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
+import { renderReport } from './report.js';
 
 export interface MergeFlags {
   json?: JsonFlag;
@@ -130,7 +132,6 @@ function toShard(file: string, r: EvalResult): ShardResult {
   };
 }
 
-const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 const unique = <T>(xs: readonly T[]) => [...new Set(xs)];
 
 /** The test set of a shard result (results from before test sets are ImageNet val). */

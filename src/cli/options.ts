@@ -5,7 +5,9 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Device, EngineName } from '../engines/engine.js';
-import type { CropMode, EvalConfig, Interpolation } from '../models/eval-config.js';
+import type { ConfigOverrides, EvalConfig } from '../models/eval-config.js';
+import type { EngineOptions, WeightsOptions } from '../run/model-source.js';
+import { downloadProgress } from './download-progress.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -92,14 +94,8 @@ export function engineOptions(): Option[] {
   ];
 }
 
-export interface PreprocessFlags {
-  imgSize?: number;
-  cropPct?: number;
-  cropMode?: CropMode;
-  interpolation?: Interpolation;
-  mean?: [number, number, number];
-  std?: [number, number, number];
-}
+/** The preprocessing flags are the eval-config overrides. */
+export type PreprocessFlags = ConfigOverrides;
 
 export function preprocessOptions(): Option[] {
   return [
@@ -113,18 +109,6 @@ export function preprocessOptions(): Option[] {
     new Option('--mean <r,g,b>', 'normalisation mean').argParser(triple),
     new Option('--std <r,g,b>', 'normalisation std (positive)').argParser(positiveTriple),
   ];
-}
-
-/** The tag's eval config with the user's overrides applied. */
-export function applyOverrides(cfg: EvalConfig, f: PreprocessFlags): EvalConfig {
-  return {
-    inputSize: f.imgSize ? [cfg.inputSize[0], f.imgSize, f.imgSize] : cfg.inputSize,
-    interpolation: f.interpolation ?? cfg.interpolation,
-    mean: f.mean ?? cfg.mean,
-    std: f.std ?? cfg.std,
-    cropPct: f.cropPct ?? cfg.cropPct,
-    cropMode: f.cropMode ?? cfg.cropMode,
-  };
 }
 
 export function describeConfig(cfg: EvalConfig): string {
@@ -173,4 +157,20 @@ export function modelFileOptions(): Option[] {
     new Option('--labels-of <file>', "model files: the model's own labels file (one class name per output, e.g. a Keras/TF.js labels.txt)"),
     new Option('--output <name>', 'model files with several outputs: the one holding the class scores'),
   ];
+}
+
+/** The engine flags as the run layer takes them. */
+export function engineChoice(f: EngineFlags): EngineOptions {
+  return { engine: f.engine, device: f.device, ...(f.threads ? { threads: f.threads } : {}) };
+}
+
+/** --weights/--offline/--quiet as the run layer takes them: downloads draw progress unless quiet. */
+export function weightsOptions(f: { weights?: string; offline?: boolean; quiet?: boolean }): WeightsOptions {
+  return {
+    ...(f.weights !== undefined ? { weights: f.weights } : {}),
+    offline: f.offline ?? false,
+    // Waiting for another download, or a cached file set aside: said even with --quiet (a wait must not look like a hang).
+    onNotice: (line: string) => process.stderr.write(`${line}\n`),
+    ...(f.quiet ? {} : { watchDownload: (name: string) => downloadProgress(name) }),
+  };
 }

@@ -9,7 +9,7 @@
  * redrawn under them.
  */
 import { wrapLine } from './fit-width.js';
-import { duration } from './format.js';
+import { duration } from '../util/format.js';
 import type { Io } from './main.js';
 
 export interface EvalProgress {

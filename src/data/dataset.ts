@@ -12,7 +12,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { explainNoImages, explainNonTar } from './data-hints.js';
 import { DataError } from '../errors.js';
-import { loadValLabels, synsetToIndex } from './imagenet.js';
+import { loadValLabels, synsetToIndex, VAL_SIZE } from './imagenet.js';
 import { readLabels, stemOf, type LabelMap } from './labels.js';
 import type { ArchiveEntryRef } from './pipeline.js';
 import { listTarImages, type TarImageIndex } from './tar.js';
@@ -48,7 +48,6 @@ export interface Dataset {
   missing: number;
 }
 
-export const VAL_SIZE = 50000;
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 const SYNSET = /^n\d{8}$/;
 const PARENT_CANDIDATES = ['val', 'ILSVRC2012_img_val', join('ILSVRC', 'Data', 'CLS-LOC', 'val')];

@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DataError } from '../errors.js';
 
+/** Images in the ILSVRC2012 val set: fewer evaluated makes a run a subset. */
+export const VAL_SIZE = 50_000;
+
 // Two levels up from src/data/ or dist/data/ is the package root, which holds assets/.
 const ASSETS = new URL('../../assets/imagenet/', import.meta.url);
 

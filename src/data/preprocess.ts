@@ -8,15 +8,7 @@ import { UsageError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { decodeRgb, type RgbImage } from './decode.js';
 import { resizeRgb, type Rect } from './resize.js';
-
-/** Python's round() for the x.0 / x.5 values CenterCrop produces: half to even. */
-export function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d < 0.5) return f;
-  if (d > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
+import { roundHalfEven } from '../util/round.js';
 
 export interface ResizePlan {
   /** Size of the resized image (before the crop). */

@@ -11,7 +11,7 @@
  * is in the list. Images whose name is not a val file name cannot be looked up and are counted in
  * `real.unmatched` (timm would refuse such a run; a subset or a renamed copy should not fail).
  */
-import { HitCounts, topK, TOPK } from './topk.js';
+import { HitCounts, rankBatch, TOPK, type RankedBatch } from './topk.js';
 
 /** Per-image ReaL label lists in val order (entry 0 is ILSVRC2012_val_00000001), as loadRealLabels() gives. */
 export type RealLabels = readonly (readonly number[])[];
@@ -114,11 +114,13 @@ export class MetricsAccumulator extends HitCounts {
 
   /** `logits` holds `samples.length` rows of `numClasses`, in evaluation order. */
   add(logits: Float32Array, samples: readonly LabelledName[]): void {
-    const rows = samples.length;
-    if (logits.length !== rows * this.numClasses) {
-      throw new Error(`metrics: ${logits.length} logits for ${rows} images of ${this.numClasses} classes`);
-    }
-    for (let r = 0; r < rows; r++) this.addPrediction(topK(logits, TOPK, r * this.numClasses, this.numClasses), samples[r]!);
+    this.addRanked(rankBatch(logits, samples.length, this.numClasses), samples);
+  }
+
+  /** A batch already ranked (rankBatch), one sample per ranked row. */
+  addRanked(ranked: RankedBatch, samples: readonly LabelledName[]): void {
+    if (ranked.top.length !== samples.length) throw new Error(`metrics: ${ranked.top.length} ranked rows for ${samples.length} samples`);
+    for (let r = 0; r < samples.length; r++) this.addPrediction(ranked.top[r]!, samples[r]!);
   }
 
   /** One image from its best classes (best first, at least 5 unless there are fewer classes). */

@@ -6,7 +6,6 @@
 import type { PublishedResult } from '../models/registry.js';
 import { contains, wilsonInterval, type Interval } from './interval.js';
 
-export const FULL_VAL_IMAGES = 50_000;
 /** The published tables round to 0.001 points; a full run may differ by float noise a little beyond. */
 export const FULL_SET_SLACK = 0.01;
 

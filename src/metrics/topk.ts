@@ -45,6 +45,31 @@ export function topK(row: ArrayLike<number>, k = TOPK, offset = 0, classes = row
   return idx;
 }
 
+/** One batch's logits ranked once, for every accumulator that counts it. */
+export interface RankedBatch {
+  /** Per image, its best classes (best first, ties to the lower index, NaN never ranks). */
+  top: number[][];
+  /** Per image, logit(top1) - logit(top2) (NaN when fewer than two classes rank). */
+  margins: Float32Array;
+}
+
+/** Ranks `rows` rows of `numClasses` logits: the one place a run sorts its logits. */
+export function rankBatch(logits: Float32Array, rows: number, numClasses: number): RankedBatch {
+  if (logits.length !== rows * numClasses) {
+    throw new Error(`metrics: ${logits.length} logits for ${rows} images of ${numClasses} classes`);
+  }
+  const top: number[][] = [];
+  const margins = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const best = topK(logits, TOPK, r * numClasses, numClasses);
+    top.push(best);
+    const a = best[0] === undefined ? NaN : logits[r * numClasses + best[0]]!;
+    const b = best[1] === undefined ? NaN : logits[r * numClasses + best[1]]!;
+    margins[r] = a - b;
+  }
+  return { top, margins };
+}
+
 /** JSON-able snapshot of a TopKAccumulator, predictions included (base64 of little-endian arrays). */
 export interface TopKState {
   version: 1;
@@ -122,19 +147,20 @@ export class TopKAccumulator extends HitCounts {
 
   /** `logits` holds `labels.length` rows of `numClasses`, in evaluation order. */
   add(logits: Float32Array, labels: ArrayLike<number>): void {
+    this.addRanked(rankBatch(logits, labels.length, this.numClasses), labels);
+  }
+
+  /** A batch already ranked (rankBatch), one label per ranked row. */
+  addRanked(ranked: RankedBatch, labels: ArrayLike<number>): void {
     const rows = labels.length;
-    if (logits.length !== rows * this.numClasses) {
-      throw new Error(`metrics: ${logits.length} logits for ${rows} images of ${this.numClasses} classes`);
-    }
+    if (ranked.top.length !== rows) throw new Error(`metrics: ${ranked.top.length} ranked rows for ${rows} labels`);
     this.grow(this.n + rows);
     for (let r = 0; r < rows; r++) {
-      const best = topK(logits, TOPK, r * this.numClasses, this.numClasses);
+      const best = ranked.top[r]!;
       const label = labels[r]!;
       const i = this.n + r;
       for (let k = 0; k < TOPK; k++) this.top[i * TOPK + k] = best[k] ?? 0;
-      const a = best[0] === undefined ? NaN : logits[r * this.numClasses + best[0]]!;
-      const b = best[1] === undefined ? NaN : logits[r * this.numClasses + best[1]]!;
-      this.margins[i] = a - b;
+      this.margins[i] = ranked.margins[r]!;
       this.labels[i] = label;
       if (best[0] === label) this.hits1++;
       if (best.includes(label)) this.hits5++;

@@ -13,6 +13,7 @@
  */
 import type { Architecture, Naming } from './arch.js';
 import { makeDivisible, type Ops, type Padding, type Value } from './ops.js';
+import { roundHalfEven } from '../util/round.js';
 
 /**
  * Block kinds:
@@ -133,14 +134,6 @@ interface Layout {
   bnEps: number;
 }
 
-/** Python's round(): halves to even. timm sizes SE layers with it. */
-function pyRound(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d !== 0.5) return d > 0.5 ? f + 1 : f;
-  return f % 2 === 0 ? f : f + 1;
-}
-
 function timmLayout(tf: boolean): Layout {
   const blk = (s: number, b: number) => `blocks.${s}.${b}`;
   return {
@@ -161,7 +154,7 @@ function timmLayout(tf: boolean): Layout {
     }),
     mbPwWhenUnexpanded: true,
     // The builder divides se_ratio by the expansion (se_from_exp=False), SqueezeExcite rounds.
-    seChannels: (_cin, mid, expand) => pyRound(mid * (SE_RATIO / expand)),
+    seChannels: (_cin, mid, expand) => roundHalfEven(mid * (SE_RATIO / expand)),
     padding: tf ? 'same' : undefined,
     bnEps: tf ? 1e-3 : 1e-5,
   };

@@ -12,7 +12,7 @@ import { editDistance, suggest } from './suggest.js';
 import { UsageError } from '../errors.js';
 import type { Architecture } from './arch.js';
 import { ARCHITECTURES, findArchitecture } from './architectures.js';
-import type { EvalConfig } from './eval-config.js';
+import { IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from './eval-config.js';
 import { TAG_SPECS, type TagSpec } from './registry-tags.js';
 import type { WeightsSource } from './weights/source.js';
 
@@ -205,8 +205,8 @@ function untaggedTag(a: Architecture): PretrainedTag {
     evalConfig: {
       inputSize: [3, a.defaultSize[0], a.defaultSize[1]],
       interpolation: 'bicubic',
-      mean: [0.485, 0.456, 0.406],
-      std: [0.229, 0.224, 0.225],
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
       cropPct: 0.875,
       cropMode: 'center',
     },

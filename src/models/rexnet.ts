@@ -12,6 +12,7 @@
 import type { Architecture } from './arch.js';
 import type { ActivationKind } from './graph.js';
 import { makeDivisible, type Ops, type Value } from './ops.js';
+import { roundHalfEven } from '../util/round.js';
 
 // ---- the architecture table --------------------------------------------------------------------
 
@@ -48,14 +49,6 @@ interface Plan {
   act: ActivationKind;
 }
 
-/** Python's round(): half to even. The upstream channel formulas depend on it. */
-function pyRound(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d !== 0.5) return Math.round(x);
-  return f % 2 === 0 ? f : f + 1;
-}
-
 /** Block i's stride, expansion and SE flag, in order over all stages. */
 function blockRows(): { stride: number; expand: number; se: boolean }[] {
   return STAGES.flatMap((s) =>
@@ -69,7 +62,7 @@ function blockRows(): { stride: number; expand: number; se: boolean }[] {
  * `seWidth` says which, to stay bit-exact with each upstream's float arithmetic.
  */
 function v1Plan(width: number, chDiv: number, seWidth: (mid: number) => number): Plan {
-  const round = (v: number) => makeDivisible(pyRound(v), chDiv);
+  const round = (v: number) => makeDivisible(roundHalfEven(v), chDiv);
   const rows = blockRows();
   let base = 16;
   let prev = round(32 * width);
@@ -87,7 +80,7 @@ function v1Plan(width: number, chDiv: number, seWidth: (mid: number) => number):
 
 /** ReXNet-lite: channels rounded to 8, growth spread over n-1 steps, no SE, ReLU6 everywhere. */
 function litePlan(width: number): Plan {
-  const round = (v: number) => makeDivisible(pyRound(v), 8);
+  const round = (v: number) => makeDivisible(roundHalfEven(v), 8);
   const rows = blockRows();
   let base = 16;
   let prev = round(32 * width);

@@ -47,6 +47,8 @@ export interface ModelSource {
   readonly cfg: EvalConfig;
   readonly configSources: ConfigSources;
   readonly modelFile: ModelFileSummary | null;
+  /** A local file known before load() whose bytes are the run's identity (hashed while the model loads). */
+  readonly weightsFile?: string;
   load(): Promise<LoadedSource>;
   /** Frees what resolving opened (a model file's session) when load() is never called. */
   close(): Promise<void>;

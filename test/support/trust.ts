@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EvalResult } from '../../src/cli/report.js';
+import type { EvalResult } from '../../src/run/result.js';
 import { RUN_DIR, ZOO_BIN, type ZooRun } from './cli.js';
 
 export interface LiveZoo {

@@ -8,3 +8,17 @@ export type WeightsSource =
   | { kind: 'manual'; url: string; instructions: string }
   /** A model file shipped inside the package (the embedded default), path relative to the package root. */
   | { kind: 'embedded'; path: string; sha256: string; size: number };
+
+/** One line saying where the weights come from, for `zoo info` and error messages. */
+export function describeSource(w: WeightsSource): string {
+  switch (w.kind) {
+    case 'hf':
+      return `Hugging Face ${w.repo} ${w.file}`;
+    case 'url':
+      return w.url;
+    case 'embedded':
+      return `shipped with zoo: ${w.path}`;
+    case 'manual':
+      return `manual download: ${w.instructions}${w.url ? ` (${w.url})` : ''}`;
+  }
+}

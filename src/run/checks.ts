@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { DataError, UsageError } from '../errors.js';
 import { baselineProblems, describeProblems } from './run-schema.js';
 import { wilsonInterval } from '../metrics/interval.js';
+import { publishedConfigs, type PretrainedTag } from '../models/registry.js';
 
 /** `published` or a number of points in [0, 100]. */
 export type Expectation = 'published' | number;
@@ -132,4 +133,81 @@ export async function readBaseline(file: string): Promise<Baseline> {
     images: o.images,
     selection: sel && typeof sel.key === 'string' ? sel.key : null,
   };
+}
+
+/** What the user asked to check a run against. */
+export interface CheckOptions {
+  expectTop1?: Expectation;
+  expectTop5?: Expectation;
+  /** Allowed shortfall in points. */
+  tolerance: number;
+  /** An earlier --json result to compare with. */
+  baseline?: string;
+  /** An earlier run's per-image outcomes (--json or --predictions CSV), compared image by image. */
+  baselinePredictions?: string;
+}
+
+/** Default --tolerance, in points: float noise across engines is far below it, a real regression is not. */
+export const DEFAULT_TOLERANCE = 0.1;
+
+interface ExpectedValue {
+  value: number;
+  source: string;
+}
+
+/** The checks of one run, resolved before it starts so usage problems surface before an hour of work. */
+export interface CheckPlan {
+  top1: ExpectedValue | null;
+  top5: ExpectedValue | null;
+  baseline: Baseline | null;
+  tolerance: number;
+}
+
+/** The expected value of a check and where it came from. */
+function expected(e: Expectation, published: number | null | undefined, metric: 'top-1' | 'top-5', tag: CheckedTag): ExpectedValue {
+  const flag = `--expect-${metric.replace('-', '')}`;
+  if (e !== 'published') return { value: e, source: flag };
+  if ((published === null || published === undefined) && publishedConfigs(tag).length > 0) {
+    throw new UsageError(`${flag} published: ${tag.name} has no published ${metric} at this eval config`, {
+      expected: `a config with published numbers: ${publishedConfigs(tag).join('; ')} (and the tag's mean, std and crop mode)`,
+      fix: `drop the overrides, or pass a number instead, e.g. ${flag} 77.5`,
+    });
+  }
+  if (published === null || published === undefined) {
+    throw new UsageError(`${flag} published: ${tag.name} has no published ${metric}`, { fix: `pass a number instead, e.g. ${flag} 77.5` });
+  }
+  return { value: published, source: 'published' };
+}
+
+/** The model a check is about: its name and published rows. */
+type CheckedTag = { name: string } & Pick<PretrainedTag, 'published'>;
+
+/** The checks of `opts` against the published row (the baseline already read: readBaseline). */
+export function planChecks(opts: CheckOptions, published: { top1: number; top5: number | null } | undefined, tag: CheckedTag, baseline: Baseline | null): CheckPlan {
+  return {
+    top1: opts.expectTop1 !== undefined ? expected(opts.expectTop1, published?.top1, 'top-1', tag) : null,
+    top5: opts.expectTop5 !== undefined ? expected(opts.expectTop5, published?.top5, 'top-5', tag) : null,
+    baseline,
+    tolerance: opts.tolerance,
+  };
+}
+
+/** The plan's checks on the measured counts; null when nothing was asked. */
+export function runChecks(
+  plan: CheckPlan,
+  m: { images: number; top1Correct: number; top5Correct: number; subset: boolean; selectionKey: string },
+): { passed: boolean; results: CheckResult[] } | null {
+  if (!plan.top1 && !plan.top5 && !plan.baseline) return null;
+  const results: CheckResult[] = [];
+  const base = { images: m.images, subset: m.subset, tolerance: plan.tolerance };
+  if (plan.top1) results.push(runCheck({ ...base, metric: 'top-1', hits: m.top1Correct, expected: plan.top1.value, source: plan.top1.source, sameImages: false }));
+  if (plan.top5) results.push(runCheck({ ...base, metric: 'top-5', hits: m.top5Correct, expected: plan.top5.value, source: plan.top5.source, sameImages: false }));
+  const b = plan.baseline;
+  if (b) {
+    const same = b.selection !== null && b.selection === m.selectionKey && b.images === m.images;
+    const source = `baseline ${b.file}`;
+    results.push(runCheck({ ...base, metric: 'top-1', hits: m.top1Correct, expected: b.top1, source, sameImages: same }));
+    results.push(runCheck({ ...base, metric: 'top-5', hits: m.top5Correct, expected: b.top5, source, sameImages: same }));
+  }
+  return { passed: results.every((r) => r.passed), results };
 }

@@ -14,9 +14,12 @@ import { readFile, rm } from 'node:fs/promises';
 import { writeOutput, type OutputTarget } from '../io/output.js';
 import { DataError, UsageError } from '../errors.js';
 import { describeProblems, stateProblems } from './run-schema.js';
-import { stableJson } from './format.js';
+import { stableJson } from '../util/format.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { requireCheckpointFile } from '../models/weights/file.js';
+import { MetricsAccumulator, type MetricsState, type RealLabels } from '../metrics/accumulator.js';
+import type { TopKAccumulator, TopKState } from '../metrics/topk.js';
+import { verifyAgainstPredictions, verifyMetricsState, verifyTopKState } from '../metrics/verify.js';
 
 export const STATE_KIND = 'zoo-eval-state';
 export const STATE_VERSION = 1;
@@ -151,4 +154,88 @@ export function identityDifferences(saved: RunIdentity, current: RunIdentity): s
   cmp('--dataset', saved.dataset ?? 'imagenet', current.dataset ?? 'imagenet');
   cmp('label space', saved.label_space ?? 'all 1000 classes', current.label_space ?? 'all 1000 classes');
   return diffs;
+}
+
+/** Accumulator state in the resume file: the additive counts and the per-image predictions. */
+export interface AccumulatorState {
+  metrics: MetricsState;
+  topk: TopKState;
+}
+
+/** Where a run starts: fresh, or where its state file says. */
+export interface Restored {
+  metrics: MetricsAccumulator;
+  topk: TopKAccumulator;
+  next: number;
+  skipped: SkippedImage[];
+  elapsedBefore: number;
+}
+
+/**
+ * Reads `file` and checks it belongs to the run `identity` describes and that its counts add up;
+ * UsageError naming the file and the fix otherwise.
+ */
+export async function restoreState(file: string, identity: RunIdentity, real: RealLabels | null): Promise<Restored> {
+  const state = await readState<AccumulatorState>(file);
+  const diffs = identityDifferences(state.identity, identity);
+  if (diffs.length > 0) {
+    throw new UsageError(`--resume: the state belongs to a different run (${diffs.join('; ')})`, {
+      file,
+      fix: 'resume with the same command line, model, weights and data, or delete the state file to start over',
+    });
+  }
+  // Every count is checked against the stored predictions (an edited state is refused, not trusted).
+  const fresh = 1000;
+  const problems = verifyMetricsState(state.accumulator.metrics);
+  const decoded = verifyTopKState(state.accumulator.topk, fresh, identity.samples);
+  problems.push(...decoded.problems);
+  if (problems.length === 0 && decoded.acc) {
+    if (state.accumulator.metrics.numClasses !== fresh) problems.push(`metrics have ${state.accumulator.metrics.numClasses} classes, this run ${fresh}`);
+    else problems.push(...verifyAgainstPredictions(state.accumulator.metrics, decoded.acc));
+    // Every sample before `next` is counted once: evaluated (in both accumulators) or skipped.
+    if (decoded.acc.count + state.skipped.length !== state.next) {
+      problems.push(`next ${state.next}, ${decoded.acc.count} evaluated and ${state.skipped.length} skipped do not add up`);
+    }
+  }
+  if (problems.length > 0 || !decoded.acc) {
+    throw new DataError(`--resume: the state file is inconsistent (${describeProblems(problems)})`, { file, fix: 'delete it and run without --resume' });
+  }
+  return {
+    metrics: MetricsAccumulator.fromState(state.accumulator.metrics, { real }),
+    topk: decoded.acc,
+    next: state.next,
+    skipped: state.skipped,
+    elapsedBefore: state.elapsed_s,
+  };
+}
+
+/**
+ * Saves the resume state after batches: after every batch while that stays cheap, otherwise as
+ * often as keeps saving under 5% of the run (a save waits 20x its last cost). Measured: a save
+ * (snapshot + JSON + write + rename) costs under 1 ms early on and 40-60 ms near the end of a
+ * 50,000-image run (1.8 MB), so a kill -9 loses the batches in flight, or at most ~1 s of work.
+ */
+export class StateSaver {
+  /** Longest wait between saves, whatever a save costs (one slow disk moment must not stretch it). */
+  static readonly MAX_GAP_MS = 1000;
+  private lastEnd = 0;
+  /** Smoothed cost of a save, ms. */
+  private cost = 0;
+  writes = 0;
+  totalMs = 0;
+  constructor(readonly file: OutputTarget) {}
+
+  due(): boolean {
+    return performance.now() - this.lastEnd >= Math.min(StateSaver.MAX_GAP_MS, this.cost * 20);
+  }
+
+  async save<A>(state: () => EvalState<A>): Promise<void> {
+    const t0 = performance.now();
+    await writeState(this.file, state());
+    this.lastEnd = performance.now();
+    const took = this.lastEnd - t0;
+    this.cost = this.writes === 0 ? took : 0.7 * this.cost + 0.3 * took;
+    this.totalMs += took;
+    this.writes++;
+  }
 }

@@ -1,0 +1,62 @@
+/** `--real-labels [file]`: the ImageNet-ReaL label lists a run also scores against, and its result block. */
+import { readFile } from 'node:fs/promises';
+import { loadRealLabels } from '../data/imagenet.js';
+import { DataError } from '../errors.js';
+import type { MetricsAccumulator, RealLabels } from '../metrics/accumulator.js';
+import type { EvalConfig } from '../models/eval-config.js';
+import { primaryPublished, type PretrainedTag } from '../models/registry.js';
+import { round4 } from '../util/round.js';
+import type { RealResult } from './result.js';
+
+/** The lists and where they came from (the run's identity records the source). */
+export interface RealLabelSet {
+  labels: RealLabels;
+  source: string;
+}
+
+function parseRealLabels(file: string, text: string): RealLabels {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new DataError('--real-labels is not JSON', { file, expected: 'real.json: a list, per val image in order, of its ReaL class indices' });
+  }
+  if (!Array.isArray(v) || !v.every((l) => Array.isArray(l) && l.every((c) => Number.isInteger(c) && c >= 0 && c < 1000))) {
+    throw new DataError('--real-labels does not hold lists of class indices', {
+      file,
+      expected: 'real.json: [[label, ...], ...] with class indices 0..999, one list per val image in order',
+    });
+  }
+  return v as RealLabels;
+}
+
+/** `true`: the bundled real.json; a path: that file; undefined: no ReaL figures. */
+export async function readRealLabels(choice: string | true | undefined): Promise<RealLabelSet | null> {
+  if (choice === undefined) return null;
+  if (choice === true) return { labels: loadRealLabels(), source: 'bundled real.json (Beyer et al. 2020)' };
+  let text: string;
+  try {
+    text = await readFile(choice, 'utf8');
+  } catch (e) {
+    throw new DataError(`cannot read --real-labels: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: choice, fix: 'check the path' });
+  }
+  return { labels: parseRealLabels(choice, text), source: choice };
+}
+
+/** The result's `real` block: the measured ReaL figures beside the published ones at this size. */
+export function realResult(metrics: MetricsAccumulator, real: RealLabelSet | null, tag: Pick<PretrainedTag, 'published'>, cfg: EvalConfig): RealResult | null {
+  const ra = metrics.realAccuracy();
+  if (!ra || !real) return null;
+  const p = primaryPublished(tag, cfg, 'imagenet-real');
+  return {
+    source: real.source,
+    images: ra.images,
+    top1: round4(ra.top1),
+    top5: round4(ra.top5),
+    top1_correct: ra.top1Correct,
+    top5_correct: ra.top5Correct,
+    no_label: ra.skipped,
+    unmatched: ra.unmatched,
+    published: p ? { source: p.source, top1: p.top1, top5: p.top5 } : null,
+  };
+}
