@@ -103,7 +103,6 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--state <file>', 'resume state file (default: x.state.json beside --json x.json, else ./zoo-eval.state.json)'))
     .addOption(new Option('--resume', 'continue an interrupted run from its state file (same command line)'))
     .addOption(new Option('--restart', "discard an interrupted run's state file and start from zero"))
-    .addOption(new Option('--restart', "discard an interrupted run's state file and start from zero"))
     .addOption(new Option('--offline', 'never touch the network (weights must be cached or given)'))
     .addOption(new Option('-q, --quiet', 'no progress output'))
     .addHelpText(
