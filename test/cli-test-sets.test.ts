@@ -209,7 +209,7 @@ describe('zoo eval --dataset', () => {
   it('ImageNetV2: class-index folders detected, the .tar.gz spooled and removed; all 1,000 classes, labels = folder numbers', async () => {
     const folder = await evalSet('v2-folder', trees.v2);
     expect(folder.stderr).toMatch(/--data is ImageNetV2 matched-frequency \(--dataset imagenetv2-matched-frequency\), detected from numeric class folders/);
-    expect(folder.stdout).toMatch(/test set: ImageNetV2 matched-frequency/);
+    expect(folder.stdout.match(/^test set: ImageNetV2 matched-frequency \(--dataset imagenetv2-matched-frequency, detected from numeric class folders/gm)).toHaveLength(1);
     expectHandMasked(folder, null, v2.length);
     expect(folder.rows.map((r) => r.label).sort()).toEqual(v2.map(truth).sort());
     expectPublished(folder, 'imagenetv2-matched-frequency');

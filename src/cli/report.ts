@@ -24,14 +24,9 @@ export function renderReport(r: EvalResult): string {
     ? `published: ${p.source} (${p.dataset}, ${p.img_size}px, crop ${p.crop_pct})${r.subset ? '; on a subset the 95% interval decides consistency' : ''}\n`
     : r.not_comparable_because.some((w) => w.startsWith('no published number at this eval config'))
       ? `published: none at this eval config, so not comparable (${r.not_comparable_because.find((w) => w.startsWith('no published number at this eval config'))!.replace(/^no published number at this eval config \((.*)\)$/, '$1')})\n`
-      : r.not_comparable_because.some((w) => w.startsWith('no published number at this eval config'))
-      ? `published: none at this eval config, so not comparable (${r.not_comparable_because.find((w) => w.startsWith('no published number at this eval config'))!.replace(/^no published number at this eval config \((.*)\)$/, '$1')})\n`
       : `published: no published numbers for this tag${r.dataset === 'imagenet' ? '' : ` on ${r.dataset}`}\n`;
   // No leading blank line: `zoo eval ... | head -1` is the table's header.
   let out = `${head}\n${metrics}${src}`;
-  // A model file's config is assembled from several places: say where each value came from.
-  if (r.model_file && r.config_sources) out += `config: ${describeSources(r.eval_config, r.config_sources)}\n`;
-  if (r.data.name !== 'imagenet' || r.data.detected) out += testSetLine(r.data);
   // A model file's config is assembled from several places: say where each value came from.
   if (r.model_file && r.config_sources) out += `config: ${describeSources(r.eval_config, r.config_sources)}\n`;
   if (r.data.name !== 'imagenet' || r.data.detected) out += testSetLine(r.data);
