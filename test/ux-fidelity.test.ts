@@ -36,3 +36,17 @@ describe('the published row follows the effective eval config (item 1)', () => {
     expect(run.stderr).toMatch(/--expect-top1 published: .* no published top-1 at this eval config .*--img-size 224 --crop-pct 0\.875 --interpolation bilinear/);
   }, 60_000);
 });
+
+describe('the header line and the config in the table (item 2)', () => {
+  it('one stderr line says model, weights (path, SHA-256 prefix), config with sources, engine, batch, data; --quiet drops it', async () => {
+    const args = ['eval', 'mobilenetv2-12-int8', '--data', 'sample', '--limit', '4', '-b', '4', '--threads', '1', '--crop-pct', '1.0'];
+    const run = await runZoo(args);
+    expect(run.code, run.stderr).toBe(0);
+    const headers = run.stderr.split('\n').filter((l) => l.startsWith('zoo: mobilenetv2-12-int8.onnx_model_zoo | weights '));
+    expect(headers).toHaveLength(1);
+    expect(headers[0]).toMatch(/\| weights \S+model\.onnx \(sha256 [0-9a-f]{12}\) \| input_size 224, .*\(catalogue mobilenetv2-12-int8\.onnx_model_zoo\); crop_pct 1 \(--crop-pct\) \| onnxruntime \S+ on cpu, 1 threads, batch 4, \d+ workers \| data \S+ \(flat, 4 of 106 images\)$/);
+    expect(run.stdout).toMatch(/^config: .*crop_pct 1 \(--crop-pct\)$/m);
+    const quiet = await runZoo([...args, '-q']);
+    expect(quiet.stderr).not.toMatch(/\| weights /);
+  }, 60_000);
+});

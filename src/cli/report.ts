@@ -27,8 +27,8 @@ export function renderReport(r: EvalResult): string {
       : `published: no published numbers for this tag${r.dataset === 'imagenet' ? '' : ` on ${r.dataset}`}\n`;
   // No leading blank line: `zoo eval ... | head -1` is the table's header.
   let out = `${head}\n${metrics}${src}`;
-  // A model file's config is assembled from several places: say where each value came from.
-  if (r.model_file && r.config_sources) out += `config: ${describeSources(r.eval_config, r.config_sources)}\n`;
+  // The config the numbers were measured at, and where each value came from (issue 10.2).
+  if (r.config_sources) out += `config: ${describeSources(r.eval_config, r.config_sources)}\n`;
   if (r.data.name !== 'imagenet' || r.data.detected) out += testSetLine(r.data);
   if (r.real) {
     const rp = r.real.published;

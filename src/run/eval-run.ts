@@ -33,6 +33,7 @@ import { comparePaired, renderPaired, type ImageOutcome } from '../metrics/paire
 import { planChecks, readBaseline, runChecks, type CheckOptions } from './checks.js';
 import { catchInterrupts } from './interrupt.js';
 import { guardInterruptedState } from './state-guard.js';
+import { describeSources } from '../models/file/config.js';
 import { runLoop, type LoopMarks } from './loop.js';
 import type { ModelSource } from '../models/source.js';
 import { readRealLabels, realResult } from './real-labels.js';
@@ -329,6 +330,17 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       dataset: set.name,
       label_space: labelSpaceOf(sel.validLabels, valid, set.name),
     };
+    // One header line saying what is about to run (issue 10.2): model, weights, config and where
+    // each value came from, engine, batch, data. After the model loaded, so a failed start stays one line.
+    if (!req.quiet) {
+      const w = identity.weights;
+      const config = describeSources(cfg, source.configSources);
+      say(
+        `zoo: ${source.tag.name} | weights ${w.file} (sha256 ${w.sha256.slice(0, 12)}) | ${config}` +
+          ` | ${run.model.backend} on ${run.model.device}, batch ${batchSize}, ${workers} workers` +
+          ` | data ${resolve(dataset.root)} (${dataset.layout}, ${samples.length} of ${dataset.samples.length} images)`,
+      );
+    }
 
     // Fresh or resumed accumulators.
     let at: Restored = {

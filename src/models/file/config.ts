@@ -180,5 +180,6 @@ export function describeSources(cfg: EvalConfig, s: ConfigSources): string {
   };
   const from = new Set(CONFIG_FIELDS.map((f) => s[f]));
   if (from.size === 1) return `${CONFIG_FIELDS.map((f) => `${f} ${v[f]}`).join('; ')} (all from ${s.input_size})`;
-  return CONFIG_FIELDS.map((f) => `${f} ${v[f]} (${s[f]})`).join('; ');
+  // Grouped by where the values came from: the overrides stand out from the catalogue's.
+  return [...from].map((src) => `${CONFIG_FIELDS.filter((f) => s[f] === src).map((f) => `${f} ${v[f]}`).join(', ')} (${src})`).join('; ');
 }
