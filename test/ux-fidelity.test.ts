@@ -44,7 +44,7 @@ describe('the header line and the config in the table (item 2)', () => {
     expect(run.code, run.stderr).toBe(0);
     const headers = run.stderr.split('\n').filter((l) => l.startsWith('zoo: mobilenetv2-12-int8.onnx_model_zoo | weights '));
     expect(headers).toHaveLength(1);
-    expect(headers[0]).toMatch(/\| weights \S+model\.onnx \(sha256 [0-9a-f]{12}\) \| input_size 224, .*\(catalogue mobilenetv2-12-int8\.onnx_model_zoo\); crop_pct 1 \(--crop-pct\) \| onnxruntime \S+ on cpu, 1 threads, batch 4, \d+ workers \| data \S+ \(flat, 4 of 106 images\)$/);
+    expect(headers[0]).toMatch(/\| weights \S+model\.onnx \(sha256 [0-9a-f]{12}\) \| input_size 224, .*\(catalogue mobilenetv2-12-int8\.onnx_model_zoo\); crop_pct 1 \(--crop-pct\) \| onnxruntime \S+ on cpu, batch 4, \d+ workers \| data \S+ \(flat, 4 of 106 images\)$/);
     expect(run.stdout).toMatch(/^config: .*crop_pct 1 \(--crop-pct\)$/m);
     const quiet = await runZoo([...args, '-q']);
     expect(quiet.stderr).not.toMatch(/\| weights /);
