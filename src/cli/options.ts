@@ -159,6 +159,18 @@ export function modelFileOptions(): Option[] {
   ];
 }
 
+/** The preprocessing flags as an eval-config override record (only those given). */
+export function configOverrides(f: PreprocessFlags): ConfigOverrides {
+  return {
+    ...(f.imgSize !== undefined ? { imgSize: f.imgSize } : {}),
+    ...(f.cropPct !== undefined ? { cropPct: f.cropPct } : {}),
+    ...(f.cropMode !== undefined ? { cropMode: f.cropMode } : {}),
+    ...(f.interpolation !== undefined ? { interpolation: f.interpolation } : {}),
+    ...(f.mean !== undefined ? { mean: f.mean } : {}),
+    ...(f.std !== undefined ? { std: f.std } : {}),
+  };
+}
+
 /** The engine flags as the run layer takes them. */
 export function engineChoice(f: EngineFlags): EngineOptions {
   return { engine: f.engine, device: f.device, ...(f.threads ? { threads: f.threads } : {}) };
