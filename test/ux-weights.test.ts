@@ -120,6 +120,15 @@ describe('weights from the Hugging Face Hub cache', () => {
     expect(info.stdout).toMatch(new RegExp(`^cached\\s+${snapshot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   }, 60_000);
 
+  it('zoo cache says where each tag was found', async () => {
+    const snapshot = join(dir, 'a', 'hf-home', 'hub', 'models--timm--rexnet_100.nav_in1k', 'snapshots', COMMIT, 'model.safetensors');
+    const run = await runZoo(['cache', 'rexnet_100', '--json'], { env: env('a') });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([{ name: 'rexnet_100.nav_in1k', found_in: 'hub', path: snapshot }]);
+    const table = await runZoo(['cache'], { env: env('a') });
+    expect(table.stdout).toMatch(/^rexnet_100\.nav_in1k\s+hub\s+\S+model\.safetensors$/m);
+  }, 60_000);
+
   it('HF_HUB_CACHE wins over HF_HOME', async () => {
     const snapshot = await hubTree(join(dir, 'b', 'elsewhere'), body);
     const run = await runZoo(evalArgs(['--offline']), { env: env('b', { HF_HUB_CACHE: join(dir, 'b', 'elsewhere') }) });

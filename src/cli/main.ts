@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, ZooError } from '../errors.js';
 import { benchCommand } from './bench.js';
+import { cacheCommand } from './cache.js';
 import { compareCommand } from './compare.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
@@ -43,6 +44,7 @@ const COMMAND_EXIT_CODES: Record<string, readonly number[]> = {
   logits: [0, 2, 3, 4, 5, 70],
   export: [0, 2, 4, 5, 70],
   bench: [0, 2, 3, 4, 5, 70, 130],
+  cache: [0, 2, 70],
 };
 
 /** Where commands write; main() passes the process streams, tests may pass others. */
@@ -72,7 +74,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     async (...args: A) => {
       setCode(await fn(...args));
     };
-  for (const make of [evalCommand, compareCommand, mergeCommand, listCommand, infoCommand, enginesCommand, logitsCommand, exportCommand, benchCommand, reportCommand]) {
+  for (const make of [evalCommand, compareCommand, mergeCommand, listCommand, infoCommand, enginesCommand, logitsCommand, exportCommand, benchCommand, reportCommand, cacheCommand]) {
     const cmd = make(io, wrap);
     // addCommand (unlike .command()) does not inherit exitOverride and the output configuration.
     cmd.copyInheritedSettings(program);
