@@ -80,3 +80,22 @@ export class EngineError extends ZooError {
     super(ExitCode.ENGINE, message, details);
   }
 }
+
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  ELOOP: 'too many symbolic links',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'the name is too long',
+  EIO: 'an input/output error (a failing disk?)',
+};
+
+/** A file-system error in words (`ENOENT` -> "no such file or folder"), for one-line messages. */
+export function errnoWords(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code && ERRNO_WORDS[code]) return ERRNO_WORDS[code]!;
+  return code ?? String(e);
+}

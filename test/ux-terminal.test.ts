@@ -187,3 +187,12 @@ describe('--data errors say what was found (item 12)', () => {
     }
   }, 60_000);
 });
+
+describe('file errors in words (item 13)', () => {
+  it('a missing file says "no such file or folder", not ENOENT', async () => {
+    const run = await runZoo(['merge', join(dir, 'nonexist.json')], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/nonexist\.json: cannot read the result: no such file or folder; check the path/);
+    expect(run.stderr).not.toMatch(/ENOENT/);
+  }, 60_000);
+});

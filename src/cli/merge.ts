@@ -14,7 +14,7 @@ import { Command, Option } from 'commander';
 import { loadClassNames } from '../data/imagenet.js';
 import { parseShard } from '../data/subset.js';
 import { TEST_SET_NAMES, testSet, type TestSet, type TestSetName } from '../data/test-sets.js';
-import { DataError, ExitCode, UsageError } from '../errors.js';
+import { DataError, ExitCode, UsageError, errnoWords } from '../errors.js';
 import { describeProblems, shardProblems } from '../run/run-schema.js';
 import { MetricsAccumulator } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
@@ -74,7 +74,7 @@ async function readResult(file: string): Promise<EvalResult> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read the result: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, fix: 'check the path' });
+    throw new UsageError(`cannot read the result: ${errnoWords(e)}`, { file, fix: 'check the path' });
   }
   let v: unknown;
   try {

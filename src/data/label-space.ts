@@ -5,7 +5,7 @@
  * simply never ranked; a predictions CSV means the same on every set.
  */
 import { readFileSync } from 'node:fs';
-import { DataError } from '../errors.js';
+import { DataError, errnoWords } from '../errors.js';
 
 /** Output indices allowed, ascending, or null for all outputs. */
 export type ValidLabels = readonly number[] | null;
@@ -16,7 +16,7 @@ export function readValidLabels(path: string, classes = 1000): number[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new DataError(`cannot read --valid-labels: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: path, fix: 'check the --valid-labels path' });
+    throw new DataError(`cannot read --valid-labels: ${errnoWords(e)}`, { file: path, fix: 'check the --valid-labels path' });
   }
   return parseValidLabels(text, path, classes);
 }

@@ -3,7 +3,7 @@
  * `zoo logits`, and the golden reference files.
  */
 import { readFile } from 'node:fs/promises';
-import { DataError } from '../errors.js';
+import { DataError, errnoWords } from '../errors.js';
 
 export interface NpyArray {
   shape: number[];
@@ -48,7 +48,7 @@ export async function readNpy(file: string): Promise<NpyArray> {
   try {
     buf = await readFile(file);
   } catch (e) {
-    throw new DataError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
+    throw new DataError(`cannot read: ${errnoWords(e)}`, { file });
   }
   return parseNpy(buf, file);
 }

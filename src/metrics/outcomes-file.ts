@@ -4,7 +4,7 @@
  * (`file,label,top1,top2,top3,top4,top5,margin`).
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../errors.js';
+import { UsageError, errnoWords } from '../errors.js';
 import type { ImageOutcome } from './paired.js';
 
 /** The compact per-image record an eval --json result carries. */
@@ -77,7 +77,7 @@ export async function readOutcomes(file: string, flag: string): Promise<ImageOut
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read ${flag}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, fix: 'check the path' });
+    throw new UsageError(`cannot read ${flag}: ${errnoWords(e)}`, { file, fix: 'check the path' });
   }
   if (text.trimStart().startsWith('{')) {
     let v: unknown;

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { EngineError, WeightsError } from '../../errors.js';
+import { EngineError, WeightsError, errnoWords } from '../../errors.js';
 import { batchChunks, f16ArrayToF32, f32ArrayToF16, nchwToNhwc, type InputPlan, type InputSignature } from '../../models/file/adapters.js';
 import type { Device, LoadedModel } from '../engine.js';
 import { firstLine, type OpenedModelFile } from '../model-file.js';
@@ -28,7 +28,7 @@ export async function openOnnxFile(file: string, opts: OpenOptions): Promise<Ope
   try {
     bytes = await readFile(file);
   } catch (e) {
-    throw new WeightsError(`cannot read the model: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, fix: 'check the path and its permissions' });
+    throw new WeightsError(`cannot read the model: ${errnoWords(e)}`, { file, fix: 'check the path and its permissions' });
   }
   let summary: OnnxSummary;
   try {

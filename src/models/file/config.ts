@@ -5,7 +5,7 @@
  * the JSON can say where the 224 or the bicubic came from.
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError, WeightsError } from '../../errors.js';
+import { UsageError, WeightsError, errnoWords } from '../../errors.js';
 import type { CropMode, EvalConfig, Interpolation } from '../eval-config.js';
 
 /** The config fields, in timm's names (the JSON's `config_sources` keys). */
@@ -157,7 +157,7 @@ export async function readTimmConfig(file: string): Promise<ReturnType<typeof ti
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new WeightsError(`cannot read config.json: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, fix: 'check its permissions, or remove it and pass the config as flags' });
+    throw new WeightsError(`cannot read config.json: ${errnoWords(e)}`, { file, fix: 'check its permissions, or remove it and pass the config as flags' });
   }
   let json: unknown;
   try {
