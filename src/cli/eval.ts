@@ -58,6 +58,7 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   baselinePredictions?: string;
   onError: 'stop' | 'skip';
   imageTimeout?: number;
+  cropCache?: string;
   realLabels?: string | true;
   dataset?: TestSetName;
   validLabels?: string;
@@ -87,6 +88,7 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
   for (const o of modelFileOptions()) cmd.addOption(o);
   return cmd
     .addOption(new Option('--on-error <mode>', 'a bad image: stop naming it, or skip it (result marked not comparable)').choices(['stop', 'skip']).default('stop'))
+    .option('--crop-cache <dir>', 'read exact uint8 crops from DIR instead of decoding (stored there on first use; never changes a result)')
     .addOption(new Option('--image-timeout <s>', 'give up on one image after this many seconds (a data error)').argParser(positiveSeconds).default(DEFAULT_IMAGE_TIMEOUT_MS / 1000))
     .addOption(new Option('--expect-top1 <v>', "fail (exit 1) if top-1 is below 'published' or N percent, minus --tolerance").argParser(expectation))
     .addOption(new Option('--expect-top5 <v>', "fail (exit 1) if top-5 is below 'published' or N percent, minus --tolerance").argParser(expectation))
@@ -142,6 +144,7 @@ export async function evalRequest(spec: string, flags: EvalFlags): Promise<EvalR
       onError: flags.onError,
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(flags.imageTimeout ? { imageTimeoutSeconds: flags.imageTimeout } : {}),
+      ...(flags.cropCache !== undefined ? { cropCache: flags.cropCache } : {}),
     },
     checks: {
       tolerance: flags.tolerance ?? DEFAULT_TOLERANCE,

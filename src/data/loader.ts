@@ -38,12 +38,13 @@ import { Worker } from 'node:worker_threads';
 import { DataError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { Sample } from './dataset.js';
+import { CropCache, prepareCropCache, type CacheOutcome } from './crop-cache.js';
 import {
-  cropOf,
   deserializeError,
   normalizeCrop,
   serializeError,
   TarCache,
+  withCrop,
   type ResizeMode,
   type SerializedError,
   type WorkerInit,
@@ -94,9 +95,26 @@ export interface LoaderOptions {
   onError?: OnError;
   /** Longest one image may take before it fails and its worker is replaced (default 60,000 ms). */
   imageTimeoutMs?: number;
+  /** Crop cache directory (--crop-cache): uint8 crops are read from it instead of decoded (crop-cache.ts). */
+  cropCache?: string;
 }
 
-export type Loader = AsyncIterableIterator<Batch> & { close(): Promise<void> };
+/** What the crop cache did for the images settled so far (all zero without one). */
+export interface LoaderStats {
+  /** Crops read from the cache: nothing decoded. */
+  cacheHits: number;
+  /** Crops decoded and stored (no entry yet). */
+  cacheMisses: number;
+  /** Entries found damaged or for another key: decoded again and rewritten. */
+  cacheBad: number;
+}
+
+/** The note a run prints after its loop: what the crop cache did (tests read it, so keep its shape). */
+export function cropCacheLine(dir: string, s: LoaderStats): string {
+  return `zoo: crop cache ${dir}: ${s.cacheHits} read, ${s.cacheMisses} decoded and stored, ${s.cacheBad} bad entries decoded again`;
+}
+
+export type Loader = AsyncIterableIterator<Batch> & { close(): Promise<void>; stats(): LoaderStats };
 
 export const DEFAULT_IMAGE_TIMEOUT_MS = 60_000;
 /** Images in flight per worker: one decoding in libuv's pool while the worker resizes another. */
@@ -146,8 +164,9 @@ interface Executor {
   close(): Promise<void>;
 }
 
-function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode, timeoutMs: number, views: readonly Float32Array[]): Executor {
+function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode, timeoutMs: number, views: readonly Float32Array[], cropCache: string | undefined): Executor {
   const tars = new TarCache();
+  const cache = cropCache === undefined ? undefined : new CropCache(cropCache, cfg, resize);
   return {
     capacity: INFLIGHT_PER_WORKER,
     submit(req, done) {
@@ -165,13 +184,12 @@ function inProcessExecutor(cfg: EvalConfig, resize: ResizeMode, timeoutMs: numbe
         timeoutMs,
       );
       const source = req.tar ? { file: req.file, tar: req.tar } : { file: req.file };
-      cropOf(source, cfg, resize, tars)
-        .then((crop) => {
-          // An image that already timed out must not write: its batch buffer may hold a later batch by now.
-          if (!settled) normalizeCrop(crop, cfg, views[req.slot]!, req.offset);
-        })
+      // An image that already timed out must not write: its batch buffer may hold a later batch by now.
+      withCrop(source, cfg, resize, tars, cache, (crop) => {
+        if (!settled) normalizeCrop(crop, cfg, views[req.slot]!, req.offset);
+      })
         .then(
-          () => finish({ id: req.id }),
+          (outcome) => finish(outcome ? { id: req.id, cache: outcome } : { id: req.id }),
           (e: unknown) => finish({ id: req.id, error: serializeError(e, req.file) }),
         );
     },
@@ -347,6 +365,9 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
   const batchCount = Math.ceil(samples.length / batchSize);
 
   const resize = opts.resize ?? 'exact';
+  if (opts.cropCache !== undefined) prepareCropCache(opts.cropCache);
+  const stats: LoaderStats = { cacheHits: 0, cacheMisses: 0, cacheBad: 0 };
+  const counted: Record<CacheOutcome, keyof LoaderStats> = { hit: 'cacheHits', miss: 'cacheMisses', bad: 'cacheBad' };
   // The pool: prefetch + 1 batches being filled and 1 held by the consumer (fewer for a short run).
   // Allocated once; a SharedArrayBuffer's pages are only touched (resident) when first written.
   const pool = Array.from({ length: Math.min(prefetch + 2, batchCount) }, () => new SharedArrayBuffer(batchSize * perImage * 4));
@@ -355,7 +376,9 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
   /** The slot of the batch the consumer holds (the last yielded), returned to `free` on next(). */
   let held: number | undefined;
   const executor =
-    workers === 0 ? inProcessExecutor(cfg, resize, timeoutMs, views) : workerExecutor({ cfg, resize, pool }, workers, timeoutMs);
+    workers === 0
+      ? inProcessExecutor(cfg, resize, timeoutMs, views, opts.cropCache)
+      : workerExecutor({ cfg, resize, pool, ...(opts.cropCache !== undefined ? { cropCache: opts.cropCache } : {}) }, workers, timeoutMs);
   const pending = new Map<number, PendingBatch>();
   let nextImage = 0; // next sample to submit
   let nextYield = 0; // next batch to hand out
@@ -393,6 +416,7 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
     if (closed) return;
     inflight--;
     p.remaining--;
+    if (reply.cache) stats[counted[reply.cache]]++;
     if (reply.error) {
       if (onError === 'skip' && reply.error.data) {
         const e = deserializeError(reply.error) as DataError;
@@ -502,6 +526,7 @@ export function createLoader(samples: readonly Sample[], cfg: EvalConfig, opts: 
       throw e;
     },
     close,
+    stats: () => ({ ...stats }),
     [Symbol.asyncIterator]() {
       return loader;
     },

@@ -9,6 +9,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { DataError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
+import type { CacheOutcome, CropCache } from './crop-cache.js';
 import type { RgbImage } from './decode.js';
 import type { ResizePlan } from './preprocess.js';
 import { TarFile } from './tar.js';
@@ -54,6 +55,8 @@ export interface ImageSource {
 export interface WorkerInit {
   cfg: EvalConfig;
   resize: ResizeMode;
+  /** The crop cache directory (--crop-cache), if any. */
+  cropCache?: string;
   /** The loader's batch buffers; a request names one by index, so no buffer crosses threads per image. */
   pool: readonly SharedArrayBuffer[];
 }
@@ -82,6 +85,8 @@ export interface SerializedError {
 export interface WorkerReply {
   id: number;
   error?: SerializedError;
+  /** With a crop cache: whether the crop was read, decoded and stored, or replaced a bad entry. */
+  cache?: CacheOutcome;
 }
 
 /** Posted once by a worker when its modules are loaded: image timeouts start counting from here. */
@@ -161,6 +166,43 @@ export async function cropOf(source: string | ImageSource, cfg: EvalConfig, resi
   const m = await loadImageModules();
   const input = await inputOf(src, tars);
   return resize === 'fast' ? fastCrop(input, cfg, src.file) : m.cropResize(await m.decodeRgb(input, src.file), cfg);
+}
+
+/**
+ * The crop of an image handed to `use` (synchronously, so a crop read from the cache, a view of
+ * the cache's reused read buffer, is consumed before any other read): from the cache when it holds
+ * a valid entry, else decoded and stored. Without a cache, plain cropOf. Returns what the cache did.
+ */
+export async function withCrop(
+  source: ImageSource,
+  cfg: EvalConfig,
+  resize: ResizeMode,
+  tars: TarCache | undefined,
+  cache: CropCache | undefined,
+  use: (crop: RgbImage) => void,
+): Promise<CacheOutcome | undefined> {
+  if (!cache) {
+    use(await cropOf(source, cfg, resize, tars));
+    return undefined;
+  }
+  await loadImageModules(); // normalizeCrop needs them even when nothing is decoded
+  let key: string;
+  try {
+    key = cache.keyOf(source);
+  } catch {
+    // Unreadable source: decoding it reports the problem as it would without a cache.
+    use(await cropOf(source, cfg, resize, tars));
+    return undefined;
+  }
+  const found = cache.read(key);
+  if (typeof found === 'object') {
+    use(found);
+    return 'hit';
+  }
+  const crop = await cropOf(source, cfg, resize, tars);
+  cache.write(key, crop);
+  use(crop);
+  return found === 'bad' ? 'bad' : 'miss';
 }
 
 /**

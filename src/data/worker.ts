@@ -9,19 +9,20 @@
  * DataError. Images inside a tar are read through one open handle per tar (TarCache).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { cropOf, normalizeCrop, preloadImageModules, serializeError, TarCache, type WorkerInit, type WorkerReady, type WorkerReply, type WorkerRequest } from './pipeline.js';
+import { CropCache } from './crop-cache.js';
+import { normalizeCrop, withCrop, preloadImageModules, serializeError, TarCache, type WorkerInit, type WorkerReady, type WorkerReply, type WorkerRequest } from './pipeline.js';
 
-const { cfg, resize, pool } = workerData as WorkerInit;
+const { cfg, resize, pool, cropCache } = workerData as WorkerInit;
 const port = parentPort!;
 const tars = new TarCache();
 const views = pool.map((b) => new Float32Array(b));
+const cache = cropCache === undefined ? undefined : new CropCache(cropCache, cfg, resize);
 
 port.on('message', (req: WorkerRequest) => {
   const source = req.tar ? { file: req.file, tar: req.tar } : { file: req.file };
-  cropOf(source, cfg, resize, tars)
-    .then((crop) => normalizeCrop(crop, cfg, views[req.slot]!, req.offset))
+  withCrop(source, cfg, resize, tars, cache, (crop) => normalizeCrop(crop, cfg, views[req.slot]!, req.offset))
     .then(
-      () => port.postMessage({ id: req.id } satisfies WorkerReply),
+      (outcome) => port.postMessage((outcome ? { id: req.id, cache: outcome } : { id: req.id }) satisfies WorkerReply),
       (e: unknown) => port.postMessage({ id: req.id, error: serializeError(e, req.file) } satisfies WorkerReply),
     );
 });

@@ -18,7 +18,7 @@ import { readValidLabels } from '../data/label-space.js';
 import { nextStepHint, resolveDataArg } from '../data/sample.js';
 import { openTestSet, type TestSetData } from '../data/test-set-data.js';
 import { testSet, type TestSet, type TestSetName } from '../data/test-sets.js';
-import { createLoader, type Loader, type LoaderOptions, type OnError } from '../data/loader.js';
+import { createLoader, cropCacheLine, type Loader, type LoaderOptions, type OnError } from '../data/loader.js';
 import { formatShard, selectSubset, type Shard } from '../data/subset.js';
 import { DataError, ExitCode, UsageError, ZooError } from '../errors.js';
 import { MetricsAccumulator } from '../metrics/accumulator.js';
@@ -73,6 +73,8 @@ export interface LoadingOptions {
   workers?: number;
   onError: OnError;
   imageTimeoutSeconds?: number;
+  /** Crop cache directory (--crop-cache, src/data/crop-cache.ts). */
+  cropCache?: string;
 }
 
 /** The files a run writes (each optional); `-` is stdout (see src/io/output.ts for FIFOs, devices, links). */
@@ -301,6 +303,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       workers,
       onError: req.loading.onError,
       ...(req.loading.imageTimeoutSeconds ? { imageTimeoutMs: req.loading.imageTimeoutSeconds * 1000 } : {}),
+      ...(req.loading.cropCache !== undefined ? { cropCache: req.loading.cropCache } : {}),
     };
     // Start-up: a fresh run starts its loader now, so the workers start and the first batches decode
     // while the model loads (checkpoint read, graph, ONNX lowering, session). A --resume run starts
@@ -390,6 +393,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       } finally {
         progress.stop();
         await loader.close();
+        if (req.loading.cropCache !== undefined && !req.quiet) say(cropCacheLine(req.loading.cropCache, loader.stats()));
       }
     }
     await run.model.dispose();
