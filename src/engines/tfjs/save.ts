@@ -1,0 +1,43 @@
+/**
+ * The files of a TF.js model as tensorflowjs_converter and tfjs' own save() write them: model.json
+ * (format, generatedBy, convertedBy, modelTopology, weightsManifest) and the weights of one group
+ * concatenated in manifest order and cut into 4 MiB shards `group1-shardKofN.bin`.
+ */
+import { version_core } from '@tensorflow/tfjs-core';
+
+export interface WeightEntry {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: 'float32' | 'int32';
+  readonly data: Float32Array | Int32Array;
+}
+
+export interface TfjsFiles {
+  /** model.json's text. */
+  readonly modelJson: string;
+  /** Shard file names (relative to model.json) and their bytes, in manifest order. */
+  readonly shards: readonly { name: string; bytes: Uint8Array }[];
+}
+
+/** tensorflowjs_converter's default --weight_shard_size_bytes. */
+export const SHARD_BYTES = 4 * 1024 * 1024;
+
+export function tfjsFiles(format: 'graph-model' | 'layers-model', topology: object, weights: readonly WeightEntry[], shardBytes = SHARD_BYTES): TfjsFiles {
+  const total = weights.reduce((n, w) => n + w.data.byteLength, 0);
+  const all = new Uint8Array(total);
+  let o = 0;
+  for (const w of weights) {
+    all.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), o);
+    o += w.data.byteLength;
+  }
+  const n = Math.max(1, Math.ceil(total / shardBytes));
+  const shards = Array.from({ length: n }, (_, k) => ({ name: `group1-shard${k + 1}of${n}.bin`, bytes: all.subarray(k * shardBytes, Math.min(total, (k + 1) * shardBytes)) }));
+  const model = {
+    format,
+    generatedBy: `zoo export (tfjs ${version_core})`,
+    convertedBy: format === 'graph-model' ? `TensorFlow.js Converter v${version_core}` : null,
+    modelTopology: topology,
+    weightsManifest: [{ paths: shards.map((s) => s.name), weights: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })) }],
+  };
+  return { modelJson: JSON.stringify(model), shards };
+}
