@@ -11,9 +11,15 @@ import { Command, Option } from 'commander';
 import { DEFAULT_IMAGE_TIMEOUT_MS } from '../data/loader.js';
 import { parseCount, parseShard, type Shard } from '../data/subset.js';
 import { TEST_SET_NAMES, type TestSetName } from '../data/test-sets.js';
-import { UsageError } from '../errors.js';
+import { UsageError, ZooError } from '../errors.js';
 import { DEFAULT_TOLERANCE, type Expectation } from '../run/checks.js';
-import { evaluate, type EvalRequest } from '../run/eval-run.js';
+import { evaluate, type EvalRequest, type RunHooks } from '../run/eval-run.js';
+import { appendResults, planResultsFile, type ResultsFormat } from '../run/results-file.js';
+import type { EvalResult } from '../run/result.js';
+import type { SweepOutcome } from '../run/sweep.js';
+import { refuseCollisions } from '../io/output.js';
+import { expandModelSpecs, readModelsFile } from './model-specs.js';
+import { runSweepCommand } from './sweep-cli.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import {
@@ -69,12 +75,20 @@ export interface EvalFlags extends EngineFlags, PreprocessFlags {
   classMap?: string;
   labelsOf?: string;
   output?: string;
+  /** More models, one per line (# comments). */
+  modelsFile?: string;
+  /** One row per model appended (timm's columns first). */
+  resultsFile?: string;
+  resultsFormat: ResultsFormat;
+  /** DIR/<model>.json per model of a sweep. */
+  jsonDir?: string;
+  failFast?: boolean;
 }
 
 export function evalCommand(io: Io, wrap: Wrap): Command {
   const cmd = new Command('eval')
     .description('evaluate a model on ImageNet val (top-1/top-5) and compare with its published numbers')
-    .argument('<model>', 'architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k; or a model file: x.onnx, a TF.js model.json, or a folder holding model.onnx + config.json')
+    .argument('[models...]', "architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k; a quoted glob over the catalogue ('rexnet_*', '*.nav_in1k'); or a model file: x.onnx, a TF.js model.json, or a folder holding model.onnx + config.json. Several: one sweep, decoding once per preprocessing config")
     .addOption(new Option('--data <path>', 'ImageNet val: ImageFolder tree, flat ILSVRC2012_val_*.JPEG folder, a parent holding val/, or a .tar of either'))
     .addOption(new Option('--weights <file>', "checkpoint (.safetensors, .pth, .pth.tar, .pdparams); default: the tag's download"))
     .addOption(new Option('-b, --batch-size <n>', `images per engine call (at most ${LIMITS.batchSize}, and the images of the run)`).argParser(batchSizeOption).default(32))
@@ -102,6 +116,11 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--csv <file>', "write the result as one CSV row (timm's results columns first)"))
     .addOption(new Option('--predictions <file>', 'write per-image top-5 as CSV: file,label,top1,...,top5,margin'))
     .addOption(new Option('--report <file>', 'write an HTML page of the result (as zoo report does)'))
+    .addOption(new Option('--models-file <file>', 'more models to evaluate, one per line (# starts a comment)'))
+    .addOption(new Option('--results-file <file>', "append one row per model: timm's columns (model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation) then ours; - for stdout"))
+    .addOption(new Option('--results-format <format>', 'format of --results-file').choices(['csv', 'json']).default('csv'))
+    .addOption(new Option('--json-dir <dir>', 'several models: write DIR/<model>.json per model (the same JSON as --json of a single run)'))
+    .addOption(new Option('--fail-fast', 'several models: run no further group once a model fails (default: report it and go on)'))
     .addOption(new Option('--state <file>', 'resume state file (default: x.state.json beside --json x.json, else ./zoo-eval.state.json)'))
     .addOption(new Option('--resume', 'continue an interrupted run from its state file (same command line)'))
     .addOption(new Option('--restart', "discard an interrupted run's state file and start from zero"))
@@ -113,9 +132,10 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
         '  zoo eval resnext50_32x4d.tv2_in1k --data ./val --limit 5000 --json result.json\n' +
         '  zoo eval rexnet_100 --data ILSVRC2012_img_val.tar --per-class 5 --expect-top1 published   # CI gate\n' +
         '  zoo eval rexnet_100 --data ./val --shard 2/8 --json shard2.json                          # then zoo merge\n' +
-        '  zoo eval rexnetv1_1.0x --weights rexnetv1_1.0x.pth --data ./val --device cuda\n',
+        '  zoo eval rexnetv1_1.0x --weights rexnetv1_1.0x.pth --data ./val --device cuda\n' +
+        "  zoo eval 'rexnet_*' resnext50_32x4d --data ./val --results-file results.csv --json-dir results/   # a sweep\n",
     )
-    .action(wrap((spec: string, flags: EvalFlags) => runEval(spec, flags, io)));
+    .action(wrap((specs: string[], flags: EvalFlags) => runEvalCommand(specs, flags, io)));
 }
 
 /** The run the flags describe; usage errors (no --data) before anything is read. */
@@ -168,18 +188,53 @@ export async function evalRequest(spec: string, flags: EvalFlags): Promise<EvalR
   };
 }
 
+/** One model: today's single run; several (or a glob, or --models-file): a sweep (sweep-cli.ts). */
+async function runEvalCommand(specs: readonly string[], flags: EvalFlags, io: Io): Promise<number> {
+  const named = [...specs, ...(flags.modelsFile ? readModelsFile(flags.modelsFile) : [])];
+  if (named.length === 0) throw new UsageError('missing <model>', { fix: 'name a model, e.g. zoo eval rexnet_100 --data ./val (`zoo list` shows every model), or pass --models-file FILE' });
+  const models = expandModelSpecs(named);
+  const sweep = models.length > 1 || flags.modelsFile !== undefined || named.some((s) => /[*?[]/.test(s) && !models.includes(s));
+  if (sweep) return runSweepCommand(models, flags, io);
+  if (flags.jsonDir !== undefined) throw new UsageError('--json-dir applies to several models', { fix: 'use --json FILE for one model' });
+  if (flags.failFast) throw new UsageError('--fail-fast applies to several models', { fix: 'omit --fail-fast' });
+  return runEval(models[0]!, flags, io);
+}
+
 export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<number> {
   const req = await evalRequest(spec, flags);
+  // --results-file is checked before any work, like every output.
+  const results = flags.resultsFile !== undefined ? await planResultsFile(flags.resultsFile, flags.resultsFormat) : null;
   // Lines said while the progress line is up start on a fresh line (Ctrl-C's message included).
   const status = statusLine(io);
-  return evaluate(req, {
+  if (results) {
+    refuseCollisions([results], [{ flag: '--data', path: flags.data!, kind: 'tree' }]);
+    let result: EvalResult | null = null;
+    const outcome = (code: number | null, reason: string | null): SweepOutcome => ({ name: req.source.tag.name, cfg: req.source.cfg, code, result, reason });
+    let code: number;
+    try {
+      code = await evaluate(req, singleHooks(io, flags, status, results.kind === 'stdout', (r) => (result = r)));
+    } catch (e) {
+      if (e instanceof ZooError) await appendResults(results, flags.resultsFormat, [outcome(e.exitCode, e.oneLine())]);
+      throw e;
+    }
+    await appendResults(results, flags.resultsFormat, [outcome(code, null)]);
+    return code;
+  }
+  return evaluate(req, singleHooks(io, flags, status, false, () => undefined));
+}
+
+/** The hooks of a single run: a progress bar, the table on stdout (stderr when an output takes stdout). */
+function singleHooks(io: Io, flags: EvalFlags, status: ReturnType<typeof statusLine>, resultsOnStdout: boolean, keep: (r: EvalResult) => void): RunHooks {
+  return {
     say: (line) => status.say(line),
     progress: (total, label, at) => evalProgress(total, io, { quiet: flags.quiet, label, start: at.done, top1: at.top1, top5: at.top5, status }),
     // With an output on stdout (`-`), the table goes to stderr so stdout holds only that output.
-    report: (result, stdoutTaken) => {
+    report: (result, outputOnStdout) => {
+      keep(result);
+      const stdoutTaken = outputOnStdout || resultsOnStdout;
       const stream = stdoutTaken ? io.stderr : io.stdout;
       stream.write(fitToWidth(renderReport(result), terminalColumns(stream)));
     },
-    print: (text, stdoutTaken) => (stdoutTaken ? io.stderr : io.stdout).write(text),
-  });
+    print: (text, stdoutTaken) => (stdoutTaken || resultsOnStdout ? io.stderr : io.stdout).write(text),
+  };
 }

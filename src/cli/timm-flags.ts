@@ -52,7 +52,6 @@ export const TIMM_NOT_APPLICABLE: Readonly<Record<string, string>> = {
   '--metrics-avg': 'zoo reports top-1/top-5 (and per-class accuracy in --json); precision/recall/F1 are not computed',
   '--naflex-loader': 'NaFlex models are not implemented',
   '--naflex-max-seq-len': 'NaFlex models are not implemented',
-  '--results-format': 'pick the format by flag instead: --json FILE or --csv FILE',
   '--crop-border-pixels': 'timm\'s border crop is not implemented; --crop-mode center or squash',
 };
 
@@ -60,7 +59,7 @@ export const TIMM_NOT_APPLICABLE: Readonly<Record<string, string>> = {
 const TAKES_VALUE = new Set([
   '--amp-dtype', '--model-dtype', '--torchcompile-mode', '--fuser', '--log-freq', '--topk', '--num-gpu', '--gp', '--num-classes',
   '--in-chans', '--split', '--input-key', '--input-img-mode', '--target-key', '--seed', '--metrics-avg', '--naflex-max-seq-len',
-  '--results-format', '--crop-border-pixels',
+  '--crop-border-pixels',
 ]);
 
 /** timm's nargs='+' flags that zoo reads as one comma-separated value. */

@@ -35,6 +35,7 @@ import { catchInterrupts } from './interrupt.js';
 import { guardInterruptedState } from './state-guard.js';
 import { describeSources } from '../models/file/config.js';
 import { runLoop, type LoopMarks } from './loop.js';
+import type { OpenLoader } from './shared-pass.js';
 import type { ModelSource } from '../models/source.js';
 import { readRealLabels, realResult } from './real-labels.js';
 import { buildResult, jsonText, predictionsCsv, resultCsv, type EvalResult, type Selection } from './result.js';
@@ -105,6 +106,8 @@ export interface EvalRequest {
   quiet: boolean;
   /** performance.now() when the user's command started (wall time is their wait); default: now. */
   startedAt?: number;
+  /** How the run's loader is opened; default createLoader. A sweep group passes its shared pass (shared-pass.ts). */
+  openLoader?: OpenLoader;
 }
 
 /** Progress of the loop, drawn by the caller (a bar, log lines, or nothing). */
@@ -298,6 +301,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
     // Neither more workers nor larger batches than there are images: both only allocate.
     const workers = Math.min(req.loading.workers ?? availableParallelism(), samples.length);
     const batchSize = Math.min(req.loading.batchSize, samples.length);
+    const openLoader = req.openLoader ?? createLoader;
     const loaderOptions: LoaderOptions = {
       batchSize,
       workers,
@@ -308,7 +312,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
     // Start-up: a fresh run starts its loader now, so the workers start and the first batches decode
     // while the model loads (checkpoint read, graph, ONNX lowering, session). A --resume run starts
     // where its state says, known only once the model is (the state names the weights' hash).
-    if (!req.resume && !interrupt.signal) early = createLoader(samples, cfg, loaderOptions);
+    if (!req.resume && !interrupt.signal) early = openLoader(samples, cfg, loaderOptions);
 
     // The weights' hash (the run's identity) reads the whole file: with a local file given it runs
     // while the model loads (onnxruntime builds its session off this thread), not after it.
@@ -378,7 +382,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
     let failure: unknown;
     let marks: LoopMarks = { firstBatchReady: undefined, firstBatchDone: undefined };
     if (!interrupt.signal && next < samples.length) {
-      const loader = offset === 0 && early ? early : createLoader(samples.slice(offset), cfg, loaderOptions);
+      const loader = offset === 0 && early ? early : openLoader(samples.slice(offset), cfg, loaderOptions);
       interrupt.onStop(() => void loader.close());
       try {
         marks = await runLoop(loader, [{ model: run.model, topk, metrics, valid }], async (batch) => {

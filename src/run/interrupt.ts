@@ -20,14 +20,17 @@ export interface Interrupt {
   dispose(): void;
 }
 
-/** What a signal does now: the current run's handler, or null (exit at once). */
-let active: ((sig: NodeJS.Signals) => void) | null = null;
+/**
+ * What a signal does now: the handlers of the runs going (a sweep group runs several at once, each
+ * stops), or none (exit at once).
+ */
+const active = new Set<(sig: NodeJS.Signals) => void>();
 let trapped = false;
 let write: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
 
 function dispatch(sig: NodeJS.Signals): void {
-  if (active) {
-    active(sig);
+  if (active.size > 0) {
+    for (const handler of [...active]) handler(sig);
     return;
   }
   write(`zoo: interrupted (${sig})`);
@@ -56,7 +59,7 @@ export function catchInterrupts(say: (line: string) => void): Interrupt {
     say(`zoo: ${sig}: stopping after the current batch (send it again to exit at once)`);
     stop?.();
   };
-  active = handler;
+  active.add(handler);
   return {
     get signal() {
       return received;
@@ -66,7 +69,7 @@ export function catchInterrupts(say: (line: string) => void): Interrupt {
       if (received) cb();
     },
     dispose() {
-      if (active === handler) active = null;
+      active.delete(handler);
     },
   };
 }

@@ -1,0 +1,85 @@
+/**
+ * The models a `zoo eval` command names: positional specs and `--models-file FILE` lines, each an
+ * architecture (its default tag), `arch.tag`, a glob matched case-insensitively against the
+ * catalogue (`'rexnet_*'`, `'*.nav_in1k'`: architecture names give their default tag, tag names
+ * themselves), or a model file. Duplicates (the same tag or file named twice) are kept once, in the
+ * order first named. Unknown names and globs that match nothing are usage errors before any work.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { looksLikeModelPath } from '../models/file/locate.js';
+import { allTags, resolveModel } from '../models/registry.js';
+
+const GLOB_CHARS = /[*?[]/;
+
+function globRegex(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 'i');
+}
+
+/** The catalogued tags a glob names: tags matched by name, and architectures matched by name (their default tag). */
+function expandGlob(glob: string): string[] {
+  const re = globRegex(glob);
+  const out: string[] = [];
+  for (const t of allTags()) {
+    if (!resolveModel(t.name).architecture) continue; // catalogued only: nothing to run
+    if (re.test(t.name) || (t.isDefault && re.test(t.arch))) out.push(t.name);
+  }
+  if (out.length === 0) throw new UsageError(`'${glob}' matches no model of the catalogue`, { fix: '`zoo list` shows every model; quote the pattern so the shell leaves it alone' });
+  return out;
+}
+
+/** `--models-file`: one spec per line, `#` starts a comment, blank lines ignored. */
+export function readModelsFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--models-file: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path, fix: 'name a text file with one model per line' });
+  }
+  const specs = text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l !== '');
+  if (specs.length === 0) throw new UsageError('--models-file: names no model', { file: path, fix: 'one model per line (arch, arch.tag, a glob or a model file); # starts a comment' });
+  return specs;
+}
+
+/** The specs to run, expanded and without duplicates, in the order first named. */
+export function expandModelSpecs(specs: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  const add = (spec: string, key: string) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(spec);
+  };
+  for (const spec of specs) {
+    let catalogued: string | null = null;
+    try {
+      catalogued = resolveModel(spec).tag.name;
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+    }
+    if (looksLikeModelPath(spec, catalogued !== null)) add(spec, `file:${resolve(spec)}`);
+    else if (catalogued !== null) add(spec, catalogued);
+    else if (GLOB_CHARS.test(spec)) for (const name of expandGlob(spec)) add(name, name);
+    else add(spec, spec); // unknown: resolveSource says so, with suggestions
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+/**
+ * `zoo eval MODEL MODEL ... --data DIR`: flags -> one EvalRequest per model -> src/run/sweep.ts;
+ * prints a line per model as it ends and, at the end, the table ranked by top-1 (published number
+ * and difference per model), then appends --results-file. Per-model outputs are --json-dir
+ * DIR/<model>.json; each model's resume state lies beside its JSON (else ./zoo-eval.<model>.state.json)
+ * and is removed when the model completes, as a single run's is.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { refuseCollisions } from '../io/output.js';
+import { appendResults, planResultsFile } from '../run/results-file.js';
+import { runSweep, sweepExitCode, type SweepModel, type SweepOutcome } from '../run/sweep.js';
+import { pct, renderTable, signed } from '../util/format.js';
+import { evalRequest, type EvalFlags } from './eval.js';
+import type { Io } from './main.js';
+import { fitToWidth } from './fit-width.js';
+import { statusLine, terminalColumns } from './progress.js';
+
+/** Flags that name one run's file or one run's comparison: refused in a sweep, with what to use instead. */
+const SINGLE_RUN_FLAGS: readonly [keyof EvalFlags, string, string][] = [
+  ['json', '--json', 'use --json-dir DIR (DIR/<model>.json per model)'],
+  ['csv', '--csv', 'use --results-file FILE (one row per model)'],
+  ['predictions', '--predictions', 'use --json-dir DIR: each JSON holds per_image predictions'],
+  ['report', '--report', 'use --json-dir DIR, then zoo report DIR/*.json'],
+  ['state', '--state', "omit it: each model's state lies beside its --json-dir JSON, else ./zoo-eval.<model>.state.json"],
+  ['weights', '--weights', "put each checkpoint where the cache expects it (zoo cache), or evaluate that model alone"],
+  ['baseline', '--baseline', 'evaluate that model alone'],
+  ['baselinePredictions', '--baseline-predictions', 'evaluate that model alone'],
+  ['resume', '--resume', 'continuing a sweep is not supported yet: run the models left, or each interrupted model alone with --resume --state FILE'],
+];
+
+/** A file-name-safe form of a model name (a model file's name may hold a path). */
+const fileStem = (name: string) => name.replace(/[/\\]/g, '_');
+
+export async function runSweepCommand(specs: readonly string[], flags: EvalFlags, io: Io): Promise<number> {
+  for (const [key, flag, fix] of SINGLE_RUN_FLAGS) {
+    if (flags[key] !== undefined && flags[key] !== false) throw new UsageError(`${flag} names one run's file or comparison; this command evaluates ${specs.length} models`, { fix });
+  }
+  if (flags.jsonDir !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(flags.jsonDir).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new UsageError('--json-dir: not an existing folder', { file: flags.jsonDir, fix: `create it first (mkdir -p ${flags.jsonDir})` });
+  }
+  const results = flags.resultsFile !== undefined ? await planResultsFile(flags.resultsFile, flags.resultsFormat) : null;
+  if (results && flags.data) refuseCollisions([results], [{ flag: '--data', path: flags.data, kind: 'tree' }]);
+
+  // Every model resolved (unknown names, flags that do not apply) before any work.
+  const models: SweepModel[] = [];
+  try {
+    for (const spec of specs) {
+      const req = await evalRequest(spec, flags);
+      const name = req.source.tag.name;
+      const stem = fileStem(name);
+      req.outputs = flags.jsonDir !== undefined ? { json: join(flags.jsonDir, `${stem}.json`), state: join(flags.jsonDir, `${stem}.state.json`) } : { state: `zoo-eval.${stem}.state.json` };
+      models.push({ name, request: req });
+    }
+  } catch (e) {
+    for (const m of models) await m.request.source.close();
+    throw e;
+  }
+
+  const status = statusLine(io);
+  const say = (line: string) => status.say(line);
+  const quietSink = { update: () => undefined, stop: () => undefined };
+  let ended = 0;
+  say(`zoo: ${models.length} models; models with equal preprocessing share one decode pass`);
+  const outcomes = await runSweep(
+    models,
+    {
+      runHooks: () => ({ say, progress: () => quietSink, print: () => undefined }),
+      ended: (o) => {
+        ended++;
+        say(`zoo: [${ended}/${models.length}] ${o.name}: ${o.result && o.reason === null ? `top-1 ${pct(o.result.top1)}%, top-5 ${pct(o.result.top5)}% (exit ${o.code})` : `failed (exit ${o.code}): ${o.reason}`}`);
+      },
+    },
+    { failFast: flags.failFast ?? false },
+  );
+  const stream = results?.kind === 'stdout' ? io.stderr : io.stdout;
+  stream.write(fitToWidth(sweepTable(outcomes), terminalColumns(stream)));
+  if (results) await appendResults(results, flags.resultsFormat, outcomes);
+  return sweepExitCode(outcomes);
+}
+
+/** The models ranked by top-1 (those without a result last, in the order named). */
+export function sweepTable(outcomes: readonly SweepOutcome[]): string {
+  const ranked = outcomes
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => {
+      const ta = a.o.result && a.o.reason === null ? a.o.result.top1 : -Infinity;
+      const tb = b.o.result && b.o.reason === null ? b.o.result.top1 : -Infinity;
+      return tb - ta || a.i - b.i;
+    });
+  const rows = ranked.map(({ o }, k) => {
+    const r = o.reason === null ? o.result : null;
+    const verdict = o.reason !== null ? (o.code === null ? o.reason : `failed (exit ${o.code}): ${o.reason}`) : (r?.verdict ?? '');
+    return [
+      r ? String(k + 1) : '-',
+      o.name,
+      pct(r?.top1),
+      pct(r?.top5),
+      pct(r?.published?.top1),
+      signed(r?.published?.top1_diff),
+      r ? r.images_per_sec.toFixed(1) : '-',
+      verdict,
+    ];
+  });
+  return `\n${renderTable(['#', 'model', 'top-1', 'top-5', 'published', 'diff', 'img/s', 'verdict'], rows, ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'left'])}`;
+}

@@ -1,0 +1,115 @@
+/**
+ * Issue 12, many models in one run: `zoo eval MODEL MODEL ...` as a process, on a few val-227 images,
+ * with recipe checkpoints written as .safetensors where the weights cache expects each tag's download
+ * (ZOO_CACHE, --offline), so single runs and the sweep read the very same files.
+ *
+ * - the sweep (a glob, a duplicate) gives every model exactly its single run's JSON numbers and
+ *   per-image predictions, the ReXNet tags sharing 224/0.875/bicubic in one decode pass;
+ * - a model whose weights are missing is reported (table, results file) with its reason, the others
+ *   still run, and the exit code is the worst (4);
+ * - --results-file rows are in timm's column order, appended, CSV or JSON.
+ */
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cachePathFor } from '../src/models/weights/cache.js';
+import { resolveModel } from '../src/models/registry.js';
+import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
+import { readJson } from './support/trust.js';
+
+const N = 6;
+let dir: string;
+let flat: string;
+let cache: string;
+
+/** Puts the recipe checkpoint of `arch` where `--offline` finds its default tag's download. */
+async function cacheRecipe(arch: string): Promise<void> {
+  const file = await writeRecipeCheckpoint(arch, dir);
+  const w = resolveModel(arch).tag.weights;
+  if (w.kind !== 'hf' && w.kind !== 'url') throw new Error(`${arch}: no downloadable weights`);
+  const saved = process.env.ZOO_CACHE;
+  process.env.ZOO_CACHE = cache;
+  const target = cachePathFor(w);
+  if (saved === undefined) delete process.env.ZOO_CACHE;
+  else process.env.ZOO_CACHE = saved;
+  await mkdir(dirname(target), { recursive: true });
+  await copyFile(file, target);
+}
+
+const common = () => ['--data', flat, '--offline', '--batch-size', '4', '--workers', '1', '--threads', '1', '--quiet'];
+const env = () => ({ ZOO_CACHE: cache });
+
+/** The fields of a result that must not depend on how the model was run (timings and dates excluded). */
+function numbers(doc: Record<string, unknown>) {
+  const keys = ['model', 'top1', 'top1_err', 'top5', 'top5_err', 'param_count', 'img_size', 'crop_pct', 'interpolation', 'images', 'top1_correct', 'top5_correct', 'published', 'per_class', 'most_confused', 'metrics_state', 'per_image', 'identity', 'weights', 'eval_config', 'checks', 'verdict'];
+  return Object.fromEntries(keys.map((k) => [k, doc[k]]));
+}
+
+beforeAll(async () => {
+  dir = await tempDir('zoo-cli-sweep-');
+  cache = join(dir, 'cache');
+  flat = await makeFlatFolder(join(dir, 'val'), await val227Files(N));
+  await cacheRecipe('rexnet_100');
+  await cacheRecipe('rexnet_130');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('zoo eval with several models', () => {
+  it('gives every model exactly the JSON numbers and per-image predictions of its single run', async () => {
+    const singles: Record<string, Record<string, unknown>> = {};
+    for (const tag of ['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k']) {
+      const json = join(dir, `single-${tag}.json`);
+      const run = await runZoo(['eval', tag, ...common(), '--json', json, '--state', join(dir, `single-${tag}.state.json`)], { env: env() });
+      expect(run.code, run.stderr).toBe(0);
+      singles[tag] = (await readJson(json)) as Record<string, unknown>;
+    }
+    const out = join(dir, 'sweep-json');
+    await mkdir(out);
+    const results = join(dir, 'results.csv');
+    // A glob over both tags, and one of them named again: evaluated once each.
+    const run = await runZoo(['eval', 'REXNET_1[03]0', 'rexnet_100.nav_in1k', ...common(), '--json-dir', out, '--results-file', results], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    for (const tag of ['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k']) {
+      const swept = (await readJson(join(out, `${tag}.json`))) as Record<string, unknown>;
+      expect(numbers(swept)).toEqual(numbers(singles[tag]!));
+      expect((swept.per_image as { file: unknown[] }).file).toHaveLength(N);
+    }
+    // The final table: both models, ranked, each with its published number and difference.
+    expect(run.stdout).toMatch(/#\s+model\s+top-1\s+top-5\s+published\s+diff\s+img\/s\s+verdict/);
+    for (const tag of ['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k']) expect(run.stdout).toContain(tag);
+    expect(run.stdout).toContain('77.862'); // rexnet_100.nav_in1k's published top-1
+    // One results row per model, timm's columns first.
+    const lines = (await readFile(results, 'utf8')).trim().split('\n');
+    expect(lines[0]!.startsWith('model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation,')).toBe(true);
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k']);
+    const cells = lines[1]!.split(',');
+    const single = singles['rexnet_100.nav_in1k']!;
+    expect(cells.slice(1, 9)).toEqual([single.top1, single.top1_err, single.top5, single.top5_err, single.param_count, 224, 0.875, 'bicubic'].map(String));
+    // A single run appends its row to the same file (timm users pass --results-file to every run).
+    const again = await runZoo(['eval', 'rexnet_130', ...common(), '--results-file', results], { env: env() });
+    expect(again.code, again.stderr).toBe(0);
+    const after = (await readFile(results, 'utf8')).trim().split('\n');
+    expect(after).toHaveLength(4);
+    expect(after.slice(0, 3)).toEqual(lines);
+    expect(after[3]!.split(',').slice(0, 9)).toEqual(lines[2]!.split(',').slice(0, 9));
+  });
+
+  it('reports a model whose weights are missing with its reason, runs the others, and exits 4', async () => {
+    const results = join(dir, 'missing.json');
+    const run = await runZoo(['eval', 'rexnet_150', 'rexnet_100', ...common(), '--results-file', results, '--results-format', 'json'], { env: env() });
+    expect(run.code, run.stderr).toBe(4);
+    const rows = JSON.parse(await readFile(results, 'utf8')) as Record<string, unknown>[];
+    expect(rows.map((r) => r.model)).toEqual(['rexnet_150.nav_in1k', 'rexnet_100.nav_in1k']);
+    expect(rows[0]).toMatchObject({ top1: null, img_size: 224, crop_pct: 0.875, interpolation: 'bicubic', exit_code: 4 });
+    expect(String(rows[0]!.verdict)).toMatch(/failed: .*offline/);
+    expect(rows[1]).toMatchObject({ exit_code: 0, images: N });
+    expect(typeof rows[1]!.top1).toBe('number');
+    expect(run.stdout).toMatch(/rexnet_150\.nav_in1k .*failed \(exit 4\)/);
+    // --fail-fast: the failure stops the sweep before the next group (rexnetr_200 preprocesses at 288/1.0: another group).
+    const fast = await runZoo(['eval', 'rexnet_150', 'rexnetr_200', ...common(), '--fail-fast'], { env: env() });
+    expect(fast.code, fast.stderr).toBe(4);
+    expect(fast.stdout).toMatch(/rexnetr_200\.sw_in12k_ft_in1k .*not run \(an earlier model failed and --fail-fast was given\)/);
+  });
+});
