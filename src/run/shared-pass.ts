@@ -58,7 +58,7 @@ export class SharedPass {
   opener(i: number): OpenLoader {
     let opened = false;
     return (samples, cfg, opts) => {
-      const key = `${preprocessKey(cfg)}\n${opts.batchSize}\n${opts.onError ?? 'stop'}\n${sampleKey(samples)}`;
+      const key = `${preprocessKey(cfg)}\n${opts.batchSize}\n${opts.onError ?? 'stop'}\n${opts.cropCache ?? ''}\n${sampleKey(samples)}`;
       const m = this.members[i]!;
       if (opened || !m.live || (this.source && key !== this.sourceKey)) {
         this.leave(i);
@@ -104,6 +104,8 @@ export class SharedPass {
         return loader;
       },
       close: async () => this.leave(i),
+      // The shared loader's figures (crop-cache hits): every member saw the same crops.
+      stats: () => this.source!.stats(),
       return: async () => {
         this.leave(i);
         return { done: true, value: undefined };
