@@ -1,10 +1,12 @@
 /**
  * `zoo export <model> --weights F --output model.onnx`: the ONNX file the onnxruntime engine runs;
- * `--format tfjs-graph --output DIR`: a TF.js graph model (model.json + shards + timm config.json).
+ * `--format tfjs-graph|tfjs-layers --output DIR`: a TF.js graph or layers model (model.json + shards +
+ * timm config.json).
  */
 import { Command, Option } from 'commander';
 import { graphToOnnx } from '../engines/onnxruntime/lower.js';
 import { graphToTfjsGraphModel } from '../engines/tfjs/export-graph.js';
+import { graphToTfjsLayersModel, layersObstacles } from '../engines/tfjs/export-layers.js';
 import { tfjsFiles, type TfjsFiles } from '../engines/tfjs/save.js';
 import { UsageError } from '../errors.js';
 import { refuseCollisions, resolveOutput, writeOutput, type OutputTarget } from '../io/output.js';
@@ -16,7 +18,7 @@ import { imgSize, weightsOptions } from './options.js';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-const FORMATS = ['onnx', 'tfjs', 'tfjs-graph'] as const;
+const FORMATS = ['onnx', 'tfjs', 'tfjs-graph', 'tfjs-layers'] as const;
 type Format = (typeof FORMATS)[number];
 
 interface ExportFlags {
@@ -91,13 +93,13 @@ export function exportCommand(io: Io, wrap: Wrap): Command {
     .argument('<model>', 'architecture or arch.tag')
     .addOption(new Option('--weights <file>', "checkpoint; default: the tag's download"))
     .addOption(new Option('--output <path>', 'where to write: a .onnx file, or a new or empty folder for tfjs').makeOptionMandatory())
-    .addOption(new Option('--format <format>', 'onnx, or tfjs-graph (tfjs is the same)').choices(FORMATS).default('onnx'))
+    .addOption(new Option('--format <format>', 'onnx, tfjs-graph (tfjs is the same) or tfjs-layers (Keras layers; not for architectures with grouped convs, channel slices or shuffles)').choices(FORMATS).default('onnx'))
     .addOption(new Option('--img-size <n>', "input size (square); default: the tag's eval size").argParser(imgSize))
     .addOption(new Option('--offline', 'never touch the network'))
     .addOption(new Option('--quiet', 'no progress output'))
     .addHelpText(
       'after',
-      '\nExamples:\n  zoo export rexnet_100 --weights rexnet_100.safetensors --output rexnet_100.onnx\n  zoo export rexnet_100 --format tfjs-graph --output rexnet_100_web/\n',
+      '\nExamples:\n  zoo export rexnet_100 --weights rexnet_100.safetensors --output rexnet_100.onnx\n  zoo export rexnet_100 --format tfjs-graph --output rexnet_100_web/\n  zoo export tf_efficientnetv2_b0 --format tfjs-layers --output effv2_b0_keras/\n',
     )
     .action(
       wrap(async (spec: string, flags: ExportFlags) => {
@@ -114,7 +116,17 @@ export function exportCommand(io: Io, wrap: Wrap): Command {
         const graph = buildGraph(m, size, tensors, file);
         let bytes: number;
         let what: string;
-        if (tfjs) {
+        if (flags.format === 'tfjs-layers') {
+          const obstacles = layersObstacles(graph);
+          if (obstacles.length > 0) {
+            throw new UsageError(`${m.tag.arch} uses ${obstacles.join(', ')}, which a Keras layers model cannot express`, {
+              fix: 'export --format tfjs-graph instead (the graph model runs every op); nothing was written',
+            });
+          }
+          const g = graphToTfjsLayersModel(graph, m.tag.arch);
+          bytes = await writeTfjs(flags.output, tfjsFiles('layers-model', g.topology, g.weights), timmConfig(m.tag, size, classesOf(graph)));
+          what = `TF.js layers model, input [N, ${size[0]}, ${size[1]}, 3]`;
+        } else if (tfjs) {
           const g = graphToTfjsGraphModel(graph);
           bytes = await writeTfjs(flags.output, tfjsFiles('graph-model', g.topology, g.weights), timmConfig(m.tag, size, classesOf(graph)));
           what = `TF.js graph model, input [N, ${size[0]}, ${size[1]}, 3]`;

@@ -9,6 +9,7 @@
  * model computes what `zoo eval --engine tfjs` computes.
  */
 import type { ActivationKind, Graph, HostTensor, Node, Pads, ValueId } from '../../models/graph.js';
+import { GraphUses } from '../../models/graph-uses.js';
 import {
   asFloat32,
   batchNormAffine,
@@ -72,22 +73,12 @@ class GraphWriter {
   private readonly weights: ExportedWeight[] = [];
   /** TF tensor name of each graph value. */
   private readonly names: string[] = [];
-  private readonly uses: number[];
-  private readonly consumers: Node[][];
+  private readonly uses: GraphUses;
   private readonly absorbed = new Set<Node>();
   private counter = 0;
 
   constructor(private readonly graph: Graph) {
-    const n = graph.shapes.length;
-    this.uses = new Array<number>(n).fill(0);
-    this.consumers = Array.from({ length: n }, () => []);
-    for (const node of graph.nodes) {
-      for (const v of inputsOf(node)) {
-        this.uses[v]!++;
-        this.consumers[v]!.push(node);
-      }
-    }
-    this.uses[graph.output]!++;
+    this.uses = new GraphUses(graph);
   }
 
   write(): TfjsGraphModel {
@@ -141,7 +132,7 @@ class GraphWriter {
   }
 
   private soleConsumer(v: ValueId): Node | undefined {
-    return this.uses[v] === 1 ? this.consumers[v]![0] : undefined;
+    return this.uses.soleConsumer(v);
   }
 
   private bnAffine(node: BatchNormNode): Affine {
@@ -347,19 +338,5 @@ class GraphWriter {
       y = this.node(this.fresh('bias_add'), 'BiasAdd', [y, bias], { T: F32, data_format: str('NHWC') });
     }
     this.names[out] = y;
-  }
-}
-
-function inputsOf(node: Node): readonly ValueId[] {
-  switch (node.op) {
-    case 'input':
-      return [];
-    case 'add':
-    case 'mul':
-      return [node.a, node.b];
-    case 'concat':
-      return node.xs;
-    default:
-      return [node.x];
   }
 }
