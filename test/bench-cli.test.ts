@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResult } from '../src/bench/run.js';
+import { camelKeys } from '../src/io/json-keys.js';
+import { camelCaseKeyPaths } from './support/json-keys.js';
 import { SHARED } from './support/golden.js';
 import { runZoo } from './support/cli.js';
 
@@ -46,7 +48,10 @@ describe('zoo bench', () => {
     );
     expect(run.stderr).not.toMatch(/internal error/);
     expect(run.code).toBe(0);
-    const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    const raw: unknown = JSON.parse(await readFile(json, 'utf8'));
+    // The file's names are snake_case at every depth (issue 10.13); the checks below read the code's names.
+    expect(camelCaseKeyPaths(raw)).toEqual([]);
+    const r = camelKeys<BenchResult>(raw);
     expect(r.tag).toBe('rexnet_100.nav_in1k');
     expect(r.data.files).toBe(100);
     positiveRate(r.decode);
@@ -113,7 +118,7 @@ describe('zoo bench', () => {
     const json = join(dir, 'two.json');
     const run = await runZoo(['bench', '--data', VAL_496, '--data', VAL_496, 'rexnet_100', '--count', '3', '--stages', 'decode', '--no-reference', '--json', json]);
     expect(run.code).toBe(0);
-    const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    const r = camelKeys<BenchResult>(JSON.parse(await readFile(json, 'utf8')));
     const one = (await readdir(VAL_496)).filter((n) => /\.jpe?g$/i.test(n)).length;
     expect(r.data.files).toBe(2 * one);
   }, 60_000);
@@ -122,7 +127,7 @@ describe('zoo bench', () => {
     const json = join(dir, 'decode.json');
     const run = await runZoo(['bench', 'rexnet_100', '--data', VAL_496, '--count', '3', '--stages', 'decode,reference', '--no-reference', '--json', json]);
     expect(run.code).toBe(0);
-    const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    const r = camelKeys<BenchResult>(JSON.parse(await readFile(json, 'utf8')));
     positiveRate(r.decode);
     expect(r.preprocess).toBeUndefined();
     expect(r.inference).toBeUndefined();
@@ -141,7 +146,7 @@ describe('zoo bench', () => {
     });
     expect(run.stderr).not.toMatch(/internal error/);
     expect(run.code).toBe(0);
-    const r = JSON.parse(await readFile(json, 'utf8')) as BenchResult;
+    const r = camelKeys<BenchResult>(JSON.parse(await readFile(json, 'utf8')));
     positiveRate(r.decode);
     // Without /usr/bin/python3 at all the wrapper itself fails (exit 127): skipped all the same.
     expect(r.reference!.skipped).toMatch(/^reference packages missing: ModuleNotFoundError: No module named|^reference runner failed \(exit 127\)/);

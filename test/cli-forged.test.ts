@@ -1,7 +1,7 @@
 /**
  * Issue 9, items 5 and 6, through the real CLI: a resume state, a shard result or a baseline that
  * was edited (forged counts, impossible numbers) or is malformed (null, a missing field, identity
- * "x", numClasses 5) is refused with one line saying what is wrong, exit 3, never trusted and
+ * "x", num_classes 5) is refused with one line saying what is wrong, exit 3, never trusted and
  * never a TypeError (exit 70).
  *
  * The files start real: a run whose --predictions write fails at the end (a symlink to /dev/full)
@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
 import { evalArgs } from './support/trust.js';
+import { camelKeys } from '../src/io/json-keys.js';
+import { camelCaseKeyPaths } from './support/json-keys.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- edited freely below
 
@@ -57,17 +59,17 @@ describe('a resume state (9.5 forged counts, 9.6 malformed)', () => {
       'top-1 counts raised everywhere but the per-class counts',
       (s) => {
         const n = s.accumulator.topk.count;
-        Object.assign(s.accumulator.topk, { top1Correct: n, top5Correct: n });
-        Object.assign(s.accumulator.metrics, { top1Correct: n, top5Correct: n });
+        Object.assign(s.accumulator.topk, { top1_correct: n, top5_correct: n });
+        Object.assign(s.accumulator.metrics, { top1_correct: n, top5_correct: n });
       },
-      /inconsistent \(top1Correct 6 but the per-class counts add up to \d; top5Correct 6 but/,
+      /inconsistent \(top1_correct 6 but the per-class counts add up to \d; top5_correct 6 but/,
     ],
     [
       'a top-1 count of 500000',
       (s) => {
-        s.accumulator.topk.top1Correct = 500000;
+        s.accumulator.topk.top1_correct = 500000;
       },
-      /inconsistent \(.*top1Correct 500000 but the stored predictions give \d/,
+      /inconsistent \(.*top1_correct 500000 but the stored predictions give \d/,
     ],
     [
       'a label of 70000 in the stored predictions',
@@ -82,7 +84,7 @@ describe('a resume state (9.5 forged counts, 9.6 malformed)', () => {
     ['null', () => null, /not a zoo eval state file of this version/],
     ['a missing field', (s) => void delete s.next, /malformed \(next is not an image count/],
     ['identity: "x"', (s) => void (s.identity = 'x'), /malformed \(identity is not an object\)/],
-    ['numClasses: 5', (s) => void (s.accumulator.metrics.numClasses = 5), /inconsistent \(metrics state: perClass\.images/],
+    ['num_classes: 5', (s) => void (s.accumulator.metrics.num_classes = 5), /inconsistent \(metrics state: per_class\.images/],
   ];
   it.each(cases)('%s: exit 3, one line', async (_what, edit, message) => {
     const s = clone(state);
@@ -99,6 +101,16 @@ describe('a resume state (9.5 forged counts, 9.6 malformed)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('resuming at image 6 of 6');
   });
+
+  it('the state is snake_case; an old camelCase state (one release) still resumes (issue 10.13)', async () => {
+    expect(camelCaseKeyPaths(state)).toEqual([]);
+    const old = { ...state, identity: { ...state.identity, eval_config: camelKeys(state.identity.eval_config) }, accumulator: camelKeys(state.accumulator) };
+    expect(camelCaseKeyPaths(old)).toContain('accumulator.metrics.top1Correct');
+    await writeFile(stateFile(), JSON.stringify(old));
+    const r = await resume();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('resuming at image 6 of 6');
+  });
 });
 
 describe('a shard result for zoo merge (9.5, 9.6)', () => {
@@ -109,10 +121,10 @@ describe('a shard result for zoo merge (9.5, 9.6)', () => {
       "metrics_state's top-1 raised",
       (r) => {
         // Every figure agrees with the totals; only the per-class counts tell the truth.
-        Object.assign(r.metrics_state, { top1Correct: r.images, top5Correct: r.images });
+        Object.assign(r.metrics_state, { top1_correct: r.images, top5_correct: r.images });
         Object.assign(r, { top1_correct: r.images, top5_correct: r.images, top1: 100, top5: 100 });
       },
-      /metrics_state: top1Correct 6 but the per-class counts add up to \d/,
+      /metrics_state: top1_correct 6 but the per-class counts add up to \d/,
     ],
     ['a negative wall_s', (r) => void (r.wall_s = -1), /wall_s -1 is not a non-negative number of seconds/],
     ['identity: "x"', (r) => void (r.identity = 'x'), /identity is not an object/],

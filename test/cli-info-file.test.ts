@@ -29,14 +29,14 @@ describe('zoo info PATH', () => {
       classes: { count: number }[];
       params: number;
       config_file: string;
-      config: { eval_config: { inputSize: number[]; cropPct: number }; sources: Record<string, string> };
+      config: { eval_config: { input_size: number[]; crop_pct: number }; sources: Record<string, string> };
     };
     expect(j.format).toBe('onnx');
     expect(j.input).toMatchObject({ layout: 'nchw', batch: null, size: [256, 256] });
     expect(j.classes[0]!.count).toBe(1000);
     expect(j.params).toBeGreaterThan(100_000);
     expect(j.config_file).toMatch(/mobilenetv4_conv_small_050\.e3000_r224_in1k\.config\.json$/);
-    expect(j.config.eval_config).toMatchObject({ inputSize: [3, 256, 256], cropPct: 0.95 });
+    expect(j.config.eval_config).toMatchObject({ input_size: [3, 256, 256], crop_pct: 0.95 });
     expect(j.config.sources.input_size).toBe('config.json test_input_size');
   });
 

@@ -10,6 +10,8 @@ import { cachePathFor } from '../src/models/weights/cache.js';
 import { SHARED } from './support/fixtures.js';
 import { goldenManifest } from './support/golden.js';
 import { runZoo, tempDir } from './support/cli.js';
+import { camelKeys } from '../src/io/json-keys.js';
+import { camelCaseKeyPaths } from './support/json-keys.js';
 
 let cache: string;
 beforeAll(async () => {
@@ -34,7 +36,10 @@ describe('zoo list', () => {
   it('--json: one entry per tag with its config, source, params and published numbers', async () => {
     const run = await runZoo(['list', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const list = JSON.parse(run.stdout) as TagJson[];
+    const raw: unknown = JSON.parse(run.stdout);
+    // snake_case names in the file (issue 10.13); the checks below read the code's names.
+    expect(camelCaseKeyPaths(raw)).toEqual([]);
+    const list = camelKeys<TagJson[]>(raw);
     expect(list).toHaveLength(allTags().length);
     const manifest = goldenManifest();
     for (const e of list) {
@@ -115,7 +120,7 @@ describe('zoo info', () => {
 
   it('--json has the same fields as a list entry', async () => {
     const run = await runZoo(['info', 'rexnet_100', '--json']);
-    const e = JSON.parse(run.stdout) as TagJson;
+    const e = camelKeys<TagJson>(JSON.parse(run.stdout));
     expect(e).toMatchObject({ name: 'rexnet_100.nav_in1k', params: 4796873, weights: { kind: 'hf' } });
     // Every set's number from the shared published.csv (read independently of src/): one row per set.
     const shared = readFileSync(join(SHARED, 'imagenet', 'published.csv'), 'utf8')

@@ -240,7 +240,7 @@ describe('--resume safety', () => {
     expect(other.stderr).toMatch(/--resume: the state belongs to a different run \(selected images: 48 -> 20; selection: .*"limit":null.* -> .*"limit":20/);
     const crop = await runZoo([...again(['--crop-pct', '0.95']), '--resume'], opts);
     expect(crop.code).toBe(ExitCode.USAGE);
-    expect(crop.stderr).toMatch(/eval config: .*"cropPct":0\.875.* -> .*"cropPct":0\.95/);
+    expect(crop.stderr).toMatch(/eval config: .*"crop_pct":0\.875.* -> .*"crop_pct":0\.95/);
     // A state whose counts do not add up (edited, or from a buggy writer) is refused, not trusted.
     const stateFile = join(dir, 'mismatch.state.json');
     const state = JSON.parse(await readFile(stateFile, 'utf8')) as StateFile;

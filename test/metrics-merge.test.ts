@@ -19,7 +19,7 @@ import { shardSize } from '../src/metrics/merge.js';
 import { topK } from '../src/metrics/topk.js';
 import { main } from '../src/cli/main.js';
 import type { MergedResult } from '../src/cli/merge.js';
-import type { EvalResult } from '../src/run/result.js';
+import { resultFromFile, type EvalResult } from '../src/run/result.js';
 import { imagenetConfig } from './support/fixtures.js';
 import { runZoo } from './support/cli.js';
 
@@ -129,7 +129,7 @@ describe('zoo merge', () => {
       const out = join(dir, `merged-${n}.json`);
       const run = await zoo(['merge', ...files, '--json', out]);
       expect(run.code, run.stderr).toBe(ExitCode.OK);
-      const m = JSON.parse(readFileSync(out, 'utf8')) as MergedResult;
+      const m = resultFromFile(JSON.parse(readFileSync(out, 'utf8'))) as MergedResult;
 
       // Naive count over the 28 evaluated images.
       const evaluated = samples.filter((_, i) => i !== SKIPPED);
@@ -221,7 +221,7 @@ describe('zoo merge', () => {
     const out = join(dir, 'cli-merged.json');
     const run = await runZoo(['merge', ...files, '--json', out, '--csv', join(dir, 'cli.csv')]);
     expect(run.code, run.stderr).toBe(0);
-    const m = JSON.parse(readFileSync(out, 'utf8')) as MergedResult;
+    const m = resultFromFile(JSON.parse(readFileSync(out, 'utf8'))) as MergedResult;
     expect(m.metrics_state).toEqual(shardResult(samples, null).metrics_state);
     expect(readFileSync(join(dir, 'cli.csv'), 'utf8').split('\n')[1]).toMatch(/^rexnet_100\.nav_in1k,/);
   }, 30_000);

@@ -24,7 +24,8 @@ import { stableJson } from '../util/format.js';
 import { ZOO_VERSION } from '../version.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
-import { comparisonFields, jsonText, resultCsv, type EvalResult } from '../run/result.js';
+import { snakeKeys } from '../io/json-keys.js';
+import { comparisonFields, jsonText, resultCsv, resultFromFile, type EvalResult } from '../run/result.js';
 import { round4 as r4 } from '../util/round.js';
 import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 import { renderReport } from './report.js';
@@ -78,7 +79,7 @@ async function readResult(file: string): Promise<EvalResult> {
   }
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = resultFromFile(JSON.parse(text));
   } catch {
     throw new DataError('not JSON', { file, expected: 'a zoo eval --json result' });
   }
@@ -117,7 +118,7 @@ function toShard(file: string, r: EvalResult): ShardResult {
     identity: {
       model: r.model,
       weights: `sha256 ${id.weights.sha256} (${id.weights.bytes} bytes)`,
-      'eval config': stableJson(id.eval_config),
+      'eval config': stableJson(snakeKeys(id.eval_config)), // as the file spells it
       '--per-class': String(id.selection.per_class),
       '--limit': String(id.selection.limit),
       'images found under --data': String(r.data.found),

@@ -13,6 +13,7 @@ import type { ConfigSources } from '../models/file/config.js';
 import type { ModelFileSummary, SourceTag } from '../models/source.js';
 import { round4 as r4 } from '../util/round.js';
 import { ZOO_VERSION } from '../version.js';
+import { camelKeys, snakeKeys } from '../io/json-keys.js';
 
 export interface EvalResult {
   // timm validate.py's results row
@@ -306,9 +307,29 @@ function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** A result as the --json file holds it: indented, newline-terminated. */
+/**
+ * A result (or any JSON a command writes for users) as the file holds it: snake_case names at
+ * every depth (src/io/json-keys.ts), indented, newline-terminated.
+ */
 export function jsonText(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
+  return JSON.stringify(snakeKeys(value), null, 2) + '\n';
+}
+
+/**
+ * A parsed result file with the blocks the code computes with (eval_config, config_sources,
+ * metrics_state, identity.eval_config) under the code's camelCase names. Reads files written with
+ * snake_case names and, for one release, those written before (camelCase): see README "JSON files".
+ * Anything that is not an object comes back unchanged for the caller's checks to refuse.
+ */
+export function resultFromFile(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const r = { ...(v as Record<string, unknown>) };
+  for (const k of ['eval_config', 'config_sources', 'metrics_state'] as const) if (k in r) r[k] = camelKeys(r[k]);
+  const id = r.identity;
+  if (typeof id === 'object' && id !== null && !Array.isArray(id) && 'eval_config' in id) {
+    r.identity = { ...id, eval_config: camelKeys((id as Record<string, unknown>).eval_config) };
+  }
+  return r;
 }
 
 /**

@@ -6,6 +6,7 @@
  * error (the callers raise a DataError, exit 3).
  */
 import { verifyMetricsState } from '../metrics/verify.js';
+import { snakeName } from '../io/json-keys.js';
 
 type Obj = Record<string, unknown>;
 
@@ -143,8 +144,14 @@ export function baselineProblems(o: Obj): string[] {
   return p.list;
 }
 
-/** The first few problems as one clause for a message. */
+/**
+ * The first few problems as one clause for a message, field names as the file spells them
+ * (snake_case: the checks run on the code's camelCase view, src/io/json-keys.ts).
+ */
 export function describeProblems(problems: readonly string[]): string {
-  const shown = problems.slice(0, 3).join('; ');
+  const shown = problems
+    .slice(0, 3)
+    .map((m) => m.replace(/(^|[\s.(])([a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+)(?=[\s.:,)]|$)/g, (_, before: string, name: string) => before + snakeName(name)))
+    .join('; ');
   return problems.length > 3 ? `${shown}; and ${problems.length - 3} more` : shown;
 }

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { writeOutput, type OutputTarget } from '../io/output.js';
+import { camelKeys, snakeKeys } from '../io/json-keys.js';
 import { DataError, UsageError } from '../errors.js';
 import { describeProblems, stateProblems } from './run-schema.js';
 import { stableJson } from '../util/format.js';
@@ -96,7 +97,8 @@ export function defaultStateFile(json: string | undefined, shard?: { index: numb
 
 /** Rewrites the state (atomically: see src/io/output.ts) at the --state target resolved before the run. */
 export async function writeState<A>(out: OutputTarget, state: EvalState<A>): Promise<void> {
-  await writeOutput(out, JSON.stringify(state));
+  // snake_case names in the file (issue 10.13); readState turns them back.
+  await writeOutput(out, JSON.stringify(snakeKeys(state)));
 }
 
 export async function removeState(file: string): Promise<void> {
@@ -129,7 +131,13 @@ export async function readState<A>(file: string): Promise<EvalState<A>> {
   if (problems.length > 0) {
     throw new DataError(`--resume: the state file is malformed (${describeProblems(problems)})`, { file, fix: 'delete it and run without --resume' });
   }
-  return v as EvalState<A>;
+  // The file's snake_case blocks (camelCase in states of earlier versions) as the code's types.
+  const state = v as EvalState<A>;
+  return {
+    ...state,
+    identity: { ...state.identity, eval_config: camelKeys(state.identity.eval_config) },
+    accumulator: camelKeys<A>(state.accumulator),
+  };
 }
 
 
@@ -144,7 +152,7 @@ export function identityDifferences(saved: RunIdentity, current: RunIdentity): s
   };
   cmp('model', saved.model, current.model);
   cmp('weights sha256', saved.weights?.sha256, current.weights.sha256);
-  cmp('eval config', saved.eval_config, current.eval_config);
+  cmp('eval config', snakeKeys(saved.eval_config), snakeKeys(current.eval_config)); // as the file spells it
   cmp('data', saved.data_root, current.data_root);
   cmp('labels', saved.labels, current.labels);
   cmp('selected images', saved.samples, current.samples);
