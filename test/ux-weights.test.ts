@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { statSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,9 +125,9 @@ describe('weights from the Hugging Face Hub cache', () => {
     const snapshot = join(dir, 'a', 'hf-home', 'hub', 'models--timm--rexnet_100.nav_in1k', 'snapshots', COMMIT, 'model.safetensors');
     const run = await runZoo(['cache', 'rexnet_100', '--json'], { env: env('a') });
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual([{ name: 'rexnet_100.nav_in1k', found_in: 'hub', path: snapshot }]);
+    expect(JSON.parse(run.stdout)).toEqual([{ name: 'rexnet_100.nav_in1k', found_in: 'hub', path: snapshot, bytes: statSync(snapshot).size }]);
     const table = await runZoo(['cache'], { env: env('a') });
-    expect(table.stdout).toMatch(/^rexnet_100\.nav_in1k\s+hub\s+\S+model\.safetensors$/m);
+    expect(table.stdout).toMatch(/^rexnet_100\.nav_in1k\s+hub\s+\S+model\.safetensors\s+[\d.]+ MB$/m);
   }, 60_000);
 
   it('HF_HUB_CACHE wins over HF_HOME', async () => {

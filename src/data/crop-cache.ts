@@ -21,7 +21,7 @@
  * and a sync read into one reused buffer cannot be overwritten by another image in flight.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -193,4 +193,112 @@ function readFully(fd: number, buf: Buffer, length: number, position: number): n
     done += n;
   }
   return done;
+}
+
+/** What a crop cache holds, per crop config. */
+export interface CropCacheSurvey {
+  dir: string;
+  entries: number;
+  bytes: number;
+  /** Temporary files of writes (a run killed mid-write, or one writing now). */
+  temps: number;
+  /** Entries per crop config (the key's config line; `unreadable` for an entry whose header is not ours). */
+  configs: { config: string; entries: number; bytes: number }[];
+  /** mtime of the oldest and newest entry (ms since the epoch), null when empty. */
+  oldest: number | null;
+  newest: number | null;
+}
+
+/** The shard folders' files: entries (`*.crop`) and write temporaries (`*.tmp`) only. */
+function* cacheFiles(dir: string): Generator<{ file: string; name: string }> {
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    if (!d.isDirectory() || !/^[0-9a-f]{2}$/.test(d.name)) continue;
+    for (const name of readdirSync(join(dir, d.name))) {
+      if (name.endsWith(ENTRY_SUFFIX) || name.endsWith('.tmp')) yield { file: join(dir, d.name, name), name };
+    }
+  }
+}
+
+/** The config line of an entry, read from its header (a few hundred bytes), or 'unreadable'. */
+function configOfEntry(file: string): string {
+  const head = Buffer.alloc(4096);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const n = readFully(fd, head, head.length, 0);
+    if (n < FIXED || !head.subarray(0, 8).equals(MAGIC)) return 'unreadable';
+    const len = head.readUInt32LE(8);
+    if (FIXED + len > n) return 'unreadable';
+    return head.subarray(FIXED, FIXED + len).toString('utf8').split('\n')[2] ?? 'unreadable';
+  } catch {
+    return 'unreadable';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Counts and sizes a crop cache (`zoo cache --crop-cache DIR`). */
+export function surveyCropCache(dir: string): CropCacheSurvey {
+  requireCropCache(dir);
+  const survey: CropCacheSurvey = { dir: resolve(dir), entries: 0, bytes: 0, temps: 0, configs: [], oldest: null, newest: null };
+  const byConfig = new Map<string, { config: string; entries: number; bytes: number }>();
+  for (const { file, name } of cacheFiles(dir)) {
+    if (name.endsWith('.tmp')) {
+      survey.temps++;
+      continue;
+    }
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      continue; // pruned meanwhile
+    }
+    survey.entries++;
+    survey.bytes += st.size;
+    survey.oldest = Math.min(survey.oldest ?? Infinity, st.mtimeMs);
+    survey.newest = Math.max(survey.newest ?? -Infinity, st.mtimeMs);
+    const config = configOfEntry(file);
+    const c = byConfig.get(config) ?? { config, entries: 0, bytes: 0 };
+    c.entries++;
+    c.bytes += st.size;
+    byConfig.set(config, c);
+  }
+  survey.configs = [...byConfig.values()].sort((a, b) => b.entries - a.entries || a.config.localeCompare(b.config));
+  return survey;
+}
+
+/** A write temporary older than this is left over from a killed run (a live write takes milliseconds). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * Deletes crop entries last written before `olderThanMs` (ms since the epoch; all entries when
+ * null) and write temporaries older than an hour. Only `*.crop` / `*.tmp` in the shard folders of
+ * a tagged cache are touched. Returns what went.
+ */
+export function pruneCropCache(dir: string, olderThanMs: number | null, now = Date.now()): { removed: number; bytes: number } {
+  requireCropCache(dir);
+  let removed = 0;
+  let bytes = 0;
+  for (const { file, name } of cacheFiles(dir)) {
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      continue;
+    }
+    const stale = name.endsWith('.tmp') ? now - st.mtimeMs > STALE_TEMP_MS : olderThanMs === null || st.mtimeMs < olderThanMs;
+    if (!stale) continue;
+    rmSync(file, { force: true });
+    removed++;
+    bytes += st.size;
+  }
+  return { removed, bytes };
+}
+
+/** Refuses a directory that is not a zoo crop cache: nothing is read or deleted there. */
+function requireCropCache(dir: string): void {
+  if (!existsSync(dir)) throw new UsageError('--crop-cache: no such directory', { file: dir, fix: 'name the directory a run used as --crop-cache' });
+  if (!isCropCache(dir)) {
+    throw new UsageError(`--crop-cache: not a zoo crop cache (no ${CACHE_TAG})`, { file: dir, fix: 'name the directory a run used as --crop-cache' });
+  }
 }
