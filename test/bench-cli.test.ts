@@ -58,6 +58,10 @@ describe('zoo bench', () => {
     positiveRate(r.preprocess);
     expect(r.decode!.imagesPerCpuSecond).toBeGreaterThan(0);
     positiveRate(r.fast);
+    // The crop-cache row: the warm loader read every crop (a real count from its workers), both rates measured.
+    expect(r.cropCache?.decodedWhenWarm).toBe(0);
+    expect(r.cropCache!.warm).toBeGreaterThan(0);
+    expect(r.cropCache!.decoding).toBeGreaterThan(0);
     // The fast path is an approximation of the exact crop, not something else entirely.
     expect(r.fast!.difference.images).toBeGreaterThan(0);
     expect(r.fast!.difference.meanAbs).toBeGreaterThan(0);

@@ -38,6 +38,12 @@ export function renderBench(r: BenchResult): string {
     const scaling = [oneCore ? `${ratio(l.imagesPerSecond / oneCore)} of 1 core` : '', l.workers > 1 && oneWorker ? `${ratio(l.imagesPerSecond / oneWorker)} of 1 worker` : ''].filter(Boolean).join(', ');
     pre.push([`loader, ${l.workers} worker(s), exact${by(l.decoder)}`, f1(l.imagesPerSecond), '-', scaling || '-', '-']);
   }
+  if (r.cropCache) {
+    const c = r.cropCache;
+    const note = c.decodedWhenWarm ? `, ${c.decodedWhenWarm} decoded` : '';
+    pre.push([`loader, ${c.workers} worker(s), decoding`, f1(c.decoding), '-', '-', '-']);
+    pre.push([`loader, ${c.workers} worker(s), warm --crop-cache${note}`, f1(c.warm), '-', `${ratio(c.ratio)} of decoding`, '-']);
+  }
   if (pre.length) {
     out.push('Preprocessing (images/s; reference: Pillow decode, Pillow + torchvision eval transform)');
     out.push(renderTable(['stage', 'zoo', 'reference', 'zoo/ref or scaling', 'zoo per CPU-s / zoo/ref'], pre, ['left', 'right', 'right', 'right', 'right']));

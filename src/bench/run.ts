@@ -24,6 +24,8 @@ import {
   inferenceStage,
   loadEngine,
   loaderStage,
+  cropCacheStage,
+  type CropCacheRow,
   preprocessStage,
   startupStage,
   type EndToEnd,
@@ -34,7 +36,7 @@ import {
 } from './stages.js';
 import { randomGraph } from './weights.js';
 
-export const BENCH_STAGES = ['decode', 'preprocess', 'fast', 'loader', 'inference', 'e2e', 'memory', 'startup', 'reference'] as const;
+export const BENCH_STAGES = ['decode', 'preprocess', 'fast', 'loader', 'crop-cache', 'inference', 'e2e', 'memory', 'startup', 'reference'] as const;
 export type BenchStage = (typeof BENCH_STAGES)[number];
 
 export interface BenchOptions {
@@ -83,6 +85,8 @@ export interface BenchResult {
   preprocessSharp?: Rate;
   fast?: Rate & { difference: PixelDifference };
   loader?: LoaderRow[];
+  /** The loader decoding vs reading a warm --crop-cache (same images and workers, one run). */
+  cropCache?: CropCacheRow;
   inference?: InferenceRow[];
   /** Measurements that could not run (e.g. a batch the wasm heap cannot hold), with the reason. */
   skipped: { what: string; reason: string }[];
@@ -213,6 +217,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         result.loader.push({ workers, resize: 'exact', decoder: name, ...(await loaderStage(samples, cfg, { workers, batchSize: opts.batchSize, images, resize: 'exact', decoder: name })) });
       }
     }
+  }
+
+  if (has('crop-cache')) {
+    const images = Math.max(opts.count * opts.workers, 4 * opts.batchSize);
+    opts.log(`loader, ${opts.workers} worker(s): decoding vs a warm --crop-cache, ${images} images`);
+    result.cropCache = await cropCacheStage(samples, cfg, { workers: opts.workers, batchSize: opts.batchSize, images });
   }
 
   // Inference graphs are built once per run; onnxruntime before tfjs so the e2e RSS is onnxruntime's.

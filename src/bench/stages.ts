@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sample } from '../data/dataset.js';
 import type { JpegDecoderName } from '../data/jpeg-turbo.js';
-import { createLoader } from '../data/loader.js';
+import { createLoader, type LoaderStats } from '../data/loader.js';
 import { fastCrop, processInto, type ResizeMode } from '../data/pipeline.js';
 import type { EngineName, LoadedModel } from '../engines/engine.js';
 import { getEngine } from '../engines/index.js';
@@ -120,14 +120,14 @@ export async function fastDifference(files: readonly string[], cfg: EvalConfig):
 export async function loaderStage(
   samples: readonly Sample[],
   cfg: EvalConfig,
-  opts: { workers: number; batchSize: number; images: number; resize: ResizeMode; decoder?: JpegDecoderName },
-): Promise<Rate> {
+  opts: { workers: number; batchSize: number; images: number; resize: ResizeMode; decoder?: JpegDecoderName; cropCache?: string },
+): Promise<Rate & { stats: LoaderStats }> {
   const run = repeatSamples(samples, opts.images);
   const before = process.env.ZOO_DECODER;
   if (opts.decoder) process.env.ZOO_DECODER = opts.decoder === 'sharp' ? 'sharp' : 'turbo';
   let loader: ReturnType<typeof createLoader>;
   try {
-    loader = createLoader(run, cfg, { batchSize: opts.batchSize, workers: opts.workers, resize: opts.resize });
+    loader = createLoader(run, cfg, { batchSize: opts.batchSize, workers: opts.workers, resize: opts.resize, ...(opts.cropCache ? { cropCache: opts.cropCache } : {}) });
   } finally {
     if (before === undefined) delete process.env.ZOO_DECODER;
     else process.env.ZOO_DECODER = before;
@@ -145,7 +145,45 @@ export async function loaderStage(
     images += b.n;
   }
   const seconds = (performance.now() - start) / 1000;
-  return { imagesPerSecond: images / seconds, images, seconds };
+  return { imagesPerSecond: images / seconds, images, seconds, stats: loader.stats() };
+}
+
+export interface CropCacheRow {
+  workers: number;
+  images: number;
+  /** The loader decoding (no cache), images/s. */
+  decoding: number;
+  /** The loader reading a warm crop cache, images/s. */
+  warm: number;
+  /** warm / decoding. */
+  ratio: number;
+  /** Images the warm run decoded after all (0 when the cache served every one). */
+  decodedWhenWarm: number;
+}
+
+/**
+ * The loader stage decoding vs reading a warm --crop-cache, same images, same workers, one run: the
+ * cache is filled by a first pass over the images (untimed), in a temporary directory removed after.
+ */
+export async function cropCacheStage(samples: readonly Sample[], cfg: EvalConfig, opts: { workers: number; batchSize: number; images: number }): Promise<CropCacheRow> {
+  const dir = await mkdtemp(join(tmpdir(), 'zoo-bench-crops-'));
+  try {
+    const fill = createLoader(samples, cfg, { batchSize: opts.batchSize, workers: opts.workers, cropCache: dir });
+    for await (const _ of fill) void _;
+    const common = { workers: opts.workers, batchSize: opts.batchSize, images: opts.images, resize: 'exact' as const };
+    const decoding = await loaderStage(samples, cfg, common);
+    const warm = await loaderStage(samples, cfg, { ...common, cropCache: dir });
+    return {
+      workers: opts.workers,
+      images: opts.images,
+      decoding: decoding.imagesPerSecond,
+      warm: warm.imagesPerSecond,
+      ratio: warm.imagesPerSecond / decoding.imagesPerSecond,
+      decodedWhenWarm: warm.stats.cacheMisses + warm.stats.cacheBad,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function loadEngine(graph: Graph, engine: EngineName, threads: number): Promise<LoadedModel> {
