@@ -89,8 +89,21 @@ describe('counts against hand-computed cases', () => {
       unmatched: 1,
       top1: Math.round((1e6 * real1) / realImages) / 1e4,
     });
-    expect(r.stdout).toMatch(/ReaL\s+measured\s+published\s+diff\s+images/);
-    expect(r.stdout).toMatch(new RegExp(`top-1\\s+${((100 * real1) / realImages).toFixed(3)}\\s+84\\.154`));
+    // The ReaL rows carry the val rows' 95% interval and verdict (issue 10.13): on this subset the interval decides.
+    const realTop1 = (100 * real1) / realImages;
+    const w1 = wilsonInterval(real1, realImages);
+    const w5 = wilsonInterval(real5, realImages);
+    const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+    const realJson = result.real as unknown as { top1_interval: number[]; top5_interval: number[]; published: Record<string, unknown> };
+    expect(realJson.top1_interval).toEqual([r4(w1.low), r4(w1.high)]);
+    expect(realJson.top5_interval).toEqual([r4(w5.low), r4(w5.high)]);
+    const consistent1 = w1.low <= 84.154 && 84.154 <= w1.high;
+    expect(realJson.published).toMatchObject({ top1: 84.154, top1_diff: r4(realTop1 - 84.154), consistent_top1: consistent1 });
+    expect(typeof realJson.published.consistent_top5).toBe('boolean');
+    expect(r.stdout).toMatch(/ReaL\s+measured\s+95% interval\s+published\s+diff\s+images/);
+    expect(r.stdout).toMatch(
+      new RegExp(`top-1\\s+${realTop1.toFixed(3)}\\s+\\[${w1.low.toFixed(2)}, ${w1.high.toFixed(2)}\\]\\s+84\\.154\\s+\\S+\\s+${consistent1 ? 'consistent' : 'differs'}\\s+${realImages}`),
+    );
 
     // Per class, from the labels and predictions by hand.
     const byClass = new Map<number, { images: number; t1: number; t5: number }>();

@@ -29,6 +29,7 @@ import { comparisonFields, jsonText, resultCsv, resultFromFile, type EvalResult 
 import { round4 as r4 } from '../util/round.js';
 import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 import { renderReport } from './report.js';
+import { realBlock } from '../run/real-labels.js';
 
 export interface MergeFlags {
   json?: JsonFlag;
@@ -227,17 +228,7 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
     skipped,
     real:
       ra && first.real
-        ? {
-            source: first.real.source,
-            images: ra.images,
-            top1: r4(ra.top1),
-            top5: r4(ra.top5),
-            top1_correct: ra.top1Correct,
-            top5_correct: ra.top5Correct,
-            no_label: ra.skipped,
-            unmatched: ra.unmatched,
-            published: first.real.published,
-          }
+        ? realBlock(first.real.source, ra, first.real.published && { source: first.real.published.source, top1: first.real.published.top1, top5: first.real.published.top5 }, subset)
         : null,
     per_class: acc
       .perClass()

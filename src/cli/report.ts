@@ -35,12 +35,13 @@ export function renderReport(r: EvalResult): string {
     out +=
       '\n' +
       renderTable(
-        ['ReaL', 'measured', 'published', 'diff', 'images'],
+        // The interval and verdict columns of the val rows (issue 10.13); results of older versions lack them.
+        ['ReaL', 'measured', '95% interval', 'published', 'diff', '', 'images'],
         [
-          ['top-1', pct(r.real.top1), pct(rp?.top1), signed(rp ? r.real.top1 - rp.top1 : null), String(r.real.images)],
-          ['top-5', pct(r.real.top5), pct(rp?.top5), signed(rp && rp.top5 !== null ? r.real.top5 - rp.top5 : null), ''],
+          ['top-1', pct(r.real.top1), r.real.top1_interval ? interval(r.real.top1_interval) : '-', pct(rp?.top1), signed(rp ? r.real.top1 - rp.top1 : null), verdict(rp?.consistent_top1), String(r.real.images)],
+          ['top-5', pct(r.real.top5), r.real.top5_interval ? interval(r.real.top5_interval) : '-', pct(rp?.top5), signed(rp && rp.top5 !== null ? r.real.top5 - rp.top5 : null), verdict(rp?.consistent_top5), ''],
         ],
-        ['left', 'right', 'right', 'right', 'right'],
+        ['left', 'right', 'right', 'right', 'right', 'left', 'right'],
       ) +
       `ReaL labels: ${r.real.source}; ${r.real.no_label} image(s) without a ReaL label left out${r.real.unmatched ? `, ${r.real.unmatched} not val file names` : ''}\n`;
   }

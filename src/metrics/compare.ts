@@ -47,10 +47,17 @@ function metric(hits: number, n: number, published: number | null, subset: boole
  * folder): the 95% interval then decides consistency.
  */
 export function compareWithPublished(m: Measured, reference: PublishedResult | undefined, subset: boolean): Comparison {
+  return { subset, reference: reference ?? null, ...compareFigures(m, reference ?? null, subset) };
+}
+
+/** Top-1 and top-5 against published figures (any row: val, ReaL), as compareWithPublished decides. */
+export function compareFigures(
+  m: Measured,
+  published: { top1: number; top5: number | null } | null,
+  subset: boolean,
+): Pick<Comparison, 'top1' | 'top5'> {
   return {
-    subset,
-    reference: reference ?? null,
-    top1: metric(m.top1Correct, m.images, reference?.top1 ?? null, subset),
-    top5: metric(m.top5Correct, m.images, reference?.top5 ?? null, subset),
+    top1: metric(m.top1Correct, m.images, published?.top1 ?? null, subset),
+    top5: metric(m.top5Correct, m.images, published?.top5 ?? null, subset),
   };
 }

@@ -469,7 +469,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
           ? [`no published number at this eval config (published: ${publishedConfigs(source.tag, publishedSet).join('; ')})`]
           : []),
       ],
-      real: realResult(metrics, real, source.tag, cfg),
+      real: realResult(metrics, real, source.tag, cfg, subset),
       checks,
       identity,
     });

@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { loadRealLabels } from '../data/imagenet.js';
 import { DataError } from '../errors.js';
-import type { MetricsAccumulator, RealLabels } from '../metrics/accumulator.js';
+import type { MetricsAccumulator, RealAccuracy, RealLabels } from '../metrics/accumulator.js';
+import { compareFigures } from '../metrics/compare.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { primaryPublished, type PretrainedTag } from '../models/registry.js';
 import { round4 } from '../util/round.js';
@@ -44,12 +45,33 @@ export async function readRealLabels(choice: string | true | undefined): Promise
 }
 
 /** The result's `real` block: the measured ReaL figures beside the published ones at this size. */
-export function realResult(metrics: MetricsAccumulator, real: RealLabelSet | null, tag: Pick<PretrainedTag, 'published'>, cfg: EvalConfig): RealResult | null {
+export function realResult(
+  metrics: MetricsAccumulator,
+  real: RealLabelSet | null,
+  tag: Pick<PretrainedTag, 'published'>,
+  cfg: EvalConfig,
+  subset: boolean,
+): RealResult | null {
   const ra = metrics.realAccuracy();
   if (!ra || !real) return null;
   const p = primaryPublished(tag, cfg, 'imagenet-real');
+  return realBlock(real.source, ra, p ? { source: p.source, top1: p.top1, top5: p.top5 } : null, subset);
+}
+
+/**
+ * The `real` block from the ReaL counts, with the 95% interval and the published comparison the
+ * val rows get (src/metrics/compare.ts: on a subset the interval decides consistency). Eval and
+ * merge both build it here.
+ */
+export function realBlock(
+  source: string,
+  ra: RealAccuracy,
+  published: { source: string; top1: number; top5: number | null } | null,
+  subset: boolean,
+): RealResult {
+  const c = compareFigures(ra, published, subset);
   return {
-    source: real.source,
+    source,
     images: ra.images,
     top1: round4(ra.top1),
     top5: round4(ra.top5),
@@ -57,6 +79,18 @@ export function realResult(metrics: MetricsAccumulator, real: RealLabelSet | nul
     top5_correct: ra.top5Correct,
     no_label: ra.skipped,
     unmatched: ra.unmatched,
-    published: p ? { source: p.source, top1: p.top1, top5: p.top5 } : null,
+    top1_interval: [round4(c.top1.interval.low), round4(c.top1.interval.high)],
+    top5_interval: [round4(c.top5.interval.low), round4(c.top5.interval.high)],
+    published: published
+      ? {
+          source: published.source,
+          top1: published.top1,
+          top5: published.top5,
+          top1_diff: round4(c.top1.delta ?? 0),
+          top5_diff: c.top5.delta === null ? null : round4(c.top5.delta),
+          consistent_top1: c.top1.consistent,
+          consistent_top5: c.top5.consistent,
+        }
+      : null,
   };
 }

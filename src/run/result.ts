@@ -145,7 +145,19 @@ export interface RealResult {
   no_label: number;
   /** Images whose name is not a val file name (not counted). */
   unmatched: number;
-  published: { source: string; top1: number; top5: number | null } | null;
+  /** 95% Wilson intervals over `images`, as for the val figures. Older results lack them. */
+  top1_interval?: [number, number];
+  top5_interval?: [number, number];
+  /** The published ReaL row at this config; the diffs and verdicts are absent in older results. */
+  published: {
+    source: string;
+    top1: number;
+    top5: number | null;
+    top1_diff?: number;
+    top5_diff?: number | null;
+    consistent_top1?: boolean | null;
+    consistent_top5?: boolean | null;
+  } | null;
 }
 
 export interface ResultInputs {
