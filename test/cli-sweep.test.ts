@@ -113,3 +113,28 @@ describe('zoo eval with several models', () => {
     expect(fast.stdout).toMatch(/rexnetr_200\.sw_in12k_ft_in1k .*not run \(an earlier model failed and --fail-fast was given\)/);
   });
 });
+
+describe('zoo eval with several models, --resume', () => {
+  it('does not evaluate again a model whose JSON in --json-dir is complete, and runs the others', async () => {
+    const out = join(dir, 'resume-json');
+    await mkdir(out);
+    const first = await runZoo(['eval', 'rexnet_100', 'rexnet_150', ...common(), '--json-dir', out], { env: env() });
+    expect(first.code, first.stderr).toBe(4); // rexnet_150 has no cached weights
+    const before = await readFile(join(out, 'rexnet_100.nav_in1k.json'), 'utf8');
+    const results = join(dir, 'resume.csv');
+    const again = await runZoo(['eval', 'rexnet_100', 'rexnet_130', ...common(), '--json-dir', out, '--resume', '--results-file', results], { env: env() });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('rexnet_100.nav_in1k (finished earlier: not run again)');
+    // Byte for byte the first run's JSON (its date included): not evaluated again.
+    expect(await readFile(join(out, 'rexnet_100.nav_in1k.json'), 'utf8')).toBe(before);
+    const done = JSON.parse(before) as { top1: number };
+    const rows = (await readFile(results, 'utf8')).trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(rows.map((r) => r[0])).toEqual(['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k']);
+    expect(rows[0]![1]).toBe(String(done.top1));
+    expect((JSON.parse(await readFile(join(out, 'rexnet_130.nav_in1k.json'), 'utf8')) as { images: number }).images).toBe(N);
+    // Without --json-dir there is nothing to resume from: exit 2, one line.
+    const bare = await runZoo(['eval', 'rexnet_100', 'rexnet_130', ...common(), '--resume'], { env: env() });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('--resume with several models needs --json-dir DIR');
+  });
+});

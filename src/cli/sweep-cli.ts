@@ -5,9 +5,11 @@
  * DIR/<model>.json; each model's resume state lies beside its JSON (else ./zoo-eval.<model>.state.json)
  * and is removed when the model completes, as a single run's is.
  */
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
+import type { EvalRequest } from '../run/eval-run.js';
+import type { EvalResult } from '../run/result.js';
 import { refuseCollisions } from '../io/output.js';
 import { appendResults, planResultsFile } from '../run/results-file.js';
 import { runSweep, sweepExitCode, type SweepModel, type SweepOutcome } from '../run/sweep.js';
@@ -27,7 +29,6 @@ const SINGLE_RUN_FLAGS: readonly [keyof EvalFlags, string, string][] = [
   ['weights', '--weights', "put each checkpoint where the cache expects it (zoo cache), or evaluate that model alone"],
   ['baseline', '--baseline', 'evaluate that model alone'],
   ['baselinePredictions', '--baseline-predictions', 'evaluate that model alone'],
-  ['resume', '--resume', 'continuing a sweep is not supported yet: run the models left, or each interrupted model alone with --resume --state FILE'],
 ];
 
 /** A file-name-safe form of a model name (a model file's name may hold a path). */
@@ -46,6 +47,9 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
     }
     if (!isDir) throw new UsageError('--json-dir: not an existing folder', { file: flags.jsonDir, fix: `create it first (mkdir -p ${flags.jsonDir})` });
   }
+  if (flags.resume && flags.jsonDir === undefined) {
+    throw new UsageError('--resume with several models needs --json-dir DIR', { fix: 'pass the --json-dir of the interrupted sweep: its JSONs say which models finished, its state files where the others stopped' });
+  }
   const results = flags.resultsFile !== undefined ? await planResultsFile(flags.resultsFile, flags.resultsFormat) : null;
   if (results && flags.data) refuseCollisions([results], [{ flag: '--data', path: flags.data, kind: 'tree' }]);
 
@@ -57,7 +61,8 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
       const name = req.source.tag.name;
       const stem = fileStem(name);
       req.outputs = flags.jsonDir !== undefined ? { json: join(flags.jsonDir, `${stem}.json`), state: join(flags.jsonDir, `${stem}.state.json`) } : { state: `zoo-eval.${stem}.state.json` };
-      models.push({ name, request: req });
+      const finished = flags.resume ? resumePoint(req, name) : null;
+      models.push({ name, request: req, ...(finished ? { finished } : {}) });
     }
   } catch (e) {
     for (const m of models) await m.request.source.close();
@@ -75,15 +80,41 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
       runHooks: () => ({ say, progress: () => quietSink, print: () => undefined }),
       ended: (o) => {
         ended++;
-        say(`zoo: [${ended}/${models.length}] ${o.name}: ${o.result && o.reason === null ? `top-1 ${pct(o.result.top1)}%, top-5 ${pct(o.result.top5)}% (exit ${o.code})` : `failed (exit ${o.code}): ${o.reason}`}`);
+        const earlier = models.find((m) => m.name === o.name)?.finished ? ' (finished earlier: not run again)' : '';
+        say(`zoo: [${ended}/${models.length}] ${o.name}${earlier}: ${o.result && o.reason === null ? `top-1 ${pct(o.result.top1)}%, top-5 ${pct(o.result.top5)}% (exit ${o.code})` : `failed (exit ${o.code}): ${o.reason}`}`);
       },
     },
     { failFast: flags.failFast ?? false },
   );
   const stream = results?.kind === 'stdout' ? io.stderr : io.stdout;
   stream.write(fitToWidth(sweepTable(outcomes), terminalColumns(stream)));
-  if (results) await appendResults(results, flags.resultsFormat, outcomes);
-  return sweepExitCode(outcomes);
+  const code = sweepExitCode(outcomes);
+  // An interrupted sweep appends nothing: --resume appends every model's row once, so the file ends
+  // as an uninterrupted sweep's would.
+  if (results && code === ExitCode.INTERRUPTED) say(`zoo: --results-file ${results.path}: nothing appended yet; the same command with --resume continues the sweep and appends every row`);
+  else if (results) await appendResults(results, flags.resultsFormat, outcomes);
+  return code;
+}
+
+/**
+ * --resume of a sweep, per model: a state file -> that model continues from it; else a complete JSON
+ * in --json-dir (not interrupted) -> finished, its outcome read back and not run again; else it runs
+ * from the start.
+ */
+function resumePoint(req: EvalRequest, name: string): SweepOutcome | null {
+  const { json, state } = req.outputs;
+  if (state !== undefined && existsSync(state)) return null; // req.resume stays true: continue it
+  req.resume = false;
+  if (json === undefined || !existsSync(json)) return null;
+  let doc: EvalResult;
+  try {
+    doc = JSON.parse(readFileSync(json, 'utf8')) as EvalResult;
+  } catch {
+    return null; // not a result: evaluated again, and replaced
+  }
+  if (doc.interrupted || doc.model !== name || typeof doc.top1 !== 'number') return null;
+  const code = doc.checks && !doc.checks.passed ? ExitCode.REGRESSION : ExitCode.OK;
+  return { name, cfg: req.source.cfg, code, result: doc, reason: null };
 }
 
 /** The models ranked by top-1 (those without a result last, in the order named). */

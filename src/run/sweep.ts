@@ -19,6 +19,8 @@ export interface SweepModel {
   /** arch.tag or the model file, as results name it. */
   name: string;
   request: EvalRequest;
+  /** A model a resumed sweep finished earlier (its outcome, read from its JSON): not run again. */
+  finished?: SweepOutcome;
 }
 
 export interface SweepOutcome {
@@ -59,7 +61,15 @@ export function sweepExitCode(outcomes: readonly SweepOutcome[]): number {
 export async function runSweep(models: readonly SweepModel[], hooks: SweepHooks, opts: { failFast: boolean }): Promise<SweepOutcome[]> {
   const outcomes: (SweepOutcome | undefined)[] = models.map(() => undefined);
   let stopBecause: string | null = null;
-  for (const group of groupModels(models)) {
+  for (const [i, m] of models.entries()) {
+    if (!m.finished) continue;
+    await m.request.source.close();
+    outcomes[i] = m.finished;
+    hooks.ended(m.finished, i);
+  }
+  const toRun = models.map((m, i) => ({ m, i })).filter(({ m }) => !m.finished);
+  for (const groupOfRun of groupModels(toRun.map(({ m }) => m))) {
+    const group = groupOfRun.map((k) => toRun[k]!.i);
     if (stopBecause !== null) {
       for (const i of group) {
         const m = models[i]!;
