@@ -5,7 +5,8 @@
  *  - a truncated entry, an entry with a flipped pixel byte and an entry holding another image's key
  *    are each detected, decoded again and rewritten, with results unchanged;
  *  - a source image replaced in place (same path, new content) misses its entry: it is decoded, and
- *    the result is that of a run without any cache.
+ *    the result is that of a run without any cache;
+ *  - two runs filling one cache at once both succeed and leave only whole entries (atomic writes).
  */
 import { copyFile, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ interface Outcome {
 }
 
 /** One eval of the flat folder; the crop cache's note is the run's own count of what it decoded. */
-async function evalOnce(withCache: boolean): Promise<Outcome> {
+async function evalOnce(withCache: boolean, cacheDir = cache): Promise<Outcome> {
   const n = ++runs;
   const json = join(dir, `r${n}.json`);
   const preds = join(dir, `p${n}.csv`);
@@ -37,7 +38,7 @@ async function evalOnce(withCache: boolean): Promise<Outcome> {
     [
       'eval', 'rexnet_100', '--data', flat, '--weights', weights, '--threads', '1', '--workers', '1', '--batch-size', '2',
       '--json', json, '--predictions', preds, '--state', join(dir, `s${n}.state.json`),
-      ...(withCache ? ['--crop-cache', cache] : []),
+      ...(withCache ? ['--crop-cache', cacheDir] : []),
     ],
     { timeoutMs: 90_000 },
   );
@@ -57,11 +58,11 @@ async function evalOnce(withCache: boolean): Promise<Outcome> {
   };
 }
 
-async function entries(): Promise<string[]> {
+async function entries(where = cache): Promise<string[]> {
   const out: string[] = [];
-  for (const d of await readdir(cache, { withFileTypes: true })) {
+  for (const d of await readdir(where, { withFileTypes: true })) {
     if (!d.isDirectory()) continue;
-    for (const f of await readdir(join(cache, d.name))) out.push(join(cache, d.name, f));
+    for (const f of await readdir(join(where, d.name))) out.push(join(where, d.name, f));
   }
   return out.sort();
 }
@@ -119,6 +120,20 @@ describe('--crop-cache', () => {
     expect(cached.numbers).toEqual(fresh.numbers);
     expect(cached.predictions).toEqual(fresh.predictions);
     expect(cached.predictions).not.toEqual(first.predictions);
+  }, 180_000);
+
+  it('two runs filling one cache at the same time both succeed; only whole entries are left', async () => {
+    const shared = join(dir, 'shared-crops');
+    const [a, b] = await Promise.all([evalOnce(true, shared), evalOnce(true, shared)]);
+    expect(a.predictions).toEqual(b.predictions);
+    expect(a.read + a.decoded).toBe(4);
+    expect(b.read + b.decoded).toBe(4);
+    const left = await entries(shared);
+    expect(left.filter((f) => !f.endsWith('.crop'))).toEqual([]);
+    expect(left).toHaveLength(4);
+    const after = await evalOnce(true, shared);
+    expect([after.read, after.decoded, after.bad]).toEqual([4, 0, 0]);
+    expect(after.predictions).toEqual(a.predictions);
   }, 180_000);
 
   it('refuses a directory that holds other files and is not a crop cache', async () => {
