@@ -114,7 +114,7 @@ describe('zoo eval with several models', () => {
   });
 });
 
-describe('zoo eval with several models, --resume', () => {
+describe('zoo eval with several models: --resume, --shard', () => {
   it('does not evaluate again a model whose JSON in --json-dir is complete, and runs the others', async () => {
     const out = join(dir, 'resume-json');
     await mkdir(out);
@@ -136,5 +136,26 @@ describe('zoo eval with several models, --resume', () => {
     const bare = await runZoo(['eval', 'rexnet_100', 'rexnet_130', ...common(), '--resume'], { env: env() });
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('--resume with several models needs --json-dir DIR');
+  });
+
+  it('--shard shards every model the same way, and zoo merge of each model\'s shards equals its whole run', async () => {
+    const out = join(dir, 'shard-json');
+    await mkdir(out);
+    for (const shard of ['1/2', '2/2']) {
+      const run = await runZoo(['eval', 'rexnet_100', 'rexnet_130', ...common(), '--json-dir', out, '--shard', shard], { env: env() });
+      expect(run.code, run.stderr).toBe(0);
+    }
+    const whole = join(dir, 'shard-whole');
+    await mkdir(whole);
+    const full = await runZoo(['eval', 'rexnet_100', 'rexnet_130', ...common(), '--json-dir', whole], { env: env() });
+    expect(full.code, full.stderr).toBe(0);
+    for (const tag of ['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k']) {
+      const merged = join(dir, `merged-${tag}.json`);
+      const m = await runZoo(['merge', join(out, `${tag}.shard-1of2.json`), join(out, `${tag}.shard-2of2.json`), '--json', merged]);
+      expect(m.code, m.stderr).toBe(0);
+      const a = JSON.parse(await readFile(merged, 'utf8')) as Record<string, unknown>;
+      const b = JSON.parse(await readFile(join(whole, `${tag}.json`), 'utf8')) as Record<string, unknown>;
+      for (const k of ['model', 'images', 'top1', 'top5', 'top1_correct', 'top5_correct']) expect(a[k], k).toEqual(b[k]);
+    }
   });
 });

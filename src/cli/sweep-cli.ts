@@ -59,7 +59,8 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
     for (const spec of specs) {
       const req = await evalRequest(spec, flags);
       const name = req.source.tag.name;
-      const stem = fileStem(name);
+      // Shard jobs of one sweep may share --json-dir: each writes its own <model>.shard-IofN.json (zoo merge them per model).
+      const stem = fileStem(name) + (flags.shard ? `.shard-${flags.shard.index}of${flags.shard.count}` : '');
       req.outputs = flags.jsonDir !== undefined ? { json: join(flags.jsonDir, `${stem}.json`), state: join(flags.jsonDir, `${stem}.state.json`) } : { state: `zoo-eval.${stem}.state.json` };
       const finished = flags.resume ? resumePoint(req, name) : null;
       models.push({ name, request: req, ...(finished ? { finished } : {}) });
