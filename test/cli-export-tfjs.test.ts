@@ -1,81 +1,120 @@
 /**
- * Issue 11: `zoo export --format tfjs-graph` writes a TF.js graph model (model.json + shards +
- * timm config.json) for every built-in family; `zoo eval DIR/model.json` then gives the same
- * per-image top-5 as `zoo eval` of the ONNX export of the same weights. One parameter-light
- * architecture per family, recipe weights, a small input size so the whole file stays cheap.
+ * Issue 11: `zoo export --format tfjs-graph|tfjs-layers` writes a TF.js model (model.json + shards +
+ * timm config.json); `zoo eval` of it gives the same per-image top-5 as `zoo eval` of the ONNX export
+ * of the same weights. Acceptance: tf_efficientnetv2_b0 as graph and as layers model on 200 val
+ * images (300 with ZOO_EXPORT_ACCEPTANCE_IMAGES=300). Op coverage: one parameter-light architecture per family as a graph model on a few images
+ * (ReXNet: slices, concat, relu6/silu; ResNeXt: grouped convs, padded max pool; CondenseNetV2:
+ * gathers, channel shuffle, hard-swish, average pools; EfficientNetV2: asymmetric "same" padding,
+ * depthwise convs, SE gating). Recipe weights, small input sizes, so the file stays cheap.
  */
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFlatFolder, readPredictions, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
 
+const FEW = 8;
+/**
+ * The issue's acceptance is 300 images; the suite runs 200 to keep this file cheap on 2 shared cores
+ * (300 took ~25 s for this test alone). ZOO_EXPORT_ACCEPTANCE_IMAGES=300 runs the full acceptance.
+ */
+const ACCEPTANCE = Number(process.env.ZOO_EXPORT_ACCEPTANCE_IMAGES ?? 200);
+
 let root: string;
-let data: string;
+let few: string;
+let many: string;
 
 beforeAll(async () => {
   root = await tempDir('zoo-export-tfjs-');
-  data = await makeFlatFolder(join(root, 'val'), await val227Files(Number(process.env.ZOO_EXPORT_IMAGES ?? 8)));
+  const names = await val227Files(ACCEPTANCE);
+  expect(names).toHaveLength(ACCEPTANCE);
+  few = await makeFlatFolder(join(root, 'val-few'), names.slice(0, FEW));
+  many = await makeFlatFolder(join(root, 'val-many'), names);
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Exports `arch` both ways and returns the two prediction lists (ONNX first). */
-async function bothWays(arch: string, key: string, size: number, kind: 'graph' | 'layers' = 'graph'): Promise<{ onnx: number[][]; tfjs: number[][]; files: string[] }> {
-  const weights = await writeRecipeCheckpoint(key, root);
-  const tfjsDir = join(root, `${arch}-tfjs-${kind}`);
-  const onnxDir = join(root, `${arch}-onnx-${kind}`);
-  let r = await runZoo(['export', arch, '--weights', weights, '--format', `tfjs-${kind}`, '--output', tfjsDir, '--img-size', String(size)]);
-  expect(r.code, r.stderr).toBe(0);
-  expect(r.stderr).toMatch(new RegExp(`wrote .*${arch}-tfjs-${kind} .*TF\\.js ${kind} model, input \\[N, ${size}, ${size}, 3\\]`));
-  // The ONNX export goes in a folder of its own, with the config.json the TF.js export wrote.
-  await mkdir(onnxDir);
-  r = await runZoo(['export', arch, '--weights', weights, '--output', join(onnxDir, 'model.onnx'), '--img-size', String(size), '--quiet']);
-  expect(r.code, r.stderr).toBe(0);
-  await copyFile(join(tfjsDir, 'config.json'), join(onnxDir, 'config.json'));
-  const preds: number[][][] = [];
-  for (const [name, model] of [['onnx', onnxDir], ['tfjs', join(tfjsDir, 'model.json')]] as const) {
-    const csv = join(root, `${arch}.${kind}.${name}.csv`);
-    const e = await runZoo(['eval', model, '--data', data, '--predictions', csv, '--quiet']);
-    expect(e.code, e.stderr).toBe(0);
-    preds.push((await readPredictions(csv)).map((p) => p.top5));
+type Format = 'onnx' | 'tfjs-graph' | 'tfjs-layers';
+
+/** `zoo export arch --format F` into its own folder; the ONNX one gets the config.json a TF.js export wrote. */
+async function exportAs(arch: string, weights: string, size: number, format: Format): Promise<string> {
+  const dir = join(root, `${arch}-${format}`);
+  if (format === 'onnx') {
+    await mkdir(dir);
+    const r = await runZoo(['export', arch, '--weights', weights, '--output', join(dir, 'model.onnx'), '--img-size', String(size), '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    await copyFile(join(root, `${arch}-tfjs-graph`, 'config.json'), join(dir, 'config.json')).catch(() => copyFile(join(root, `${arch}-tfjs-layers`, 'config.json'), join(dir, 'config.json')));
+    return dir;
   }
-  return { onnx: preds[0]!, tfjs: preds[1]!, files: (await readdir(tfjsDir)).sort() };
+  const r = await runZoo(['export', arch, '--weights', weights, '--format', format, '--output', dir, '--img-size', String(size)]);
+  expect(r.code, r.stderr).toBe(0);
+  const kind = format.slice('tfjs-'.length);
+  expect(r.stderr).toMatch(new RegExp(`wrote .*${arch}-${format} .*TF\\.js ${kind} model, input \\[N, ${size}, ${size}, 3\\]`));
+  const files = await readdir(dir);
+  expect(files).toContain('model.json');
+  expect(files).toContain('config.json');
+  expect(files.some((f) => /^group1-shard1of\d+\.bin$/.test(f))).toBe(true);
+  return join(dir, 'model.json');
 }
 
-describe('zoo export --format tfjs-graph', () => {
-  for (const [arch, key, size] of [
-    ['rexnet_100', 'rexnet_100', 96],
-    ['tf_efficientnetv2_b0', 'tf_efficientnetv2_b0', 96],
-    ['resnext50_32x4d', 'resnext50_32x4d', 64],
-    ['cdnv2_a', 'official/cdnv2_a', 224],
+/** Per-image top-5 of `zoo eval model --data data`, the eval config from the exported config.json. */
+async function top5(model: string, data: string, tag: string): Promise<number[][]> {
+  const csv = join(root, `${tag}.csv`);
+  const e = await runZoo(['eval', model, '--data', data, '--predictions', csv, '--quiet']);
+  expect(e.code, e.stderr).toBe(0);
+  // tfjs-converter's executeAsync() warns at every batch on a graph without control flow; zoo runs
+  // such graphs with execute(), so --quiet leaves stderr silent.
+  expect(e.stderr).not.toMatch(/model\.execute\(\) instead/);
+  return (await readPredictions(csv)).map((p) => p.top5);
+}
+
+async function topology(model: string): Promise<{ format: string; modelTopology: { node?: { op: string }[]; config?: { layers: { class_name: string }[] } } }> {
+  return JSON.parse(await readFile(model, 'utf8'));
+}
+
+describe('zoo export --format tfjs-graph / tfjs-layers (acceptance)', () => {
+  it(`tf_efficientnetv2_b0: graph and layers models give the ONNX export's top-5 on ${ACCEPTANCE} val images`, { timeout: 300_000 }, async () => {
+    const arch = 'tf_efficientnetv2_b0';
+    const weights = await writeRecipeCheckpoint(arch, root);
+    const graph = await exportAs(arch, weights, 96, 'tfjs-graph');
+    const layers = await exportAs(arch, weights, 96, 'tfjs-layers');
+    const onnx = await exportAs(arch, weights, 96, 'onnx');
+    const want = await top5(onnx, many, `${arch}.onnx`);
+    expect(want).toHaveLength(ACCEPTANCE);
+    // Distinct predictions, so agreement means something.
+    expect(new Set(want.map((p) => p[0])).size).toBeGreaterThan(5);
+    expect(await top5(graph, many, `${arch}.graph`)).toEqual(want);
+    expect(await top5(layers, many, `${arch}.layers`)).toEqual(want);
+    expect((await topology(graph)).format).toBe('graph-model');
+    const l = await topology(layers);
+    expect(l.format).toBe('layers-model');
+    const classes = new Set(l.modelTopology.config!.layers.map((x) => x.class_name));
+    for (const c of ['InputLayer', 'ZeroPadding2D', 'Conv2D', 'DepthwiseConv2D', 'Activation', 'Multiply', 'Add', 'GlobalAveragePooling2D', 'Dense']) expect(classes).toContain(c);
+  });
+});
+
+describe('zoo export --format tfjs-graph, one architecture per family', () => {
+  for (const [arch, key, size, ops] of [
+    ['rexnet_100', 'rexnet_100', 96, ['Slice', 'ConcatV2', 'Relu6']],
+    ['resnext50_32x4d', 'resnext50_32x4d', 64, ['Split', 'PadV2', 'MaxPool']],
+    ['cdnv2_a', 'official/cdnv2_a', 224, ['GatherV2', 'AvgPool', 'RealDiv']],
   ] as const) {
-    it(`${arch}: the TF.js graph model gives the ONNX export's top-5 on every image`, { timeout: 300_000 }, async () => {
-      const { onnx, tfjs, files } = await bothWays(arch, key, size);
-      expect(files).toContain('model.json');
-      expect(files).toContain('config.json');
-      expect(files.some((f) => /^group1-shard1of\d+\.bin$/.test(f))).toBe(true);
-      expect(tfjs).toEqual(onnx);
-      // Distinct predictions, so agreement means something.
-      expect(new Set(onnx.map((p) => p[0])).size).toBeGreaterThan(1);
-      const model = JSON.parse(await readFile(join(root, `${arch}-tfjs-graph`, 'model.json'), 'utf8')) as { format: string; modelTopology: { node: { op: string }[] } };
-      expect(model.format).toBe('graph-model');
+    it(`${arch}: the TF.js graph model gives the ONNX export's top-5 on ${FEW} images`, { timeout: 300_000 }, async () => {
+      const weights = await writeRecipeCheckpoint(key, root);
+      const graph = await exportAs(arch, weights, size, 'tfjs-graph');
+      const onnx = await exportAs(arch, weights, size, 'onnx');
+      const want = await top5(onnx, few, `${arch}.onnx`);
+      expect(new Set(want.map((p) => p[0])).size).toBeGreaterThan(1);
+      expect(await top5(graph, few, `${arch}.graph`)).toEqual(want);
+      const present = new Set((await topology(graph)).modelTopology.node!.map((n) => n.op));
+      for (const op of ops) expect(present).toContain(op);
     });
   }
 });
 
-describe('zoo export --format tfjs-layers', () => {
-  it('tf_efficientnetv2_b0: the Keras layers model gives the ONNX export\'s top-5 on every image', { timeout: 300_000 }, async () => {
-    const { onnx, tfjs } = await bothWays('tf_efficientnetv2_b0', 'tf_efficientnetv2_b0', 96, 'layers');
-    expect(tfjs).toEqual(onnx);
-    const model = JSON.parse(await readFile(join(root, 'tf_efficientnetv2_b0-tfjs-layers', 'model.json'), 'utf8')) as { format: string; modelTopology: { class_name: string; config: { layers: { class_name: string }[] } } };
-    expect(model.format).toBe('layers-model');
-    const classes = new Set(model.modelTopology.config.layers.map((l) => l.class_name));
-    for (const c of ['InputLayer', 'ZeroPadding2D', 'Conv2D', 'DepthwiseConv2D', 'Activation', 'Multiply', 'Add', 'GlobalAveragePooling2D', 'Dense']) expect(classes).toContain(c);
-  });
-
-  it('an architecture with grouped convs, slices or shuffles: one line naming them, exit 2, nothing written', { timeout: 120_000 }, async () => {
+describe('zoo export --format tfjs refusals', () => {
+  it('tfjs-layers on grouped convs, slices or shuffles: one line naming them, exit 2, nothing written', { timeout: 120_000 }, async () => {
     for (const [arch, key, size, what] of [
       ['resnext50_32x4d', 'resnext50_32x4d', 64, /grouped convolutions \(groups=32/],
       ['rexnet_100', 'rexnet_100', 96, /channel slices/],
@@ -91,9 +130,7 @@ describe('zoo export --format tfjs-layers', () => {
       expect(existsSync(dir)).toBe(false);
     }
   });
-});
 
-describe('zoo export --format tfjs-graph refusals', () => {
   it('a non-empty --output folder: one line, exit 2, nothing read or written', async () => {
     const dir = join(root, 'busy');
     await mkdir(dir);

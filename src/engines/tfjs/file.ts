@@ -117,6 +117,7 @@ interface GraphModelLike {
   inputs: TensorInfoLike[];
   outputs: TensorInfoLike[];
   weights: Record<string, tf.Tensor[]>;
+  execute(feed: Record<string, tf.Tensor>, output: string): tf.Tensor | tf.Tensor[];
   executeAsync(feed: Record<string, tf.Tensor>, output: string): Promise<tf.Tensor | tf.Tensor[]>;
   dispose(): void;
 }
@@ -143,12 +144,27 @@ async function loadRunnable(kind: 'tfjs-graph' | 'tfjs-layers', artifacts: tf.io
   if (kind === 'tfjs-graph') {
     const { loadGraphModel } = await importLoader<{ loadGraphModel(h: tf.io.IOHandler): Promise<GraphModelLike> }>(CONVERTER);
     const m = await loadGraphModel(handler);
+    let needsAsync = false;
     const params = Object.values(m.weights).reduce((n, ts) => n + ts.reduce((k, t) => k + t.size, 0), 0);
     return {
       inputs: m.inputs.map((i) => ({ name: i.name, type: i.dtype, shape: dims(i.shape) })),
       outputs: m.outputs.map((o) => ({ name: o.name, type: o.dtype, shape: dims(o.shape) })),
       params,
-      run: async (x, output) => (await m.executeAsync({ [m.inputs[0]!.name]: x }, output)) as tf.Tensor,
+      run: async (x, output) => {
+        const feed = { [m.inputs[0]!.name]: x };
+        // execute() where the graph allows it: executeAsync() on a graph without control flow warns
+        // on stderr at every batch. A graph with control flow or dynamic shapes makes execute()
+        // throw (naming executeAsync) before it runs anything; from then on, executeAsync.
+        if (!needsAsync) {
+          try {
+            return m.execute(feed, output) as tf.Tensor;
+          } catch (e) {
+            if (!/executeAsync/.test(String((e as Error).message))) throw e;
+            needsAsync = true;
+          }
+        }
+        return (await m.executeAsync(feed, output)) as tf.Tensor;
+      },
       dispose: () => m.dispose(),
     };
   }
