@@ -2,8 +2,8 @@
  * Issue 11: `zoo export --format tfjs-graph|tfjs-layers` writes a TF.js model (model.json + shards +
  * timm config.json); `zoo eval` of it gives the same per-image top-5 as `zoo eval` of the ONNX export
  * of the same weights. Acceptance: tf_efficientnetv2_b0 as graph and as layers model on 200 val
- * images (300 with ZOO_EXPORT_ACCEPTANCE_IMAGES=300). Op coverage: one parameter-light architecture per family as a graph model on a few images
- * (ReXNet: slices, concat, relu6/silu; ResNeXt: grouped convs, padded max pool; CondenseNetV2:
+ * images (300 with ZOO_EXPORT_ACCEPTANCE_IMAGES=300). Op coverage: one parameter-light architecture
+ * per family as a graph model on a few images (ReXNet: slices, concat, relu6/silu; ResNeXt: grouped convs, padded max pool; CondenseNetV2:
  * gathers, channel shuffle, hard-swish, average pools; EfficientNetV2: asymmetric "same" padding,
  * depthwise convs, SE gating). Recipe weights, small input sizes, so the file stays cheap.
  */
