@@ -16,7 +16,7 @@ import { allTags } from '../models/registry.js';
 import { cachedPath } from '../models/weights/cache.js';
 import { ecosystemCandidate, hubCacheDir, torchCheckpointsDir } from '../models/weights/ecosystem.js';
 import { cacheDir } from '../models/weights/cache.js';
-import { renderTable } from '../util/format.js';
+import { humanBytes, renderTable } from '../util/format.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import { nameMatcher } from './list.js';
@@ -57,18 +57,6 @@ export async function cacheEntries(): Promise<CacheEntry[]> {
     out.push(own && existsSync(own) ? { name: t.name, found_in: 'zoo', path: own, bytes: sizeOf(own) } : { name: t.name, found_in: null, path: null, bytes: null });
   }
   return out;
-}
-
-/** 1.5 GB, 150 MB, 12 KB: sizes for people. */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 
 /** `--older-than DAYS`: a non-negative number of days. */

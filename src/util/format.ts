@@ -49,3 +49,15 @@ export function stableJson(v: unknown): string {
   }
   return JSON.stringify(v);
 }
+
+/** 1.5 GB, 150 MB, 12 KB: sizes for people. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
