@@ -39,7 +39,7 @@ async function refused(args: string[], pattern: RegExp) {
 
 describe('zoo report: bad input', () => {
   it('a missing file, a file that is not JSON, JSON that holds no result', async () => {
-    await refused([join(dir, 'nope.json'), '-o', page()], /nope\.json: cannot read the result \(ENOENT\); check the path/);
+    await refused([join(dir, 'nope.json'), '-o', page()], /nope\.json: cannot read the result: no such file or folder; check the path/);
     const text = join(dir, 'text.json');
     await writeFile(text, 'top1 = 3\n');
     await refused([text, '-o', page()], /text\.json: not JSON \(expected a result written by zoo eval --json/);

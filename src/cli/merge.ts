@@ -9,12 +9,11 @@
  * root, weights file) may differ; what must agree is checked by content: weights by SHA-256, the
  * data by the number of images found and the slice sizes.
  */
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { loadClassNames } from '../data/imagenet.js';
 import { parseShard } from '../data/subset.js';
 import { TEST_SET_NAMES, testSet, type TestSet, type TestSetName } from '../data/test-sets.js';
-import { DataError, ExitCode, UsageError, errnoWords } from '../errors.js';
+import { DataError, ExitCode, UsageError } from '../errors.js';
 import { describeProblems, shardProblems } from '../run/run-schema.js';
 import { MetricsAccumulator } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
@@ -30,6 +29,7 @@ import { round4 as r4 } from '../util/round.js';
 import { refuseCollisions, resolveOutput, writeOutput } from '../io/output.js';
 import { renderReport } from './report.js';
 import { realBlock } from '../run/real-labels.js';
+import { readInputText, RESULT_MAX_BYTES } from '../io/input.js';
 
 export interface MergeFlags {
   json?: JsonFlag;
@@ -72,12 +72,7 @@ export async function runMerge(files: readonly string[], flags: MergeFlags, io: 
 }
 
 async function readResult(file: string): Promise<EvalResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read the result: ${errnoWords(e)}`, { file, fix: 'check the path' });
-  }
+  const text = await readInputText(file, { what: 'the result', maxBytes: RESULT_MAX_BYTES });
   let v: unknown;
   try {
     v = resultFromFile(JSON.parse(text));

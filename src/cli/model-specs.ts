@@ -5,9 +5,9 @@
  * themselves), or a model file. Duplicates (the same tag or file named twice) are kept once, in the
  * order first named. Unknown names and globs that match nothing are usage errors before any work.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { LIST_MAX_BYTES, readInputTextSync } from '../io/input.js';
 import { looksLikeModelPath } from '../models/file/locate.js';
 import { allTags, resolveModel } from '../models/registry.js';
 
@@ -46,12 +46,7 @@ function expandGlob(glob: string): string[] {
 
 /** `--models-file`: one spec per line, `#` starts a comment, blank lines ignored. */
 export function readModelsFile(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--models-file: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path, fix: 'name a text file with one model per line' });
-  }
+  const text = readInputTextSync(path, { what: '--models-file', maxBytes: LIST_MAX_BYTES, fix: 'name a text file with one model per line' });
   const specs = text
     .split(/\r?\n/)
     .map((l) => l.replace(/#.*/, '').trim())

@@ -7,8 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DataError } from '../errors.js';
+import { DataError, ExitCode } from '../errors.js';
 import { loadSynsets, synsetToIndex } from './imagenet.js';
+import { LIST_MAX_BYTES, readInputText } from '../io/input.js';
 
 /** Model output i -> ImageNet class index, or -1 for an output that is no ImageNet class. */
 export interface ClassMap {
@@ -108,13 +109,7 @@ export function parseImagenetClassMap(text: string, file: string, flag = '--clas
 }
 
 export async function readImagenetClassMap(file: string, flag = '--class-map'): Promise<ClassMap> {
-  const { readFile } = await import('node:fs/promises');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new DataError(`cannot read ${flag}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, fix: 'check the path' });
-  }
+  const text = await readInputText(file, { what: flag, maxBytes: LIST_MAX_BYTES, exitCode: ExitCode.DATA });
   return parseImagenetClassMap(text, file, flag);
 }
 

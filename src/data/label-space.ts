@@ -4,20 +4,15 @@
  * logits. We keep ImageNet-1k class indices (0..999) in every prediction, so the masked classes are
  * simply never ranked; a predictions CSV means the same on every set.
  */
-import { readFileSync } from 'node:fs';
-import { DataError, errnoWords } from '../errors.js';
+import { DataError, ExitCode } from '../errors.js';
+import { LIST_MAX_BYTES, readInputTextSync } from '../io/input.js';
 
 /** Output indices allowed, ascending, or null for all outputs. */
 export type ValidLabels = readonly number[] | null;
 
 /** `--valid-labels FILE`: one output index per line (timm's format). `classes`: the model's output count. */
 export function readValidLabels(path: string, classes = 1000): number[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new DataError(`cannot read --valid-labels: ${errnoWords(e)}`, { file: path, fix: 'check the --valid-labels path' });
-  }
+  const text = readInputTextSync(path, { what: '--valid-labels', maxBytes: LIST_MAX_BYTES, exitCode: ExitCode.DATA, fix: 'check the --valid-labels path' });
   return parseValidLabels(text, path, classes);
 }
 

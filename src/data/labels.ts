@@ -7,9 +7,9 @@
  * are *not* class indices and need the devkit's meta.mat to map; it is refused with a clear error
  * rather than silently mis-scored.
  */
-import { readFile } from 'node:fs/promises';
-import { DataError } from '../errors.js';
+import { DataError, ExitCode } from '../errors.js';
 import { synsetToIndex } from './imagenet.js';
+import { LIST_MAX_BYTES, readInputFile } from '../io/input.js';
 
 /** Labels keyed by image name without extension (`ILSVRC2012_val_00000001`). */
 export type LabelMap = ReadonlyMap<string, number>;
@@ -107,24 +107,16 @@ export function parseLabels(text: string, file: string): LabelMap {
 }
 
 export async function readLabels(file: string): Promise<LabelMap> {
+  const bytes = await readInputFile(file, { what: '--labels', maxBytes: LIST_MAX_BYTES, exitCode: ExitCode.DATA, fix: 'check the --labels path' });
   let text: string;
   try {
-    const bytes = await readFile(file);
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      const loose = new TextDecoder().decode(bytes);
-      const line = loose.slice(0, Math.max(0, loose.indexOf('\uFFFD'))).split('\n').length;
-      throw new DataError(`line ${line} is not UTF-8 text: not a text labels file`, {
-        file,
-        expected: 'a text file of `NAME LABEL` lines (val.txt form) or LOC_val_solution.csv',
-      });
-    }
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    throw new DataError(`cannot read labels file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const loose = new TextDecoder().decode(bytes);
+    const line = loose.slice(0, Math.max(0, loose.indexOf('\uFFFD'))).split('\n').length;
+    throw new DataError(`line ${line} is not UTF-8 text: not a text labels file`, {
       file,
-      fix: 'check the --labels path',
+      expected: 'a text file of `NAME LABEL` lines (val.txt form) or LOC_val_solution.csv',
     });
   }
   return parseLabels(text, file);

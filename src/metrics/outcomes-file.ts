@@ -3,9 +3,9 @@
  * eval --json result (its `per_image` field) or an eval --predictions CSV
  * (`file,label,top1,top2,top3,top4,top5,margin`).
  */
-import { readFile } from 'node:fs/promises';
-import { UsageError, errnoWords } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { ImageOutcome } from './paired.js';
+import { readInputText, RESULT_MAX_BYTES } from '../io/input.js';
 
 /** The compact per-image record an eval --json result carries. */
 export interface PerImage {
@@ -73,12 +73,7 @@ function fromCsv(text: string, file: string): ImageOutcome[] {
 }
 
 export async function readOutcomes(file: string, flag: string): Promise<ImageOutcome[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${flag}: ${errnoWords(e)}`, { file, fix: 'check the path' });
-  }
+  const text = await readInputText(file, { what: flag, maxBytes: RESULT_MAX_BYTES });
   if (text.trimStart().startsWith('{')) {
     let v: unknown;
     try {

@@ -3,12 +3,12 @@
  * a zoo result, gathers example thumbnails when asked, and renders the page. Used by `zoo report` and
  * by `zoo eval --report`.
  */
-import { readFile } from 'node:fs/promises';
 import { loadClassNames } from '../data/imagenet.js';
 import { UsageError } from '../errors.js';
 import { gatherExamples, readPredictionsCsv, type RunExamples } from './examples.js';
 import { readRun, resultsIn, type RunView } from './fields.js';
 import { renderPage } from './page.js';
+import { readInputText, RESULT_MAX_BYTES } from '../io/input.js';
 
 export interface ReportSource {
   /** The name shown on the page and in errors. */
@@ -27,12 +27,7 @@ export interface ExampleOptions {
 }
 
 export async function readSource(file: string): Promise<ReportSource> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read the result (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { file, fix: 'check the path' });
-  }
+  const text = await readInputText(file, { what: 'the result', maxBytes: RESULT_MAX_BYTES });
   try {
     return { file, doc: JSON.parse(text) as unknown };
   } catch {

@@ -5,9 +5,10 @@
  * top-1/top-2 margin) and the images under the data root; the figures on the page still come from the
  * JSON only: a thumbnail shows names, never a number.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { readInputText, RESULT_MAX_BYTES } from '../io/input.js';
 
 export interface PredictionRow {
   file: string;
@@ -73,12 +74,7 @@ function records(text: string): string[] {
 
 /** Reads a `zoo eval --predictions` CSV. */
 export async function readPredictionsCsv(file: string): Promise<PredictionRow[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read the predictions file (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { file, fix: 'pass the --predictions CSV that zoo eval wrote for this result' });
-  }
+  const text = await readInputText(file, { what: 'the predictions file', maxBytes: RESULT_MAX_BYTES, fix: 'pass the --predictions CSV that zoo eval wrote for this result' });
   const rows = records(text);
   if (rows[0] !== HEADER) {
     throw new UsageError('not a zoo predictions file', { file, expected: `a header line "${HEADER}" (zoo eval --predictions)`, fix: 'pass the --predictions CSV that zoo eval wrote for this result' });

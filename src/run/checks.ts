@@ -10,11 +10,11 @@
  * without failing on chance. The one exception is a baseline measured on exactly the same images
  * (same selection): both numbers are then deterministic and compared directly.
  */
-import { readFile } from 'node:fs/promises';
 import { DataError, UsageError } from '../errors.js';
 import { baselineProblems, describeProblems } from './run-schema.js';
 import { wilsonInterval } from '../metrics/interval.js';
 import { publishedConfigs, type PretrainedTag } from '../models/registry.js';
+import { readInputText, RESULT_MAX_BYTES } from '../io/input.js';
 
 /** `published` or a number of points in [0, 100]. */
 export type Expectation = 'published' | number;
@@ -91,15 +91,7 @@ export interface Baseline {
 }
 
 export async function readBaseline(file: string): Promise<Baseline> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read --baseline: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
-      file,
-      expected: 'a results file written by zoo eval --json',
-    });
-  }
+  const text = await readInputText(file, { what: '--baseline', maxBytes: RESULT_MAX_BYTES, fix: 'pass a results file written by zoo eval --json' });
   let v: unknown;
   try {
     v = JSON.parse(text);

@@ -1,13 +1,13 @@
 /** `--real-labels [file]`: the ImageNet-ReaL label lists a run also scores against, and its result block. */
-import { readFile } from 'node:fs/promises';
 import { loadRealLabels } from '../data/imagenet.js';
-import { DataError } from '../errors.js';
+import { DataError, ExitCode } from '../errors.js';
 import type { MetricsAccumulator, RealAccuracy, RealLabels } from '../metrics/accumulator.js';
 import { compareFigures } from '../metrics/compare.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { primaryPublished, type PretrainedTag } from '../models/registry.js';
 import { round4 } from '../util/round.js';
 import type { RealResult } from './result.js';
+import { LIST_MAX_BYTES, readInputText } from '../io/input.js';
 
 /** The lists and where they came from (the run's identity records the source). */
 export interface RealLabelSet {
@@ -35,12 +35,7 @@ function parseRealLabels(file: string, text: string): RealLabels {
 export async function readRealLabels(choice: string | true | undefined): Promise<RealLabelSet | null> {
   if (choice === undefined) return null;
   if (choice === true) return { labels: loadRealLabels(), source: 'bundled real.json (Beyer et al. 2020)' };
-  let text: string;
-  try {
-    text = await readFile(choice, 'utf8');
-  } catch (e) {
-    throw new DataError(`cannot read --real-labels: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: choice, fix: 'check the path' });
-  }
+  const text = await readInputText(choice, { what: '--real-labels', maxBytes: LIST_MAX_BYTES, exitCode: ExitCode.DATA });
   return { labels: parseRealLabels(choice, text), source: choice };
 }
 

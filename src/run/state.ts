@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { writeOutput, type OutputTarget } from '../io/output.js';
 import { camelKeys, snakeKeys } from '../io/json-keys.js';
 import { DataError, UsageError } from '../errors.js';
@@ -21,6 +21,7 @@ import { requireCheckpointFile } from '../models/weights/file.js';
 import { MetricsAccumulator, type MetricsState, type RealLabels } from '../metrics/accumulator.js';
 import type { TopKAccumulator, TopKState } from '../metrics/topk.js';
 import { verifyAgainstPredictions, verifyMetricsState, verifyTopKState } from '../metrics/verify.js';
+import { InputError, readInputText, RESULT_MAX_BYTES } from '../io/input.js';
 
 export const STATE_KIND = 'zoo-eval-state';
 export const STATE_VERSION = 1;
@@ -109,9 +110,10 @@ export async function removeState(file: string): Promise<void> {
 export async function readState<A>(file: string): Promise<EvalState<A>> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputText(file, { what: '--resume: the state file', maxBytes: RESULT_MAX_BYTES, fix: 'delete it and run without --resume' });
   } catch (e) {
-    throw new UsageError(`--resume: no state file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+    if (!(e instanceof InputError && e.errno)) throw e;
+    throw new UsageError(`--resume: no state file (${e.errno})`, {
       file,
       expected: 'the state file an interrupted zoo eval wrote',
       fix: 'run without --resume to start over, or pass --state FILE where the interrupted run wrote it',
