@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachePathFor } from '../src/models/weights/cache.js';
 import { resolveModel } from '../src/models/registry.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
-import { readJson } from './support/trust.js';
+import { readJson, startZoo } from './support/trust.js';
 
 const N = 6;
 let dir: string;
@@ -157,5 +157,44 @@ describe('zoo eval with several models: --resume, --shard', () => {
       const b = JSON.parse(await readFile(join(whole, `${tag}.json`), 'utf8')) as Record<string, unknown>;
       for (const k of ['model', 'images', 'top1', 'top5', 'top1_correct', 'top5_correct']) expect(a[k], k).toEqual(b[k]);
     }
+  });
+
+  it('Ctrl-C in the second group, then --resume: the finished group is not redone, and the results equal an uninterrupted sweep\'s', async () => {
+    await cacheRecipe('rexnetr_200'); // 288/1.0: a group of its own, after rexnet_100's
+    const models = ['rexnet_100', 'rexnetr_200'];
+    const ref = join(dir, 'ctrl-c-ref');
+    const runDir = join(dir, 'ctrl-c-run');
+    await mkdir(ref);
+    await mkdir(runDir);
+    const whole = await runZoo(['eval', ...models, ...common(), '--json-dir', ref, '--results-file', join(ref, 'results.csv')], { env: env() });
+    expect(whole.code, whole.stderr).toBe(0);
+    const args = ['eval', ...models, ...common(), '--json-dir', runDir, '--results-file', join(runDir, 'results.csv')];
+    // Held (test/support/hold.mjs) while the second group reads rexnetr_200's checkpoint: the first group is done.
+    const live = startZoo(args, 60_000, {
+      ...env(),
+      NODE_OPTIONS: `--import=${join(import.meta.dirname, 'support', 'hold.mjs')}`,
+      ZOO_TEST_HOLD: 'read:rexnetr_200.sw_in12k_ft_in1k',
+    });
+    while (!live.stderr().includes('zoo-test: holding')) await new Promise((r) => setTimeout(r, 20));
+    live.child.kill('SIGINT');
+    while (!live.stderr().includes('SIGINT: stopping')) await new Promise((r) => setTimeout(r, 20));
+    live.child.kill('SIGINT'); // the held read never ends: the second signal exits at once
+    const stopped = await live.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const firstJson = await readFile(join(runDir, 'rexnet_100.nav_in1k.json'), 'utf8');
+    const resumed = await runZoo([...args, '--resume'], { env: env() });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('rexnet_100.nav_in1k (finished earlier: not run again)');
+    expect(await readFile(join(runDir, 'rexnet_100.nav_in1k.json'), 'utf8')).toBe(firstJson);
+    for (const tag of ['rexnet_100.nav_in1k', 'rexnetr_200.sw_in12k_ft_in1k']) {
+      const a = JSON.parse(await readFile(join(runDir, `${tag}.json`), 'utf8')) as Record<string, unknown>;
+      const b = JSON.parse(await readFile(join(ref, `${tag}.json`), 'utf8')) as Record<string, unknown>;
+      const { weights: _wa, identity: _ia, ...na } = numbers(a);
+      const { weights: _wb, identity: _ib, ...nb } = numbers(b);
+      expect(na).toEqual(nb);
+    }
+    // The results file: every row once, as the uninterrupted sweep's (images/s aside).
+    const rows = async (f: string) => (await readFile(f, 'utf8')).trim().split('\n').map((l) => l.split(',').filter((_, i) => i !== 13));
+    expect(await rows(join(runDir, 'results.csv'))).toEqual(await rows(join(ref, 'results.csv')));
   });
 });
