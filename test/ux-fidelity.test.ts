@@ -38,13 +38,13 @@ describe('the published row follows the effective eval config (item 1)', () => {
 });
 
 describe('the header line and the config in the table (item 2)', () => {
-  it('one stderr line says model, weights (path, SHA-256 prefix), config with sources, engine, batch, data; --quiet drops it', async () => {
+  it('one stderr line says model, weights (path, SHA-256 prefix), config with sources, engine, threads, batch, data; --quiet drops it', async () => {
     const args = ['eval', 'mobilenetv2-12-int8', '--data', 'sample', '--limit', '4', '-b', '4', '--threads', '1', '--crop-pct', '1.0'];
     const run = await runZoo(args);
     expect(run.code, run.stderr).toBe(0);
     const headers = run.stderr.split('\n').filter((l) => l.startsWith('zoo: mobilenetv2-12-int8.onnx_model_zoo | weights '));
     expect(headers).toHaveLength(1);
-    expect(headers[0]).toMatch(/\| weights \S+model\.onnx \(sha256 [0-9a-f]{12}\) \| input_size 224, .*\(catalogue mobilenetv2-12-int8\.onnx_model_zoo\); crop_pct 1 \(--crop-pct\) \| onnxruntime \S+ on cpu, batch 4, \d+ workers \| data \S+ \(flat, 4 of 106 images\)$/);
+    expect(headers[0]).toMatch(/\| weights \S+model\.onnx \(sha256 [0-9a-f]{12}\) \| input_size 224, .*\(catalogue mobilenetv2-12-int8\.onnx_model_zoo\); crop_pct 1 \(--crop-pct\) \| onnxruntime \S+ on cpu, 1 thread, batch 4, \d+ workers \| data \S+ \(flat, 4 of 106 images\)$/);
     expect(run.stdout).toMatch(/^config: .*crop_pct 1 \(--crop-pct\)$/m);
     const quiet = await runZoo([...args, '-q']);
     expect(quiet.stderr).not.toMatch(/\| weights /);

@@ -41,10 +41,14 @@ describe('did you mean (item 3)', () => {
     expect(oneLineUsage(await runZoo(['info', 'resnext101']))).toMatch(/did you mean resnext101_\w+.*\(`zoo list`/);
   }, 60_000);
 
-  it('a timm architecture zoo does not implement says so instead of guessing another family', async () => {
+  it('a timm architecture zoo does not implement says so instead of guessing another family, and how to evaluate it as ONNX', async () => {
     for (const name of ['resnet50', 'vit_base_patch16_224']) {
       const line = oneLineUsage(await runZoo(['eval', name, '--data', flat]));
       expect(line).toMatch(new RegExp(`${name} is a timm architecture .* that zoo does not implement`));
+      // ... and how to evaluate it anyway: as an ONNX export (issue 10.3).
+      expect(line).toContain(`python onnx_export.py --model ${name} ${name}.onnx`);
+      expect(line).toContain(`torch.onnx.export of timm.create_model('${name}', pretrained=True)`);
+      expect(line).toContain(`run \`zoo eval ${name}.onnx --data DIR\``);
       expect(line).not.toMatch(/did you mean|rexnet_|resnext50/);
     }
   }, 60_000);

@@ -18,6 +18,11 @@ export interface LoadedModel {
   /** What actually runs it, e.g. `onnxruntime cpu`, `tfjs wasm`, `tfjs tensorflow (cuda)`. */
   readonly backend: string;
   readonly device: Device;
+  /**
+   * The intra-op threads it computes with, as the engine decided them (--threads, or the default):
+   * for the run's header line. null when the device, not a thread count, decides (CUDA).
+   */
+  readonly threads: number | null;
   /** Input [C, H, W]. */
   readonly inputShape: readonly [number, number, number];
   /** `input` holds n images [n, C, H, W], float32, normalised; returns logits [n, classes]. */

@@ -224,7 +224,12 @@ export function unknownModelFix(name: string): string {
   const s = suggest(name, modelNames(), allTags().map((t) => t.name));
   if (s.kind === 'timm-only') {
     const families = [...new Set(ARCHITECTURES.map((a) => a.family))].join(', ');
-    return `${name} is a timm architecture (${s.family}) that zoo does not implement; zoo implements ${families} (\`zoo list\` shows every model)`;
+    // zoo evaluates any ONNX export as a model file (issue 11), so the way forward is one export away.
+    const onnx = `${name.replace(/[^\w.-]/g, '_')}.onnx`;
+    return (
+      `${name} is a timm architecture (${s.family}) that zoo does not implement; zoo implements ${families} (\`zoo list\` shows every model); ` +
+      `to evaluate it, export it to ONNX (timm's onnx_export.py: \`python onnx_export.py --model ${name} ${onnx}\`, or torch.onnx.export of timm.create_model('${name}', pretrained=True)) and run \`zoo eval ${onnx} --data DIR\``
+    );
   }
   if (s.names.length === 0) return '`zoo list` shows every model';
   return `did you mean ${s.names.join(', ')}? (\`zoo list\` shows every model)`;

@@ -344,7 +344,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       const config = describeSources(cfg, source.configSources);
       say(
         `zoo: ${source.tag.name} | weights ${w.file} (sha256 ${w.sha256.slice(0, 12)}) | ${config}` +
-          ` | ${run.model.backend} on ${run.model.device}, batch ${batchSize}, ${workers} workers` +
+          ` | ${run.model.backend} on ${run.model.device}${threadsPart(run.model.threads)}, batch ${batchSize}, ${workers} workers` +
           ` | data ${resolve(dataset.root)} (${dataset.layout}, ${samples.length} of ${dataset.samples.length} images)`,
       );
     }
@@ -570,4 +570,9 @@ function startupFigures(m: StartupMarks) {
       first_inference_s: m.firstBatchReady === undefined || m.firstBatchDone === undefined ? null : seconds(m.firstBatchDone - m.firstBatchReady),
     },
   };
+}
+
+/** The engine's compute threads for the header line (`, 4 threads`); nothing on CUDA, where the device decides. */
+function threadsPart(threads: number | null): string {
+  return threads === null ? '' : `, ${threads} thread${threads === 1 ? '' : 's'}`;
 }

@@ -43,8 +43,9 @@ export async function openOnnxFile(file: string, opts: OpenOptions): Promise<Ope
   if (opts.device === 'cuda') checkCudaAvailable();
   const ort = await loadOrt();
   let session: OrtSession;
+  const threads = opts.device === 'cuda' ? null : (opts.threads ?? availableParallelism());
   try {
-    const options = opts.device === 'cuda' ? cudaSessionOptions() : cpuSessionOptions(opts.threads ?? availableParallelism());
+    const options = threads === null ? cudaSessionOptions() : cpuSessionOptions(threads);
     // Errors reach the user as one line of ours; onnxruntime's own log would print them again, in colour.
     session = await ort.InferenceSession.create(bytes, { ...options, logSeverityLevel: 4 });
   } catch (e) {
@@ -62,7 +63,7 @@ export async function openOnnxFile(file: string, opts: OpenOptions): Promise<Ope
     outputs,
     params: summary.params,
     details: { producer: summary.producer, ir_version: summary.irVersion, opsets: summary.opsets, nodes: summary.nodes, params_by_type: summary.paramsByType },
-    runner: (plan, output, inputShape) => onnxRunner(ort, session, file, plan, output, inputShape, opts.device),
+    runner: (plan, output, inputShape) => onnxRunner(ort, session, file, plan, output, inputShape, opts.device, threads),
     dispose: () => session.release(),
   };
 }
@@ -77,6 +78,7 @@ function onnxRunner(
   output: string,
   inputShape: readonly [number, number, number],
   device: Device,
+  threads: number | null,
 ): LoadedModel {
   const [c, h, w] = inputShape;
   const per = c * h * w;
@@ -107,6 +109,7 @@ function onnxRunner(
     engine: 'onnxruntime',
     backend: `onnxruntime ${device}`,
     device,
+    threads,
     inputShape,
     async run(input: Float32Array, n: number): Promise<Float32Array> {
       const parts: Float32Array[] = [];

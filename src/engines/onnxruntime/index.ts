@@ -146,6 +146,7 @@ export const onnxruntimeEngine: Engine = {
       engine: 'onnxruntime',
       backend: `onnxruntime ${opts.device}`,
       device: opts.device,
+      threads: opts.device === 'cuda' ? null : (opts.threads ?? availableParallelism()),
       inputShape: graph.inputShape,
       async run(input: Float32Array, n: number): Promise<Float32Array> {
         if (input.length !== n * perImage) {

@@ -7,6 +7,7 @@
  * tfjs-node-gpu actually running on a GPU, else an EngineError says how to get there.
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -35,6 +36,8 @@ export interface BackendChoice {
   readonly label: string;
   /** Set when zoo fell back from a faster backend; the CLI prints it once. */
   readonly note?: string;
+  /** Intra-op threads it computes with (LoadedModel.threads); null on CUDA. */
+  readonly threads: number | null;
 }
 
 export interface BackendReport {
@@ -130,14 +133,14 @@ function probeNative(pkg: string): Promise<NativeProbe> {
   return p;
 }
 
-let wasmInit: Promise<{ ok: boolean; reason: string }> | undefined;
+let wasmInit: Promise<{ ok: boolean; reason: string; threads: number }> | undefined;
 
 /** The folder holding the .wasm binaries, resolved from the installed package so it works offline. */
 export function wasmBinaryDir(): string {
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/');
 }
 
-function initWasm(threads: number | undefined): Promise<{ ok: boolean; reason: string }> {
+function initWasm(threads: number | undefined): Promise<{ ok: boolean; reason: string; threads: number }> {
   if (!wasmInit) {
     wasmInit = (async () => {
       try {
@@ -147,14 +150,15 @@ function initWasm(threads: number | undefined): Promise<{ ok: boolean; reason: s
         // matters only if that changes.
         const mt = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
         if (mt && threads !== undefined) setThreadsCount(threads);
-        if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the wasm backend failed to initialise' };
+        if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the wasm backend failed to initialise', threads: 1 };
         const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
         return {
           ok: true,
           reason: `WebAssembly${simd ? ' with SIMD' : ' without SIMD'}, ${mt ? 'multi-threaded' : 'single-threaded (tfjs has no wasm threads under Node)'}`,
+          threads: mt ? (threads ?? availableParallelism()) : 1,
         };
       } catch (err) {
-        return { ok: false, reason: explainLoadError(err) };
+        return { ok: false, reason: explainLoadError(err), threads: 1 };
       }
     })();
   }
@@ -200,7 +204,7 @@ async function choose(device: Device, threads: number | undefined): Promise<Back
   }
   if (device === 'cuda') {
     const gpu = await probeNative(TFJS_NODE_GPU);
-    if (gpu.loaded && gpu.usingGpu) return { name: 'tensorflow', device: 'cuda', label: 'tfjs tensorflow (cuda)' };
+    if (gpu.loaded && gpu.usingGpu) return { name: 'tensorflow', device: 'cuda', label: 'tfjs tensorflow (cuda)', threads: null };
     const why = gpu.loaded
       ? `${TFJS_NODE_GPU} loaded but TensorFlow found no usable CUDA device (it needs the CUDA 11.2 and cuDNN 8.1 libraries on the library path and an NVIDIA driver)`
       : gpu.installed
@@ -214,7 +218,8 @@ async function choose(device: Device, threads: number | undefined): Promise<Back
     });
   }
   const native = await probeNative(TFJS_NODE);
-  if (native.loaded) return { name: 'tensorflow', device: 'cpu', label: 'tfjs tensorflow (cpu)' };
+  // libtensorflow reads TF_NUM_INTRAOP_THREADS when it loads (set above from --threads); unset, it uses every core.
+  if (native.loaded) return { name: 'tensorflow', device: 'cpu', label: 'tfjs tensorflow (cpu)', threads: Number(process.env['TF_NUM_INTRAOP_THREADS']) || availableParallelism() };
   const wasm = await initWasm(threads);
   // --device cpu never loads tfjs-node-gpu (it would take the GPU); point at it when it is there.
   const gpuHint = isInstalled(TFJS_NODE_GPU) ? ` (${TFJS_NODE_GPU} is installed: --device cuda uses it)` : '';
@@ -224,6 +229,7 @@ async function choose(device: Device, threads: number | undefined): Promise<Back
       name: 'wasm',
       device: 'cpu',
       label: 'tfjs wasm',
+      threads: wasm.threads,
       note: `tfjs: ${why}; running on the WebAssembly backend (slower). For native speed: ${NODE_FIX}`,
     };
   }
@@ -237,6 +243,7 @@ async function choose(device: Device, threads: number | undefined): Promise<Back
     name: 'cpu',
     device: 'cpu',
     label: 'tfjs cpu',
+    threads: 1, // the pure-JavaScript backend runs on the main thread
     note: `tfjs: ${why} and the wasm backend failed (${wasm.reason}); running on the pure-JavaScript cpu backend (very slow)`,
   };
 }

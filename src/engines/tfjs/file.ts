@@ -202,6 +202,7 @@ export async function openTfjsFile(file: string, opts: { device: Device; threads
       engine: 'tfjs',
       backend: choice.label,
       device: opts.device,
+      threads: choice.threads,
       inputShape,
       async run(input: Float32Array, n: number): Promise<Float32Array> {
         await activate(choice.name);

@@ -49,6 +49,7 @@ class TfjsModel implements TfjsLoadedModel {
   readonly engine = 'tfjs' as const;
   readonly backend: string;
   readonly device;
+  readonly threads: number | null;
   readonly inputShape: readonly [number, number, number];
   readonly note: string | undefined;
   private lowered: LoweredGraph | undefined;
@@ -60,6 +61,7 @@ class TfjsModel implements TfjsLoadedModel {
   ) {
     this.backend = choice.label;
     this.device = choice.device;
+    this.threads = choice.threads;
     this.note = choice.note;
     this.inputShape = graph.inputShape;
     this.lowered = lowered;

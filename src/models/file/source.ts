@@ -158,6 +158,7 @@ export async function openFileSource(path: string, flags: FileSourceFlags): Prom
           engine: raw.engine,
           backend: raw.backend,
           device: raw.device,
+          threads: raw.threads,
           inputShape: raw.inputShape,
           async run(input: Float32Array, n: number): Promise<Float32Array> {
             const out = await raw.run(input, n);
