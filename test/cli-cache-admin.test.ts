@@ -2,14 +2,15 @@
  * Issue 12, `zoo cache` through the real CLI: sizing a crop cache a real run filled, pruning crop
  * entries by age (and nothing that is not an entry), pruning zoo's weights cache of `.bad`,
  * abandoned `.part` and orphaned `.meta.json` files (a `.part` under a live lock stays), and
- * `zoo cache add` putting a checkpoint where `--offline` finds it (a file that does not parse is
- * refused, nothing placed).
+ * `zoo cache add` putting a checkpoint where `--offline` finds it (a file that does not parse, or
+ * does not fit the architecture, is refused, nothing placed).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
+import { encodeSafetensors } from '../src/models/weights/safetensors.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
 import { readJson } from './support/trust.js';
 
@@ -137,6 +138,16 @@ describe('zoo cache add', () => {
     expect(r.code).toBe(ExitCode.WEIGHTS);
     expect(r.stderr).toMatch(/junk\.safetensors.*not a whole checkpoint/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    const listed = await runZoo(['cache', 'rexnet_100', '--json', '-'], { env });
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+  });
+
+  it('refuses a checkpoint that parses but does not fit the architecture', async () => {
+    const other = join(dir, 'other.safetensors');
+    await writeFile(other, encodeSafetensors(new Map([['fc.weight', { dtype: 'float32', shape: [2, 2], data: new Float32Array(4) }]])));
+    const r = await runZoo(['cache', 'add', 'rexnet_100', other], { env });
+    expect(r.code).toBe(ExitCode.WEIGHTS);
+    expect(r.stderr).toMatch(/other\.safetensors.*weights do not fit this architecture/);
     const listed = await runZoo(['cache', 'rexnet_100', '--json', '-'], { env });
     expect(JSON.parse(listed.stdout)).toEqual([]);
   });

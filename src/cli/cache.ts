@@ -11,7 +11,9 @@ import { Command, Option } from 'commander';
 import { pruneCropCache, surveyCropCache, type CropCacheSurvey } from '../data/crop-cache.js';
 import { UsageError } from '../errors.js';
 import { addToCache, pruneWeightsCache } from '../models/weights/cache-admin.js';
+import type { HostTensor } from '../models/graph.js';
 import { resolveModel } from '../models/registry.js';
+import { buildGraph } from '../run/model-source.js';
 import { allTags } from '../models/registry.js';
 import { cachedPath } from '../models/weights/cache.js';
 import { ecosystemCandidate, hubCacheDir, torchCheckpointsDir } from '../models/weights/ecosystem.js';
@@ -182,8 +184,12 @@ export function cacheCommand(io: Io, wrap: Wrap): Command {
       .argument('<file>', 'the checkpoint (.safetensors, .pth)')
       .action(
         wrap(async (model: string, file: string) => {
-          const { tag } = resolveModel(model);
-          const dest = await addToCache(tag, file);
+          const resolved = resolveModel(model);
+          const { tag } = resolved;
+          // The weights must fit the architecture (names and shapes), as a run would check them.
+          const size = [tag.evalConfig.inputSize[1], tag.evalConfig.inputSize[2]] as const;
+          const fits = resolved.architecture ? (t: ReadonlyMap<string, HostTensor>) => void buildGraph(resolved, size, t, file) : undefined;
+          const dest = await addToCache(tag, file, fits);
           io.stdout.write(`${tag.name}: ${dest}\n`);
           return 0;
         }),

@@ -7,6 +7,7 @@ import { createReadStream, existsSync, readdirSync, rmSync, statSync } from 'nod
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WeightsError } from '../../errors.js';
+import type { HostTensor } from '../graph.js';
 import type { PretrainedTag } from '../registry.js';
 import { cacheDir, cachePathFor, metaPathFor } from './cache.js';
 import { hashPrefixFromName } from './hub.js';
@@ -69,11 +70,11 @@ async function sha256Of(file: string): Promise<string> {
 
 /**
  * Copies a checkpoint fetched by hand to where a run (and `--offline`) looks for `tag`'s weights,
- * after checking it: a whole checkpoint that parses, the catalogue's size and SHA-256 (or the
+ * after checking it: a whole checkpoint that parses (and passes `fits`), the catalogue's size and SHA-256 (or the
  * hash prefix a torchvision file name carries) where known. Returns the cache path. The copy is
  * atomic; an older file there (and its download record) is replaced.
  */
-export async function addToCache(tag: PretrainedTag, file: string): Promise<string> {
+export async function addToCache(tag: PretrainedTag, file: string, fits?: (tensors: ReadonlyMap<string, HostTensor>) => void): Promise<string> {
   const w = tag.weights;
   if (w.kind === 'manual' || w.kind === 'embedded') {
     throw new WeightsError(`${tag.name}'s weights are ${w.kind === 'manual' ? 'a manual download' : 'shipped with zoo'}: there is no cache entry for them`, {
@@ -82,7 +83,10 @@ export async function addToCache(tag: PretrainedTag, file: string): Promise<stri
   }
   const defect = checkpointDefect(file);
   if (defect) throw new WeightsError(`not a whole checkpoint: ${defect}`, { file, fix: 'fetch the file again' });
-  await loadCheckpoint(file); // parses every tensor; throws a WeightsError naming the file
+  // Parses every tensor (a WeightsError naming the file otherwise); `fits` checks names and shapes
+  // against the architecture where the caller can build it.
+  const tensors = await loadCheckpoint(file);
+  fits?.(tensors);
   const size = statSync(file).size;
   if (w.size !== undefined && size !== w.size) {
     throw new WeightsError(`${size} bytes, the catalogue says ${w.size} for ${tag.name}`, { file, fix: `check that this is ${tag.name}'s checkpoint` });
