@@ -16,6 +16,7 @@ import { loadValLabels, synsetToIndex, VAL_SIZE } from './imagenet.js';
 import { readLabels, stemOf, type LabelMap } from './labels.js';
 import type { ArchiveEntryRef } from './pipeline.js';
 import { listTarImages, type TarImageIndex } from './tar.js';
+import { SKIPPED_ENTRIES } from './warnings.js';
 
 export interface Sample {
   /** The image's path; for an image inside a tar, `${tarPath}:${entryPath}` (for messages). */
@@ -220,7 +221,7 @@ function tarWarnings(index: TarImageIndex): string[] {
   const w: string[] = [];
   if (index.skipped.length > 0) {
     const shown = index.skipped.slice(0, 3).map((s) => `'${s.path}' (${s.reason})`);
-    w.push(`${index.skipped.length} unsafe or unsupported tar entries ignored: ${eg(shown)}`);
+    w.push(`${index.skipped.length} ${SKIPPED_ENTRIES} tar entries ignored: ${eg(shown)}`);
   }
   if (index.duplicates.length > 0) {
     w.push(

@@ -24,6 +24,7 @@ import { spoolGzip } from './spool.js';
 import { listTarFiles } from './tar.js';
 import { allTestSets, subsetClasses, testSet, validLabelsOf, type TestSet, type TestSetName } from './test-sets.js';
 import { listZipFiles } from './zip.js';
+import { SKIPPED_ENTRIES } from './warnings.js';
 
 export interface TestSetData {
   dataset: Dataset;
@@ -178,7 +179,7 @@ function archiveTree(archive: string, entries: { path: string; ref: ArchiveEntry
   }
   const [root, classes] = [...roots][0]!;
   const warnings: string[] = [];
-  if (skipped.length > 0) warnings.push(`${skipped.length} unsafe or unsupported archive entries ignored: ${eg(skipped.map((s) => `'${s.path}' (${s.reason})`))}`);
+  if (skipped.length > 0) warnings.push(`${skipped.length} ${SKIPPED_ENTRIES} archive entries ignored: ${eg(skipped.map((s) => `'${s.path}' (${s.reason})`))}`);
   if (duplicates.length > 0) warnings.push(`DUPLICATES: ${duplicates.length} paths are stored more than once in the archive (e.g. ${eg(duplicates)}): the last copy is used`);
   return { where: root ? `${archive}:${root}` : archive, names: [basename(archive), ...root.split('/')], classes, warnings, other, duplicates: duplicates.length };
 }

@@ -37,6 +37,7 @@ import { describeSources } from '../models/file/config.js';
 import { runLoop, type LoopMarks } from './loop.js';
 import type { OpenLoader } from './shared-pass.js';
 import type { ModelSource } from '../models/source.js';
+import { saidBeforeRun } from '../data/warnings.js';
 import { readRealLabels, realResult } from './real-labels.js';
 import { buildResult, jsonText, predictionsCsv, resultCsv, type EvalResult, type Selection } from './result.js';
 import {
@@ -288,8 +289,9 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
     const { dataset, samples, selection, nameOf } = data;
     // Data warnings wait until the data has proved usable (the first batch evaluated), so they never
     // come before a fatal error; INCOMPLETE is said once, in the result table, not here; --quiet
-    // keeps only those that change what the result means (duplicates counted twice).
-    let pendingWarnings = dataset.warnings.filter((w) => !w.startsWith('INCOMPLETE') && (!req.quiet || w.startsWith('DUPLICATES')));
+    // keeps only those that change what the result means (duplicates counted twice, hostile archive
+    // entries skipped).
+    let pendingWarnings = dataset.warnings.filter((w) => saidBeforeRun(w, req.quiet));
     const flushWarnings = () => {
       for (const w of pendingWarnings) say(`zoo: warning: ${w}`);
       pendingWarnings = [];
