@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFlatFolder, readPredictions, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
 
@@ -59,9 +59,9 @@ async function exportAs(arch: string, weights: string, size: number, format: For
 }
 
 /** Per-image top-5 of `zoo eval model --data data`, the eval config from the exported config.json. */
-async function top5(model: string, data: string, tag: string): Promise<number[][]> {
+async function top5(model: string, data: string, tag: string, extra: readonly string[] = []): Promise<number[][]> {
   const csv = join(root, `${tag}.csv`);
-  const e = await runZoo(['eval', model, '--data', data, '--predictions', csv, '--quiet']);
+  const e = await runZoo(['eval', model, '--data', data, '--predictions', csv, '--quiet', ...extra]);
   expect(e.code, e.stderr).toBe(0);
   // tfjs-converter's executeAsync() warns at every batch on a graph without control flow; zoo runs
   // such graphs with execute(), so --quiet leaves stderr silent.
@@ -84,7 +84,12 @@ describe('zoo export --format tfjs-graph / tfjs-layers (acceptance)', () => {
     expect(want).toHaveLength(ACCEPTANCE);
     // Distinct predictions, so agreement means something.
     expect(new Set(want.map((p) => p[0])).size).toBeGreaterThan(5);
-    expect(await top5(graph, many, `${arch}.graph`)).toEqual(want);
+    // The folder form: zoo finds model.json and the config.json the export wrote beside it.
+    const json = join(root, `${arch}.graph.json`);
+    expect(await top5(dirname(graph), many, `${arch}.graph`, ['--json', json])).toEqual(want);
+    const result = JSON.parse(await readFile(json, 'utf8')) as { engine: string; config_sources: Record<string, string> };
+    expect(result.engine).toBe('tfjs');
+    expect(result.config_sources).toMatchObject({ input_size: 'config.json input_size', mean: 'config.json', crop_pct: 'config.json crop_pct' });
     expect(await top5(layers, many, `${arch}.layers`)).toEqual(want);
     expect((await topology(graph)).format).toBe('graph-model');
     const l = await topology(layers);
