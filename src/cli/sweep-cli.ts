@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import type { EvalRequest } from '../run/eval-run.js';
-import type { EvalResult } from '../run/result.js';
+import { resultFromFile, type EvalResult } from '../run/result.js';
 import { refuseCollisions } from '../io/output.js';
 import { appendResults, planResultsFile } from '../run/results-file.js';
 import { runSweep, sweepExitCode, type SweepModel, type SweepOutcome } from '../run/sweep.js';
@@ -109,7 +109,7 @@ function resumePoint(req: EvalRequest, name: string): SweepOutcome | null {
   if (json === undefined || !existsSync(json)) return null;
   let doc: EvalResult;
   try {
-    doc = JSON.parse(readFileSync(json, 'utf8')) as EvalResult;
+    doc = resultFromFile(JSON.parse(readFileSync(json, 'utf8'))) as EvalResult; // the code's names inside (snake_case file)
   } catch {
     return null; // not a result: evaluated again, and replaced
   }
