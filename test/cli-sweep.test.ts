@@ -94,6 +94,10 @@ describe('zoo eval with several models', () => {
     expect(after).toHaveLength(4);
     expect(after.slice(0, 3)).toEqual(lines);
     expect(after[3]!.split(',').slice(0, 9)).toEqual(lines[2]!.split(',').slice(0, 9));
+    // Two outputs on stdout are refused before any work.
+    const both = await runZoo(['eval', 'rexnet_130', ...common(), '--results-file', '-', '--json', '-'], { env: env() });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--results-file and --json both write to stdout');
   });
 
   it('reports a model whose weights are missing with its reason, runs the others, and exits 4', async () => {

@@ -208,6 +208,12 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   const status = statusLine(io);
   if (results) {
     refuseCollisions([results], [{ flag: '--data', path: flags.data!, kind: 'tree' }]);
+    // Two outputs on stdout would interleave: one of them must go to a file.
+    const other = Object.entries({ '--json': jsonPath(flags.json), '--csv': flags.csv, '--predictions': flags.predictions, '--report': flags.report }).find(([, p]) => p === '-');
+    if (results.kind === 'stdout' && other) {
+      await req.source.close();
+      throw new UsageError(`--results-file and ${other[0]} both write to stdout`, { fix: 'send one of them to a file' });
+    }
     let result: EvalResult | null = null;
     const outcome = (code: number | null, reason: string | null): SweepOutcome => ({ name: req.source.tag.name, cfg: req.source.cfg, code, result, reason });
     let code: number;
