@@ -1,7 +1,8 @@
 // Preload for interruption tests (NODE_OPTIONS=--import=<this file>), holding the real CLI at one
 // known point so a test can signal it there deterministically (no race with timing):
 //   ZOO_TEST_HOLD=rename       the first rename of a zoo temporary file (`*.tmp-*`) never completes;
-//   ZOO_TEST_HOLD=read:<text>  the first fs.promises.readFile of a path containing <text> never completes.
+//   ZOO_TEST_HOLD=read:<text>  the first fs.promises.readFile or O_NONBLOCK open (src/io/input.ts
+//                              reads user-named inputs so) of a path containing <text> never completes.
 // Either way `zoo-test: holding ...` is written to stderr first. The held call is a promise that
 // never settles (no thread is blocked), so the process can still exit normally.
 import fs from 'node:fs';
@@ -17,7 +18,7 @@ function hold(description) {
   return new Promise(() => {});
 }
 
-const { rename, readFile } = fs.promises;
+const { rename, readFile, open } = fs.promises;
 if (what === 'rename') {
   fs.promises.rename = async (from, to) => {
     if (!held && String(from).includes('.tmp-')) await hold(`the rename of ${from}`);
@@ -28,6 +29,12 @@ if (what === 'rename') {
   fs.promises.readFile = async (file, ...rest) => {
     if (!held && String(file).includes(text)) await hold(`the read of ${file}`);
     return readFile(file, ...rest);
+  };
+  // Only the input reader's opens (O_NONBLOCK), not a weights file's or an output's.
+  fs.promises.open = async (file, ...rest) => {
+    const inputOpen = typeof rest[0] === 'number' && (rest[0] & fs.constants.O_NONBLOCK) !== 0;
+    if (!held && inputOpen && String(file).includes(text)) await hold(`the read of ${file}`);
+    return open(file, ...rest);
   };
 }
 syncBuiltinESMExports();
