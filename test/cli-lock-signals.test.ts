@@ -89,6 +89,29 @@ describe('the --state lock (9.4)', () => {
   });
 });
 
+describe('a reused pid (9.4, 9.9)', () => {
+  it('a lock naming a live pid whose process started after the lock was taken is taken over and said', async () => {
+    // This test's own process is alive, but started long after this lock says it was taken: the pid
+    // now belongs to another process than the lock's owner. (Linux: /proc gives the start time.)
+    const state = join(dir, 'reused.state.json');
+    await writeFile(`${state}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), started_at: '2001-01-01T00:00:00.000Z' }));
+    const r = await runZoo(args(state));
+    if (process.platform !== 'linux') return; // elsewhere only pid-alive is known: the lock is refused
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`taking over a stale lock (pid ${process.pid} now belongs to another process, started after the lock was taken)`);
+    expect((await readdir(dir)).filter((f) => f.startsWith('reused.state.json'))).toEqual([]);
+  });
+
+  it('a lock recording another process start for a live pid is taken over', async () => {
+    const state = join(dir, 'restart.state.json');
+    await writeFile(`${state}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), started_at: new Date().toISOString(), start: 'another-boot:1' }));
+    const r = await runZoo(args(state));
+    if (process.platform !== 'linux') return;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`taking over a stale lock (pid ${process.pid} now belongs to another process)`);
+  });
+});
+
 describe('SIGTERM (9.16)', () => {
   it('before the run starts (reading --baseline): exit 130 and one line, not death by the signal', async () => {
     const baseline = join(dir, 'held-baseline.json');

@@ -4,19 +4,25 @@
  * would overwrite each other's progress; the second is refused with one line naming the first.
  *
  * A lock left by a process that is gone (kill -9, a crash, a reboot) is stale: on the same host a
- * pid that no longer runs (or is our own pid: a restarted container reuses pid 1) is taken over,
- * and that is said on stderr. A lock from another host cannot be checked and is refused with the
+ * pid that no longer runs (or is our own pid: a restarted container reuses pid 1), or that now
+ * belongs to another process (its start, from /proc, differs from the one the lock recorded, or
+ * came after the lock was taken), is taken over, and that is said on stderr. Without /proc only
+ * pid-alive is checked. A lock from another host cannot be checked and is refused with the
  * command that removes it.
  */
 import { readFileSync, unlinkSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
+import { alive, processStart, processStartedAtMs } from './process.js';
 
 export interface LockOwner {
   pid: number;
   host: string;
+  /** When the lock was taken (ISO time). */
   started_at: string;
+  /** The owner's process start ("<boot id>:<start ticks>", src/io/process.ts), where /proc exists. */
+  start?: string;
 }
 
 export interface FileLock {
@@ -51,7 +57,12 @@ function readOwner(file: string): LockOwner | null {
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
     if (Number.isSafeInteger(v.pid) && (v.pid as number) > 0 && typeof v.host === 'string') {
-      return { pid: v.pid as number, host: v.host, started_at: typeof v.started_at === 'string' ? v.started_at : '?' };
+      return {
+        pid: v.pid as number,
+        host: v.host,
+        started_at: typeof v.started_at === 'string' ? v.started_at : '?',
+        ...(typeof v.start === 'string' ? { start: v.start } : {}),
+      };
     }
   } catch {
     // unreadable or torn: treated as stale below
@@ -59,15 +70,19 @@ function readOwner(file: string): LockOwner | null {
   return null;
 }
 
-/** Whether `pid` runs on this host: signal 0 checks without sending anything (EPERM: it runs, as another user). */
-function running(pid: number): boolean {
-  if (pid === process.pid) return false; // a pid namespace reused after a restart: not us, we hold nothing yet
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+/** Why `owner` cannot hold its lock any more (said on stderr), or null when it may. */
+function staleReason(owner: LockOwner): string | null {
+  // A pid namespace reused after a restart: not us, we hold nothing yet.
+  if (owner.pid === process.pid || !alive(owner.pid)) return `pid ${owner.pid} is not running`;
+  const now = owner.start !== undefined ? processStart(owner.pid) : undefined;
+  if (now !== undefined && now !== owner.start) return `pid ${owner.pid} now belongs to another process`;
+  // The lock predates the process now holding that pid (1 s of slack for clock-tick rounding).
+  const started = processStartedAtMs(owner.pid);
+  const taken = Date.parse(owner.started_at);
+  if (started !== undefined && Number.isFinite(taken) && taken < started - 1000) {
+    return `pid ${owner.pid} now belongs to another process, started after the lock was taken`;
   }
+  return null;
 }
 
 /**
@@ -76,7 +91,8 @@ function running(pid: number): boolean {
  */
 export async function lockFile(target: string, flag: string, say: (line: string) => void): Promise<FileLock> {
   const file = `${target}.lock`;
-  const me: LockOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString() };
+  const myStart = processStart(process.pid);
+  const me: LockOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), ...(myStart !== undefined ? { start: myStart } : {}) };
   let staleOwner: number | null = null;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -110,13 +126,14 @@ export async function lockFile(target: string, flag: string, say: (line: string)
         fix: `pass another --state, or if that run is gone: rm ${file}`,
       });
     }
-    if (owner && running(owner.pid)) {
+    const stale = owner ? staleReason(owner) : 'unreadable lock file';
+    if (owner && stale === null) {
       throw new UsageError(`${flag} is in use by another zoo run (pid ${owner.pid}, since ${owner.started_at})`, {
         file: target,
         fix: 'wait for it to finish, or pass another --state FILE',
       });
     }
-    say(`zoo: ${file}: taking over a stale lock (${owner ? `pid ${owner.pid} is not running` : 'unreadable lock file'})`);
+    say(`zoo: ${file}: taking over a stale lock (${stale})`);
     staleOwner = owner?.pid ?? null;
     await rm(file, { force: true });
   }

@@ -11,10 +11,10 @@
  * a holder that makes no progress for the stall window, or a wait past the download deadline,
  * ends in an error naming the lock.
  */
-import { readFileSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { WeightsError } from '../../errors.js';
+import { alive, processStart, processStartedAtMs } from '../../io/process.js';
 
 export interface LockOwner {
   pid: number;
@@ -26,61 +26,12 @@ export interface LockOwner {
   since: number;
 }
 
-/** Linux's USER_HZ, the unit of /proc/<pid>/stat's start time; 100 on every mainstream architecture. */
-const CLOCK_TICKS_PER_S = 100;
 /** A lock file without an owner yet is one being written this instant, unless it is older than this. */
 const CREATING_MS = 10_000;
 const POLL_MS = 250;
 
 /** Locks this process holds now: a lock naming our pid that is not one of them was left by a previous process. */
 const held = new Set<string>();
-
-function procStartTicks(pid: number): number | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (comm) may hold spaces and parentheses; field 22 (starttime) counts from the last ')'.
-    const ticks = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]);
-    return Number.isSafeInteger(ticks) ? ticks : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** The process's identity beyond its pid: boot id and start ticks, or undefined without /proc. */
-export function processStart(pid: number): string | undefined {
-  const ticks = procStartTicks(pid);
-  return ticks === undefined ? undefined : `${bootId()}:${ticks}`;
-}
-
-/** When process `pid` started, in ms since the epoch, or undefined without /proc. */
-function processStartedAtMs(pid: number): number | undefined {
-  const ticks = procStartTicks(pid);
-  if (ticks === undefined) return undefined;
-  try {
-    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-    return Number.isFinite(btime) ? btime * 1000 + (ticks * 1000) / CLOCK_TICKS_PER_S : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The owner a lock file names: JSON from this zoo, a bare pid from older ones, undefined if neither. */
 export function parseLockOwner(text: string, mtimeMs: number): LockOwner | undefined {
