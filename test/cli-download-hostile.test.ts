@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { processStart } from '../src/models/weights/download-lock.js';
+import { processStart } from '../src/io/process.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint, type ZooRun } from './support/cli.js';
 
 const PATH = '/timm/rexnet_100.nav_in1k/resolve/main/model.safetensors';
