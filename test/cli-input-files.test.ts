@@ -30,7 +30,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const KIND = { fifo: /is a FIFO \(named pipe\), not a regular file; save the content to a regular file/, zero: /is a character device, not a regular file/, folder: /is a folder, not a regular file; name a file, not a folder/ };
+const KIND = { fifo: /is a named pipe \(FIFO\), not a regular file; save the content to a regular file/, zero: /is a character device, not a regular file/, folder: /is a directory, not a regular file; name a file, not a folder/ };
 type Kind = keyof typeof KIND;
 const pathOf = (k: Kind) => (k === 'fifo' ? fifo : k === 'zero' ? '/dev/zero' : folder);
 

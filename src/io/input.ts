@@ -14,6 +14,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { fileKind } from './file-kind.js';
 import { errnoWords, ExitCode, ZooError, type ExitCodeValue, type ZooErrorDetails } from '../errors.js';
 
 export interface InputOptions {
@@ -47,15 +48,6 @@ export class InputError extends ZooError {
 
 const codeOf = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
 
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a folder';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
 function refuse(file: string, opts: InputOptions, what: string, fix: string): InputError {
   return new InputError(opts.exitCode ?? ExitCode.USAGE, `${opts.what} ${what}`, { file, fix });
 }
@@ -69,7 +61,7 @@ function unreadable(file: string, opts: InputOptions, e: unknown): InputError {
 function check(file: string, st: Stats, opts: InputOptions): InputError | null {
   if (!st.isFile()) {
     const fix = st.isDirectory() ? 'name a file, not a folder' : 'save the content to a regular file and name that file';
-    return refuse(file, opts, `is ${kindOf(st)}, not a regular file`, fix);
+    return refuse(file, opts, `is ${fileKind(st)}, not a regular file`, fix);
   }
   if (st.size > opts.maxBytes) {
     return refuse(file, opts, `is ${st.size} bytes, more than the ${opts.maxBytes} such a file can hold`, 'name the right file');

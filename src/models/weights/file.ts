@@ -6,17 +6,9 @@
 import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { WeightsError } from '../../errors.js';
+import { fileKind } from '../../io/file-kind.js';
 
 const EXPECTED = 'a .safetensors, .pth/.pth.tar or .pdparams checkpoint file';
-
-function kindOf(s: Stats): string {
-  if (s.isDirectory()) return 'a directory';
-  if (s.isFIFO()) return 'a named pipe (FIFO)';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
 
 /** The file's stats, once it is known to be a regular file (symlinks followed); a WeightsError otherwise. */
 export async function requireCheckpointFile(path: string, fix = 'check the path given to --weights'): Promise<Stats> {
@@ -32,7 +24,7 @@ export async function requireCheckpointFile(path: string, fix = 'check the path 
     });
   }
   if (s.isFile()) return s;
-  const kind = kindOf(s);
+  const kind = fileKind(s);
   throw new WeightsError(`${kind}, not a checkpoint file: zoo reads weights only from regular files`, {
     file: path,
     expected: EXPECTED,
