@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationKind, Graph, HostTensor, Node, Pads, ValueId } from '../../models/graph.js';
+import { GraphUses } from '../../models/graph-uses.js';
 import {
   asFloat32,
   batchNormAffine,
@@ -100,23 +101,14 @@ export function lowerGraph(graph: Graph): LoweredGraph {
 }
 
 class Lowerer {
-  private readonly uses: number[];
-  private readonly consumers: Node[][];
+  /** Who reads each value (a node fuses into its producer only when it is that value's one reader). */
+  private readonly uses: GraphUses;
   private readonly weights: tf.Tensor[] = [];
   /** Nodes already executed as part of a fused step. */
   private readonly absorbed = new Set<Node>();
 
   constructor(private readonly graph: Graph) {
-    const n = graph.shapes.length;
-    this.uses = new Array<number>(n).fill(0);
-    this.consumers = Array.from({ length: n }, () => []);
-    for (const node of graph.nodes) {
-      for (const v of inputsOf(node)) {
-        this.uses[v]!++;
-        this.consumers[v]!.push(node);
-      }
-    }
-    this.uses[graph.output]!++;
+    this.uses = new GraphUses(graph);
   }
 
   private constant(name: string): HostTensor {
@@ -137,7 +129,7 @@ class Lowerer {
 
   /** The single node consuming v, when v has exactly one use and is not the graph output. */
   private soleConsumer(v: ValueId): Node | undefined {
-    return this.uses[v] === 1 ? this.consumers[v]![0] : undefined;
+    return this.uses.soleConsumer(v);
   }
 
   lower(): LoweredGraph {
@@ -427,19 +419,5 @@ class Lowerer {
         return factor ? tf.mul(y, factor) : y;
       },
     };
-  }
-}
-
-function inputsOf(node: Node): readonly ValueId[] {
-  switch (node.op) {
-    case 'input':
-      return [];
-    case 'add':
-    case 'mul':
-      return [node.a, node.b];
-    case 'concat':
-      return node.xs;
-    default:
-      return [node.x];
   }
 }
