@@ -10,10 +10,11 @@
  * pid-alive is checked. A lock from another host cannot be checked and is refused with the
  * command that removes it.
  */
-import { readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
+import { keepAtExit, removeAtExit } from './exit-cleanup.js';
 import { alive, processStart, processStartedAtMs } from './process.js';
 
 export interface LockOwner {
@@ -32,25 +33,6 @@ export interface FileLock {
   readonly staleOwner: number | null;
   /** Removes the lock (also done on process exit if never called). */
   release(): Promise<void>;
-}
-
-const held = new Set<string>();
-let exitHook = false;
-
-function removeOnExit(file: string): void {
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const f of held) {
-        try {
-          unlinkSync(f);
-        } catch {
-          // already gone
-        }
-      }
-    });
-  }
-  held.add(file);
 }
 
 function readOwner(file: string): LockOwner | null {
@@ -97,7 +79,7 @@ export async function lockFile(target: string, flag: string, say: (line: string)
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fh = await open(file, 'wx');
-      removeOnExit(file);
+      removeAtExit(file);
       try {
         await fh.writeFile(JSON.stringify(me) + '\n');
       } finally {
@@ -107,7 +89,7 @@ export async function lockFile(target: string, flag: string, say: (line: string)
         file,
         staleOwner,
         async release() {
-          held.delete(file);
+          keepAtExit(file);
           await rm(file, { force: true });
         },
       };

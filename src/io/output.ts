@@ -21,10 +21,11 @@
  * Temporary files are tracked and removed on every exit path, process.exit() included (a second
  * SIGINT/SIGTERM exits at once).
  */
-import { accessSync, constants, write as fsWrite, lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { accessSync, constants, write as fsWrite, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { chmod, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
+import { keepAtExit, removeAtExit } from './exit-cleanup.js';
 
 /** How an output is written: through process.stdout, streamed to a FIFO/device, or an atomically replaced file. */
 export type OutputKind = 'stdout' | 'stream' | 'file';
@@ -197,26 +198,7 @@ export function refuseCollisions(outputs: readonly OutputTarget[], inputs: reado
   }
 }
 
-/** Temporary files being written: removed on any exit, process.exit() included. */
-const pending = new Set<string>();
-let exitHookInstalled = false;
 let seq = 0;
-
-function track(tmp: string): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const f of pending) {
-        try {
-          unlinkSync(f);
-        } catch {
-          // already gone
-        }
-      }
-    });
-  }
-  pending.add(tmp);
-}
 
 /** What an output holds: text, bytes, or chunks produced as it is written (large CSVs). */
 export type OutputContent = string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
@@ -264,7 +246,7 @@ async function writeStream(out: OutputTarget, content: OutputContent): Promise<v
 
 async function replaceFile(out: OutputTarget, content: OutputContent): Promise<void> {
   const tmp = `${out.target}.tmp-${process.pid}-${seq++}`;
-  track(tmp);
+  removeAtExit(tmp);
   try {
     const fh = await open(tmp, 'wx');
     try {
@@ -280,7 +262,7 @@ async function replaceFile(out: OutputTarget, content: OutputContent): Promise<v
     await rm(tmp, { force: true }).catch(() => undefined);
     throw e;
   } finally {
-    pending.delete(tmp);
+    keepAtExit(tmp);
   }
 }
 
