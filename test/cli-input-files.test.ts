@@ -6,7 +6,7 @@
  * a FIFO run is killed at the timeout (code null), so these fail.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runZoo, tempDir } from './support/cli.js';
@@ -65,6 +65,17 @@ describe('input files that are not regular files are refused, never read', () =>
       }, 120_000);
     }
   }
+
+  it('a config.json beside a model file that is a FIFO: exit 4, one line', async () => {
+    const m = join(dir, 'model');
+    await mkdir(m);
+    await copyFile(MODEL_FILE, join(m, 'model.onnx'));
+    expect(spawnSync('mkfifo', [join(m, 'config.json')]).status).toBe(0);
+    const run = await runZoo(['eval', join(m, 'model.onnx'), '--data', 'sample', '--limit', '2'], { timeoutMs: 90_000 });
+    expect(run.signal, run.stderr).toBeNull();
+    expect(run.code, run.stderr).toBe(4);
+    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/config\.json: config\.json is a named pipe \(FIFO\), not a regular file/);
+  }, 120_000);
 
   it('a file larger than the bound is refused before it is read', async () => {
     const big = join(dir, 'valid.txt');

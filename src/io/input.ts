@@ -1,6 +1,6 @@
 /**
  * Every file a user names as an input that zoo reads whole (--baseline, --labels, --class-map,
- * --valid-labels, --baseline-predictions, --real-labels, --models-file, a --resume state, the files of zoo merge,
+ * --valid-labels, --baseline-predictions, --real-labels, --models-file, a --resume state, a model file's config.json, the files of zoo merge,
  * zoo compare and zoo report) is read here. Only regular files are inputs, and only up to a bound:
  *
  *  - a FIFO would block the read forever, and Node cannot exit while a read is stuck in its thread

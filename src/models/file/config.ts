@@ -4,8 +4,8 @@
  * model's own fixed input size. Every value keeps the name of the layer it came from, so the table and
  * the JSON can say where the 224 or the bicubic came from.
  */
-import { readFile } from 'node:fs/promises';
-import { UsageError, WeightsError, errnoWords } from '../../errors.js';
+import { LIST_MAX_BYTES, readInputText } from '../../io/input.js';
+import { ExitCode, UsageError, WeightsError } from '../../errors.js';
 import type { CropMode, EvalConfig, Interpolation } from '../eval-config.js';
 
 /** The config fields, in timm's names (the JSON's `config_sources` keys). */
@@ -153,12 +153,7 @@ export function timmConfigLayer(json: unknown, file: string): ConfigLayer & { nu
 }
 
 export async function readTimmConfig(file: string): Promise<ReturnType<typeof timmConfigLayer>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new WeightsError(`cannot read config.json: ${errnoWords(e)}`, { file, fix: 'check its permissions, or remove it and pass the config as flags' });
-  }
+  const text = await readInputText(file, { what: 'config.json', maxBytes: LIST_MAX_BYTES, exitCode: ExitCode.WEIGHTS, fix: 'check its permissions, or remove it and pass the config as flags' });
   let json: unknown;
   try {
     json = JSON.parse(text);
