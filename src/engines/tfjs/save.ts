@@ -3,7 +3,16 @@
  * (format, generatedBy, convertedBy, modelTopology, weightsManifest) and the weights of one group
  * concatenated in manifest order and cut into 4 MiB shards `group1-shardKofN.bin`.
  */
-import { version_core } from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+
+/**
+ * tfjs-core's version, read from its package.json rather than imported from the package: `zoo export`
+ * is loaded with the CLI, and importing tfjs-core would load all of TensorFlow.js at every start-up
+ * (test/startup.test.ts keeps the CLI free of it).
+ */
+function tfjsVersion(): string {
+  return (createRequire(import.meta.url)('@tensorflow/tfjs-core/package.json') as { version: string }).version;
+}
 
 export interface WeightEntry {
   readonly name: string;
@@ -34,8 +43,8 @@ export function tfjsFiles(format: 'graph-model' | 'layers-model', topology: obje
   const shards = Array.from({ length: n }, (_, k) => ({ name: `group1-shard${k + 1}of${n}.bin`, bytes: all.subarray(k * shardBytes, Math.min(total, (k + 1) * shardBytes)) }));
   const model = {
     format,
-    generatedBy: `zoo export (tfjs ${version_core})`,
-    convertedBy: format === 'graph-model' ? `TensorFlow.js Converter v${version_core}` : null,
+    generatedBy: `zoo export (tfjs ${tfjsVersion()})`,
+    convertedBy: format === 'graph-model' ? `TensorFlow.js Converter v${tfjsVersion()}` : null,
     modelTopology: topology,
     weightsManifest: [{ paths: shards.map((s) => s.name), weights: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })) }],
   };
