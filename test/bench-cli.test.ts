@@ -160,6 +160,26 @@ describe('zoo bench', () => {
     expect(run.stderr).toContain(`${python} bench/reference.py`);
   }, 60_000);
 
+  it('sweep stage: one zoo eval over 2 ReXNet tags vs 2 single runs, same images, the ratio and peak RSS printed', async () => {
+    const json = join(dir, 'sweep.json');
+    const run = await runZoo(
+      ['bench', 'rexnet_100', '--data', VAL_496, '--stages', 'sweep', '--sweep-models', '2', '--sweep-images', '4', '--batch-size', '4', '--threads', '1', '--workers', '1', '--json', json],
+      { timeoutMs: 60_000 },
+    );
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.code).toBe(0);
+    const r = camelKeys<BenchResult>(JSON.parse(await readFile(json, 'utf8')));
+    // Two single runs and the sweep, all real child evals that finished (random weights: accuracy is not the point).
+    expect(r.sweep!.models).toEqual(['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k']);
+    expect(r.sweep!.exitCodes).toEqual([0, 0, 0]);
+    expect(r.sweep!.images).toBe(4);
+    expect(r.sweep!.ratio).toBeCloseTo(r.sweep!.singlesSeconds / r.sweep!.sweepSeconds, 6);
+    expect(r.decode).toBeUndefined();
+    expect(run.stdout).toMatch(/singles \/ sweep \(goal >= 1\.3x\)\s+\d+\.\d\dx/);
+    expect(run.stdout).toMatch(/sweep peak RSS \(MB; goal < 1536\)\s+\d+/);
+    expect(run.stdout).toMatch(/^GPU projection: .* singles \/ sweep ~ \d+\.\d\dx$/m);
+  }, 90_000);
+
   it('refuses an unknown stage with a usage error', async () => {
     const run = await runZoo(['bench', 'rexnet_100', '--stages', 'decode,warp']);
     expect(run.code).toBe(2);

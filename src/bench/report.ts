@@ -105,6 +105,26 @@ export function renderBench(r: BenchResult): string {
   if (r.startup) {
     out.push(`Start-up: ${r.startup.seconds.toFixed(2)} s from command to exit after the first batch (${r.startup.command}; exit ${r.startup.exitCode})\n`);
   }
+  if (r.sweep) {
+    const s = r.sweep;
+    out.push(`Sweep (${s.models.length} ReXNet tags sharing ${h}x${w}/${r.evalConfig.cropPct}/${r.evalConfig.interpolation}, ${s.images} images; exits ${s.exitCodes.join(',')}): ${s.command}`);
+    out.push(
+      renderTable(
+        ['figure', 'value'],
+        [
+          [`one zoo eval over ${s.models.length} models, wall (s)`, s.sweepSeconds.toFixed(1)],
+          [`${s.models.length} single zoo eval runs, summed wall (s)`, s.singlesSeconds.toFixed(1)],
+          ['singles / sweep (goal >= 1.3x)', ratio(s.ratio)],
+          ['sweep peak RSS (MB; goal < 1536)', s.sweepPeakRssMB.toFixed(0)],
+          ['largest single-run peak RSS (MB)', s.singlePeakRssMB.toFixed(0)],
+        ],
+        ['left', 'right'],
+      ),
+    );
+    out.push(
+      `GPU projection: the work a sweep does once (decode pass + process start) is ${(100 * s.decodeShare).toFixed(0)}% of a single run here (${s.decodeSecondsPerPass.toFixed(1)} s); with the rest (load, inference) 10x faster and that unchanged, singles / sweep ~ ${ratio(s.gpuProjection)}\n`,
+    );
+  }
   out.push(refNote);
   return out.join('\n') + '\n';
 }

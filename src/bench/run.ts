@@ -34,10 +34,13 @@ import {
   type EvalMemory,
   memoryStage,
 } from './stages.js';
+import { sweepStage, type SweepRow } from './sweep.js';
 import { randomGraph } from './weights.js';
 
-export const BENCH_STAGES = ['decode', 'preprocess', 'fast', 'loader', 'crop-cache', 'inference', 'e2e', 'memory', 'startup', 'reference'] as const;
+export const BENCH_STAGES = ['decode', 'preprocess', 'fast', 'loader', 'crop-cache', 'inference', 'e2e', 'memory', 'startup', 'sweep', 'reference'] as const;
 export type BenchStage = (typeof BENCH_STAGES)[number];
+/** What --stages runs by default: all but the sweep, which evaluates several models as child processes (minutes); asked for by name. */
+export const DEFAULT_STAGES: readonly BenchStage[] = BENCH_STAGES.filter((s) => s !== 'sweep');
 
 export interface BenchOptions {
   spec: string;
@@ -52,6 +55,9 @@ export interface BenchOptions {
   threads: number;
   workers: number;
   stages: readonly BenchStage[];
+  /** The sweep stage: images per run and how many tags to sweep. */
+  sweepImages: number;
+  sweepModels: number;
   log: (line: string) => void;
 }
 
@@ -101,6 +107,8 @@ export interface BenchResult {
     modelFile?: { imagesPerSecond: number; ratio: number };
   };
   startup?: Startup;
+  /** One `zoo eval` over several ReXNet tags vs one per tag, same images (issue 12). */
+  sweep?: SweepRow;
   /** A child `zoo eval` over --images images: peak RSS and growth. */
   memory?: EvalMemory;
   reference?: ReferenceResult;
@@ -307,6 +315,17 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   if (has('startup')) {
     opts.log('start-up: zoo eval on local weights, one batch');
     result.startup = await startupStage(model.tag.name, arch, cfg, files, opts.batchSize, opts.threads);
+  }
+
+  if (has('sweep')) {
+    result.sweep = await sweepStage(opts.spec, files, {
+      images: opts.sweepImages,
+      models: opts.sweepModels,
+      batchSize: opts.batchSize,
+      threads: opts.threads,
+      workers: opts.workers,
+      log: opts.log,
+    });
   }
 
   if (has('reference')) {

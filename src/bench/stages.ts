@@ -301,6 +301,14 @@ export interface EvalMemory {
 
 const ZOO_BIN = fileURLToPath(new URL('../../bin/zoo.js', import.meta.url));
 
+/** `n` links to the bench images under real val names (so the bundled ground truth labels them) in `data`. */
+export async function linkValFolder(data: string, files: readonly string[], n: number): Promise<void> {
+  await mkdir(data, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    await symlink(files[i % files.length]!, join(data, `ILSVRC2012_val_${String(i + 1).padStart(8, '0')}.JPEG`));
+  }
+}
+
 /** A temporary flat val folder of `n` links to the bench images and a random-weights checkpoint. */
 async function evalFixture(modelName: string, arch: Architecture, cfg: EvalConfig, files: readonly string[], n: number) {
   const dir = await mkdtemp(join(tmpdir(), 'zoo-bench-'));
@@ -308,11 +316,7 @@ async function evalFixture(modelName: string, arch: Architecture, cfg: EvalConfi
   const weightsFile = join(dir, `${modelName}.safetensors`);
   await writeFile(weightsFile, weights);
   const data = join(dir, 'val');
-  await mkdir(data);
-  for (let i = 0; i < n; i++) {
-    // Real val names so the bundled ground truth labels them; contents are the bench images.
-    await symlink(files[i % files.length]!, join(data, `ILSVRC2012_val_${String(i + 1).padStart(8, '0')}.JPEG`));
-  }
+  await linkValFolder(data, files, n);
   return { dir, weightsFile, data, weightsMB: weights.byteLength / (1024 * 1024), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -326,11 +330,16 @@ function procStatusKB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined
 }
 
 /** Runs a child `zoo eval`, sampling its RSS every `sampleMs` (Linux /proc; none elsewhere). */
-async function childEval(args: readonly string[], sampleMs: number): Promise<{ code: number | null; seconds: number; samples: { t: number; rss: number; hwm: number }[] }> {
+export async function childEval(
+  args: readonly string[],
+  sampleMs: number,
+  env?: NodeJS.ProcessEnv,
+  cwd?: string,
+): Promise<{ code: number | null; seconds: number; samples: { t: number; rss: number; hwm: number }[] }> {
   const start = performance.now();
   const samples: { t: number; rss: number; hwm: number }[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [ZOO_BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [ZOO_BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'], ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) });
     const timer = setInterval(() => {
       const rss = procStatusKB(child.pid!, 'VmRSS');
       const hwm = procStatusKB(child.pid!, 'VmHWM');

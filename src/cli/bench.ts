@@ -8,7 +8,7 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runBench, type BenchOptions, type BenchStage, BENCH_STAGES } from '../bench/run.js';
+import { runBench, type BenchOptions, type BenchStage, BENCH_STAGES, DEFAULT_STAGES } from '../bench/run.js';
 import { renderBench } from '../bench/report.js';
 import type { EngineName } from '../engines/engine.js';
 import type { Io, Wrap } from './main.js';
@@ -56,6 +56,8 @@ interface BenchFlags {
   threads?: number;
   workers?: number;
   stages: BenchStage[];
+  sweepImages: number;
+  sweepModels: number;
   reference: boolean;
   json?: JsonFlag;
 }
@@ -73,7 +75,9 @@ export function benchCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--engines <list>', 'engines to time').argParser(list<EngineName>(['onnxruntime', 'tfjs'])).default(['onnxruntime', 'tfjs'], 'onnxruntime,tfjs'))
     .addOption(new Option('--threads <n>', 'engine threads, and the reference\'s torch threads (default: all cores)').argParser(threadCount))
     .addOption(new Option('--workers <n>', 'loader workers for end to end (default: all cores)').argParser(threadCount))
-    .addOption(new Option('--stages <list>', `stages to run: ${BENCH_STAGES.join(',')}`).argParser(list(BENCH_STAGES)).default([...BENCH_STAGES], 'all'))
+    .addOption(new Option('--stages <list>', `stages to run: ${BENCH_STAGES.join(',')}`).argParser(list(BENCH_STAGES)).default([...DEFAULT_STAGES], 'all but sweep'))
+    .addOption(new Option('--sweep-images <n>', 'images per run of the sweep stage').argParser(positiveInt).default(64))
+    .addOption(new Option('--sweep-models <n>', 'ReXNet tags the sweep stage evaluates (at most those sharing the model\'s preprocessing with automatic downloads)').argParser(positiveInt).default(12))
     .addOption(new Option('--no-reference', 'skip the Python reference runner'))
     .addOption(jsonOption('every figure'))
     .addHelpText('after', '\nExamples:\n  zoo bench rexnet_100 --data ./ILSVRC2012/val\n  zoo bench resnext50_32x4d --data ./val-a,./val-b --engines onnxruntime --batches 8,32 --json bench.json\n')
@@ -94,6 +98,8 @@ async function benchAction(spec: string, flags: BenchFlags, io: Io): Promise<num
     threads: flags.threads ?? cores,
     workers: flags.workers ?? cores,
     stages: flags.reference ? flags.stages : flags.stages.filter((s) => s !== 'reference'),
+    sweepImages: flags.sweepImages,
+    sweepModels: flags.sweepModels,
     log: (line) => io.stderr.write(`zoo bench: ${line}\n`),
   };
   // A bad --json path fails now, not after minutes of measuring.
