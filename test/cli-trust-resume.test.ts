@@ -1,10 +1,10 @@
 /**
  * Interruption through the real CLI: a run stopped by SIGINT or SIGTERM (partial result, state, exit 130) or
- * killed by SIGKILL at a random batch, then continued with --resume, ends with exactly the counts and
+ * killed by SIGKILL at a seeded pseudo-random batch, then continued with --resume, ends with exactly the counts and
  * per-image predictions of an uninterrupted run. A resume with a different command line is refused.
  *
  * Deterministic whatever the machine's speed (issue 9.17): the interrupted run cannot finish, nor get past
- * a random image F, before the test signals it. F is a symlink the test points at a FIFO (a "gate": its
+ * a seeded pseudo-random image F, before the test signals it. F is a symlink the test points at a FIFO (a "gate": its
  * reader blocks until the test writes the image into it). The swap must come after the data was
  * discovered (a FIFO is not an image there) and before F is read, and the weights download orders it:
  * the run takes its weights from a Hugging Face stand-in on 127.0.0.1 that holds the download until the
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
 import { makeFlatFolder, readPredictions, runZoo, tempDir, VAL_227, val227Files, writeRecipeCheckpoint, type PredictionRow } from './support/cli.js';
+import { mulberry32 } from './support/random.js';
 import { readJson, sleep, startZoo, type LiveZoo, type ResultJson } from './support/trust.js';
 
 const N = 48;
@@ -170,12 +171,14 @@ function expectSameAsReference(json: ResultJson, rows: PredictionRow[]): void {
   expect(rows).toEqual(reference.rows);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
-  describe(`a run stopped by ${signal} at a random batch`, () => {
+// Seeded, so a failure names a gate that reproduces: each signal gets its own fixed pseudo-random position.
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL'] as const;
+for (const [k, signal] of SIGNALS.entries()) {
+  describe(`a run stopped by ${signal} at a seeded pseudo-random batch`, () => {
     it('resumes to exactly the numbers and predictions of an uninterrupted run', async () => {
       // The gate: a random image past what the loader reads before the model loads, within the first half.
       // (One batch of margin past READ_BEFORE_MODEL, should the loader's default prefetch grow by one.)
-      const gated = READ_BEFORE_MODEL + BATCH + Math.floor(Math.random() * (N / 2 - READ_BEFORE_MODEL - BATCH));
+      const gated = READ_BEFORE_MODEL + BATCH + Math.floor(mulberry32(9017 + k)() * (N / 2 - READ_BEFORE_MODEL - BATCH));
       const json = join(dir, `${signal}.json`);
       const preds = join(dir, `${signal}.csv`);
       const stateFile = join(dir, `${signal}.state.json`);
