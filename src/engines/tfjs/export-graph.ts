@@ -10,17 +10,7 @@
  */
 import type { ActivationKind, Graph, HostTensor, Node, Pads, ValueId } from '../../models/graph.js';
 import { GraphUses } from '../../models/graph-uses.js';
-import {
-  asFloat32,
-  batchNormAffine,
-  channelShuffleIndex,
-  excludePadFactor,
-  foldConv,
-  toDepthwise,
-  toHWIO,
-  transposeLinear,
-  type Affine,
-} from './weights.js';
+import { asFloat32, batchNormAffine, channelShuffleIndex, excludePadFactor, foldConv, toDepthwise, toHWIO, transposeLinear, type Affine, graphConstant, graphF32 } from './weights.js';
 
 /** One entry of the weightsManifest, with its bytes. */
 export interface ExportedWeight {
@@ -122,13 +112,11 @@ class GraphWriter {
   }
 
   private constant(name: string): HostTensor {
-    const t = this.graph.constants.get(name);
-    if (!t) throw new Error(`graph has no constant ${name}`);
-    return t;
+    return graphConstant(this.graph, name);
   }
 
   private f32(name: string): Float32Array {
-    return asFloat32(this.constant(name), name);
+    return graphF32(this.graph, name);
   }
 
   private soleConsumer(v: ValueId): Node | undefined {

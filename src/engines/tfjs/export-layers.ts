@@ -12,7 +12,7 @@
  */
 import type { Graph, HostTensor, Node, ValueId } from '../../models/graph.js';
 import { GraphUses } from '../../models/graph-uses.js';
-import { asFloat32, batchNormAffine, foldConv, toDepthwise, toHWIO, transposeLinear, type Affine } from './weights.js';
+import { asFloat32, batchNormAffine, foldConv, toDepthwise, toHWIO, transposeLinear, type Affine, graphConstant, graphF32 } from './weights.js';
 import type { WeightEntry } from './save.js';
 
 export interface KerasLayer {
@@ -126,13 +126,11 @@ class LayersWriter {
   }
 
   private constant(name: string): HostTensor {
-    const t = this.graph.constants.get(name);
-    if (!t) throw new Error(`graph has no constant ${name}`);
-    return t;
+    return graphConstant(this.graph, name);
   }
 
   private f32(name: string): Float32Array {
-    return asFloat32(this.constant(name), name);
+    return graphF32(this.graph, name);
   }
 
   private emit(node: Node): void {

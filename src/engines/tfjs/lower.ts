@@ -10,20 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationKind, Graph, HostTensor, Node, Pads, ValueId } from '../../models/graph.js';
 import { GraphUses } from '../../models/graph-uses.js';
-import {
-  asFloat32,
-  batchNormAffine,
-  channelShuffleIndex,
-  excludePadFactor,
-  foldConv,
-  slice32,
-  toDepthwise,
-  toGroupedDepthwise,
-  toHWIO,
-  transposeLinear,
-  type Affine,
-  type Prepared,
-} from './weights.js';
+import { asFloat32, batchNormAffine, channelShuffleIndex, excludePadFactor, foldConv, slice32, toDepthwise, toGroupedDepthwise, toHWIO, transposeLinear, type Affine, type Prepared, graphConstant, graphF32 } from './weights.js';
 
 type Values = (tf.Tensor | undefined)[];
 
@@ -112,13 +99,11 @@ class Lowerer {
   }
 
   private constant(name: string): HostTensor {
-    const t = this.graph.constants.get(name);
-    if (!t) throw new Error(`graph has no constant ${name}`);
-    return t;
+    return graphConstant(this.graph, name);
   }
 
   private f32(name: string): Float32Array {
-    return asFloat32(this.constant(name), name);
+    return graphF32(this.graph, name);
   }
 
   private upload(p: Prepared | { shape: number[]; data: Float32Array | Int32Array }, dtype: 'float32' | 'int32' = 'float32'): tf.Tensor {

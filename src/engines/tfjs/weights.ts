@@ -4,7 +4,7 @@
  * BatchNorm is folded into the conv before it. Pure arithmetic on typed arrays, no tfjs, so it
  * can be tested and reasoned about on its own.
  */
-import type { HostTensor } from '../../models/graph.js';
+import type { Graph, HostTensor } from '../../models/graph.js';
 
 /** A float32 array with its shape, in the layout the tfjs op wants. */
 export interface Prepared {
@@ -21,6 +21,21 @@ export interface Affine {
 export function asFloat32(t: HostTensor, what: string): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 constant, got ${t.dtype}`);
   return t.data as Float32Array;
+}
+
+/**
+ * A named constant of the graph, for the three walkers over it (the tfjs lowering and both TF.js
+ * exporters). A missing one is a bug in the recorder or the walker, not bad input.
+ */
+export function graphConstant(graph: Graph, name: string): HostTensor {
+  const t = graph.constants.get(name);
+  if (!t) throw new Error(`graph has no constant ${name}`);
+  return t;
+}
+
+/** A named float32 constant of the graph (see graphConstant). */
+export function graphF32(graph: Graph, name: string): Float32Array {
+  return asFloat32(graphConstant(graph, name), name);
 }
 
 /** Eval-mode BatchNorm as an affine map: scale = gamma / sqrt(var + eps), shift = beta - mean * scale. */
