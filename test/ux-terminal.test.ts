@@ -9,6 +9,7 @@ import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fitToWidth, wrapLine } from '../src/cli/fit-width.js';
 import { evalProgress } from '../src/cli/progress.js';
 import { ROOT, VAL_227, ZOO_BIN, makeFlatFolder, runZoo, tempDir, val227Files } from './support/cli.js';
 
@@ -69,8 +70,12 @@ const EVAL = ['eval', 'mobilenetv2-12-int8', '--data', 'sample', '--limit', '12'
 
 describe.skipIf(!HAS_SCRIPT)('in a terminal (item 9)', () => {
   it('60 columns: nothing wraps; the numbers stay, the bar goes; the table is laid out narrow', async () => {
-    const run = await zooInPty(60, EVAL);
+    // --data in a folder deeper than the terminal is wide, wherever the checkout lives (CI's path
+    // is longer than a developer's): the path is printed in the header and must break, not wrap.
+    const deep = await makeFlatFolder(join(dir, 'a-folder-name-long-enough', 'to-be-wider-than-sixty-columns-on-its-own', 'val'), await val227Files(12));
+    const run = await zooInPty(60, [...EVAL.slice(0, 2), '--data', deep, ...EVAL.slice(4)]);
     expect(run.code, run.raw).toBe(0);
+    expect(run.raw.replace(/\s+/g, '')).toContain(deep.replace(/\s+/g, ''));
     const lines = screenLines(run.raw);
     for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(59);
     const status = lines.filter((l) => /^(\[[#-]+\] )?.*\d+\/12 \| /.test(l));
@@ -108,6 +113,31 @@ describe.skipIf(!HAS_SCRIPT)('in a terminal (item 9)', () => {
     const before = run.raw.slice(0, at);
     expect(before).toMatch(/\d+\/12 \| top-1/);
   }, 120_000);
+});
+
+describe('fitting a line to the terminal', () => {
+  it('breaks a word longer than the line between folders, so no line is wider than the terminal', () => {
+    const path = '/check/work/main/assets/models/mobilenetv2-12-int8/model.onnx';
+    const lines = wrapLine(`zoo: mobilenetv2-12-int8 | weights ${path} (sha256 83530ad811bc)`, 40);
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(40);
+    // Pieces rejoin to the path: a continuation line's indent is the only thing added.
+    expect(lines.map((l, i) => (i === 0 ? l : l.slice(2))).join(' ').replace(/\/ /g, '/')).toContain(path);
+    expect(lines.some((l) => /\/$/.test(l))).toBe(true);
+  });
+
+  it('breaks a word with no separator at the width', () => {
+    const lines = wrapLine(`x ${'a'.repeat(100)}`, 30);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(30);
+    expect(lines.join('').replace(/[ x]/g, '')).toBe('a'.repeat(100));
+  });
+
+  it('fitToWidth leaves lines that fit alone and keeps every character of those it breaks', () => {
+    const text = `short\nkey: ${'/deep'.repeat(30)}/file.json`;
+    const out = fitToWidth(text, 50).split('\n');
+    expect(out[0]).toBe('short');
+    for (const l of out) expect(l.length).toBeLessThanOrEqual(49);
+    expect(out.join('').replace(/ /g, '')).toBe(text.replace(/[\n ]/g, ''));
+  });
 });
 
 describe('resumed progress (item 9)', () => {

@@ -10,14 +10,38 @@
  * Output that is not a terminal (a pipe, a file) is left as it is: scripts read whole lines.
  */
 
-/** Word-wraps `line` to `width`, continuation lines indented by `indent`. */
+/**
+ * Splits a word too long for a line (a path, a URL, a long list) into pieces of at most `room`
+ * characters, each ending after a separator (`/`, `,`, `;`, `-`, `_`, `.`) where there is one, so
+ * a path breaks between its folders; without one it breaks at `room`.
+ */
+function splitLongWord(word: string, room: number): string[] {
+  const pieces: string[] = [];
+  let rest = word;
+  while (rest.length > room) {
+    const head = rest.slice(0, room);
+    const cut = Math.max(...['/', ',', ';', '-', '_', '.'].map((sep) => head.lastIndexOf(sep)));
+    const at = cut > 0 ? cut + 1 : room;
+    pieces.push(rest.slice(0, at));
+    rest = rest.slice(at);
+  }
+  pieces.push(rest);
+  return pieces;
+}
+
+/**
+ * Word-wraps `line` to `width`, continuation lines indented by `indent`. A word longer than a
+ * line (a deep path) is split by splitLongWord, so no printed line is ever wider than `width`.
+ */
 export function wrapLine(line: string, width: number, indent = '  '): string[] {
   if (line.length <= width) return [line];
-  const words = line.split(' ');
+  const room = Math.max(1, width - indent.length);
+  // A piece of a split word continues its word: it joins the line without a space.
+  const words = line.split(' ').flatMap((w) => (w.length > room ? splitLongWord(w, room).map((text, i) => ({ text, glued: i > 0 })) : [{ text: w, glued: false }]));
   const out: string[] = [];
   let cur = '';
-  for (const w of words) {
-    const next = cur === '' ? w : `${cur} ${w}`;
+  for (const { text: w, glued } of words) {
+    const next = cur === '' ? w : glued ? `${cur}${w}` : `${cur} ${w}`;
     if (next.length <= width || cur.trim() === '') cur = next;
     else {
       out.push(cur);
