@@ -17,7 +17,7 @@ import { buildGraph } from '../run/model-source.js';
 import { allTags } from '../models/registry.js';
 import { cachedPath } from '../models/weights/cache.js';
 import { ecosystemCandidate, hubCacheDir, torchCheckpointsDir } from '../models/weights/ecosystem.js';
-import { cacheDir } from '../models/weights/cache.js';
+import { cacheDir } from '../io/cache-dir.js';
 import { humanBytes, renderTable } from '../util/format.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';

@@ -15,7 +15,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DataError } from '../errors.js';
-import { cacheDir } from '../models/weights/cache.js';
+import { cacheDir } from '../io/cache-dir.js';
 
 export interface Spool {
   /** The decompressed tar. */

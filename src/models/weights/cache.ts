@@ -1,5 +1,5 @@
 /**
- * Where downloaded weights live: `$ZOO_CACHE`, else `$XDG_CACHE_HOME/zoo`, else `~/.cache/zoo`.
+ * Where downloaded weights live, below zoo's cache folder (io/cache-dir.ts):
  *
  *   <cache>/huggingface/<owner>/<repo>/<revision>/<file>   Hugging Face files
  *   <cache>/url/<host>/<path>                              direct URLs (torchvision)
@@ -10,20 +10,14 @@
  * still passes cachedDefect: the sizes known for it and a cheap format check (verify.ts).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { WeightsError } from '../../errors.js';
+import { cacheDir } from '../../io/cache-dir.js';
 import { hubEndpoint } from './ecosystem.js';
 import type { WeightsSource } from './source.js';
 import { checkpointDefect } from './verify.js';
 
 export type DownloadableSource = Exclude<WeightsSource, { kind: 'manual' } | { kind: 'embedded' }>;
-
-export function cacheDir(): string {
-  if (process.env.ZOO_CACHE) return process.env.ZOO_CACHE;
-  if (process.env.XDG_CACHE_HOME) return join(process.env.XDG_CACHE_HOME, 'zoo');
-  return join(homedir(), '.cache', 'zoo');
-}
 
 /** ZOO_HF_ENDPOINT, else the standard HF_ENDPOINT, else https://huggingface.co (ecosystem.ts). */
 export function hfEndpoint(): string {

@@ -18,27 +18,23 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
+import { userCacheHome } from '../../io/cache-dir.js';
 import type { WeightsSource } from './source.js';
 
 type HfSource = Extract<WeightsSource, { kind: 'hf' }>;
 type UrlSource = Extract<WeightsSource, { kind: 'url' }>;
 
-function xdgCache(): string {
-  return process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-}
-
 /** The Hugging Face Hub cache folder, as huggingface_hub resolves it. */
 export function hubCacheDir(): string {
   if (process.env.HF_HUB_CACHE) return process.env.HF_HUB_CACHE;
   if (process.env.HF_HOME) return join(process.env.HF_HOME, 'hub');
-  return join(xdgCache(), 'huggingface', 'hub');
+  return join(userCacheHome(), 'huggingface', 'hub');
 }
 
 /** torch.hub's checkpoints folder, as torch resolves it. */
 export function torchCheckpointsDir(): string {
-  const home = process.env.TORCH_HOME || join(xdgCache(), 'torch');
+  const home = process.env.TORCH_HOME || join(userCacheHome(), 'torch');
   return join(home, 'hub', 'checkpoints');
 }
 

@@ -33,7 +33,7 @@ import { proxiedFetch } from './proxy-fetch.js';
 import type { WeightsSource } from './source.js';
 import { checkpointDefect } from './verify.js';
 
-export { cacheDir, cachedPath } from './cache.js';
+export { cachedPath } from './cache.js';
 
 export interface FetchOptions {
   /** Never touch the network: the cached file or an error. */
