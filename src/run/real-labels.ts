@@ -6,7 +6,7 @@ import { compareFigures } from '../metrics/compare.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { primaryPublished, type PretrainedTag } from '../models/registry.js';
 import { round4 } from '../util/round.js';
-import type { RealResult } from './result.js';
+import { comparedFigures, type RealResult } from './result.js';
 import { LIST_MAX_BYTES, readInputText } from '../io/input.js';
 
 /** The lists and where they came from (the run's identity records the source). */
@@ -64,7 +64,7 @@ export function realBlock(
   published: { source: string; top1: number; top5: number | null } | null,
   subset: boolean,
 ): RealResult {
-  const c = compareFigures(ra, published, subset);
+  const { intervals, verdicts } = comparedFigures(compareFigures(ra, published, subset));
   return {
     source,
     images: ra.images,
@@ -74,18 +74,7 @@ export function realBlock(
     top5_correct: ra.top5Correct,
     no_label: ra.skipped,
     unmatched: ra.unmatched,
-    top1_interval: [round4(c.top1.interval.low), round4(c.top1.interval.high)],
-    top5_interval: [round4(c.top5.interval.low), round4(c.top5.interval.high)],
-    published: published
-      ? {
-          source: published.source,
-          top1: published.top1,
-          top5: published.top5,
-          top1_diff: round4(c.top1.delta ?? 0),
-          top5_diff: c.top5.delta === null ? null : round4(c.top5.delta),
-          consistent_top1: c.top1.consistent,
-          consistent_top5: c.top5.consistent,
-        }
-      : null,
+    ...intervals,
+    published: published ? { source: published.source, top1: published.top1, top5: published.top5, ...verdicts } : null,
   };
 }

@@ -193,25 +193,36 @@ export interface ResultInputs {
   identity: RunIdentity;
 }
 
+/**
+ * The rounded figures of a comparison with published numbers, any row (val, ReaL): the 95%
+ * intervals, and the diffs and verdicts that go inside the `published` block.
+ */
+export function comparedFigures(c: Pick<Comparison, 'top1' | 'top5'>): {
+  intervals: Pick<EvalResult, 'top1_interval' | 'top5_interval'>;
+  verdicts: Pick<NonNullable<EvalResult['published']>, 'top1_diff' | 'top5_diff' | 'consistent_top1' | 'consistent_top5'>;
+} {
+  return {
+    intervals: {
+      top1_interval: [r4(c.top1.interval.low), r4(c.top1.interval.high)],
+      top5_interval: [r4(c.top5.interval.low), r4(c.top5.interval.high)],
+    },
+    verdicts: {
+      top1_diff: r4(c.top1.delta ?? 0),
+      top5_diff: c.top5.delta === null ? null : r4(c.top5.delta),
+      consistent_top1: c.top1.consistent,
+      consistent_top5: c.top5.consistent,
+    },
+  };
+}
+
 /** The interval and published-comparison fields of a result, shared by eval and merge. */
 export function comparisonFields(c: Comparison): Pick<EvalResult, 'top1_interval' | 'top5_interval' | 'published'> {
   const ref = c.reference;
+  const { intervals, verdicts } = comparedFigures(c);
   return {
-    top1_interval: [r4(c.top1.interval.low), r4(c.top1.interval.high)],
-    top5_interval: [r4(c.top5.interval.low), r4(c.top5.interval.high)],
+    ...intervals,
     published: ref
-      ? {
-          source: ref.source,
-          dataset: ref.dataset,
-          img_size: ref.imgSize,
-          crop_pct: ref.cropPct,
-          top1: ref.top1,
-          top5: ref.top5,
-          top1_diff: r4(c.top1.delta ?? 0),
-          top5_diff: c.top5.delta === null ? null : r4(c.top5.delta),
-          consistent_top1: c.top1.consistent,
-          consistent_top5: c.top5.consistent,
-        }
+      ? { source: ref.source, dataset: ref.dataset, img_size: ref.imgSize, crop_pct: ref.cropPct, top1: ref.top1, top5: ref.top5, ...verdicts }
       : null,
   };
 }
