@@ -91,7 +91,6 @@ describe("timm's validate.py flags (item 4)", () => {
       [['--torchcompile'], /--torchcompile .*does not apply.*onnxruntime optimises/],
       [['--log-freq', '10'], /--log-freq .*does not apply.*progress is a live bar/],
       [['--topk', '5'], /--topk .*does not apply.*--predictions/],
-      [['--crop-mode', 'border'], /--crop-mode border .*not implemented/],
     ];
     for (const [flags, re] of cases) {
       expect(oneLineUsage(await runZoo(['eval', 'rexnet_100', '--data', flat, ...flags]))).toMatch(re);

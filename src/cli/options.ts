@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Device, EngineName } from '../engines/engine.js';
-import type { ConfigOverrides, EvalConfig } from '../models/eval-config.js';
+import { borderFill, type ConfigOverrides, type EvalConfig } from '../models/eval-config.js';
 import type { EngineOptions, WeightsOptions } from '../run/model-source.js';
 import { downloadProgress } from './download-progress.js';
 
@@ -55,6 +55,14 @@ export const batchSize = boundedInt(() => LIMITS.batchSize, 'larger batches only
 /** --img-size. */
 export const imgSize = boundedInt(() => LIMITS.imgSize, 'pixels per side');
 
+/** --crop-border-pixels: 0 or more, at most half the largest input size (more leaves no image). */
+export function borderPixelCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected pixels, an integer >= 0, got '${value}'`);
+  if (n > LIMITS.imgSize) throw new InvalidArgumentError(`${n} is above the limit of ${LIMITS.imgSize} (pixels trimmed off each side)`);
+  return n;
+}
+
 export function cropPct(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < LIMITS.cropPct || n > 1) {
@@ -101,10 +109,11 @@ export function preprocessOptions(): Option[] {
   return [
     new Option('--img-size <n>', `input size (square), overriding the tag's eval size (at most ${LIMITS.imgSize})`).argParser(imgSize),
     new Option('--crop-pct <f>', "center-crop fraction, overriding the tag's").argParser(cropPct),
-    new Option('--crop-mode <mode>', 'center: resize the short side then crop; squash: resize both sides').choices([
-      'center',
-      'squash',
-    ]),
+    new Option(
+      '--crop-mode <mode>',
+      'center: resize the short side then crop; squash: resize both sides; border: fit the long side, then crop or pad with the mean colour (timm)',
+    ).choices(['center', 'squash', 'border']),
+    new Option('--crop-border-pixels <n>', `trim n pixels off every side of each image before resizing (timm's crop_border_pixels; default 0)`).argParser(borderPixelCount),
     new Option('--interpolation <filter>', 'resize filter (Pillow)').choices(['bicubic', 'bilinear']),
     new Option('--mean <r,g,b>', 'normalisation mean').argParser(triple),
     new Option('--std <r,g,b>', 'normalisation std (positive)').argParser(positiveTriple),
@@ -113,8 +122,15 @@ export function preprocessOptions(): Option[] {
 
 export function describeConfig(cfg: EvalConfig): string {
   const [, h, w] = cfg.inputSize;
-  const resize = cfg.cropMode === 'squash' ? `squash to ${Math.floor(h / cfg.cropPct)}x${Math.floor(w / cfg.cropPct)}` : `resize ${Math.floor(Math.min(h, w) / cfg.cropPct)}`;
-  return `${h}x${w}, ${cfg.interpolation}, crop_pct ${cfg.cropPct} (${cfg.cropMode}: ${resize}, crop ${h}x${w}), mean ${cfg.mean.join(',')}, std ${cfg.std.join(',')}`;
+  const scaled = `${Math.floor(h / cfg.cropPct)}x${Math.floor(w / cfg.cropPct)}`;
+  const resize =
+    cfg.cropMode === 'squash'
+      ? `squash to ${scaled}, crop ${h}x${w}`
+      : cfg.cropMode === 'border'
+        ? `fit in ${scaled}, crop or pad ${h}x${w} with ${borderFill(cfg.mean).join(',')}`
+        : `resize ${Math.floor(Math.min(h, w) / cfg.cropPct)}, crop ${h}x${w}`;
+  const trim = cfg.cropBorderPixels ? `trim ${cfg.cropBorderPixels} px, ` : '';
+  return `${h}x${w}, ${cfg.interpolation}, crop_pct ${cfg.cropPct} (${cfg.cropMode}: ${trim}${resize}), mean ${cfg.mean.join(',')}, std ${cfg.std.join(',')}`;
 }
 
 /** `--expect-top1/--expect-top5`: `published` (the tag's published number) or points in [0, 100]. */
@@ -165,6 +181,7 @@ export function configOverrides(f: PreprocessFlags): ConfigOverrides {
     ...(f.imgSize !== undefined ? { imgSize: f.imgSize } : {}),
     ...(f.cropPct !== undefined ? { cropPct: f.cropPct } : {}),
     ...(f.cropMode !== undefined ? { cropMode: f.cropMode } : {}),
+    ...(f.cropBorderPixels !== undefined ? { cropBorderPixels: f.cropBorderPixels } : {}),
     ...(f.interpolation !== undefined ? { interpolation: f.interpolation } : {}),
     ...(f.mean !== undefined ? { mean: f.mean } : {}),
     ...(f.std !== undefined ? { std: f.std } : {}),

@@ -29,13 +29,14 @@ export function flagLayer(f: PreprocessFlags): ConfigLayer {
     ...(f.interpolation !== undefined ? { interpolation: f.interpolation } : {}),
     ...(f.cropPct !== undefined ? { cropPct: f.cropPct } : {}),
     ...(f.cropMode !== undefined ? { cropMode: f.cropMode } : {}),
+    ...(f.cropBorderPixels !== undefined ? { cropBorderPixels: f.cropBorderPixels } : {}),
     ...(f.mean !== undefined ? { mean: f.mean } : {}),
     ...(f.std !== undefined ? { std: f.std } : {}),
   };
   return {
     name: 'flags',
     values,
-    sources: { input_size: '--img-size', interpolation: '--interpolation', crop_pct: '--crop-pct', crop_mode: '--crop-mode', mean: '--mean', std: '--std' },
+    sources: { input_size: '--img-size', interpolation: '--interpolation', crop_pct: '--crop-pct', crop_mode: '--crop-mode', crop_border_pixels: '--crop-border-pixels', mean: '--mean', std: '--std' },
   };
 }
 

@@ -52,14 +52,12 @@ export const TIMM_NOT_APPLICABLE: Readonly<Record<string, string>> = {
   '--metrics-avg': 'zoo reports top-1/top-5 (and per-class accuracy in --json); precision/recall/F1 are not computed',
   '--naflex-loader': 'NaFlex models are not implemented',
   '--naflex-max-seq-len': 'NaFlex models are not implemented',
-  '--crop-border-pixels': 'timm\'s border crop is not implemented; --crop-mode center or squash',
 };
 
 /** timm flags that take a value (so the value is not mistaken for the model or a file). */
 const TAKES_VALUE = new Set([
   '--amp-dtype', '--model-dtype', '--torchcompile-mode', '--fuser', '--log-freq', '--topk', '--num-gpu', '--gp', '--num-classes',
   '--in-chans', '--split', '--input-key', '--input-img-mode', '--target-key', '--seed', '--metrics-avg', '--naflex-max-seq-len',
-  '--crop-border-pixels',
 ]);
 
 /** timm's nargs='+' flags that zoo reads as one comma-separated value. */
@@ -99,12 +97,6 @@ export function translateTimmFlags(argv: readonly string[]): string[] {
       model = inline ?? args[++i];
       if (model === undefined) throw new UsageError(`${flag} needs a model name`, { fix: 'e.g. zoo eval rexnet_100 --data ./val' });
       continue;
-    }
-    if (flag === '--crop-mode' && (inline ?? args[i + 1]) === 'border') {
-      throw new UsageError("--crop-mode border (timm) is not implemented in zoo", {
-        expected: 'center (resize the short side, then crop) or squash (resize both sides)',
-        fix: 'pass --crop-mode center or squash',
-      });
     }
     if (flag === '--input-size') {
       const values = inline !== undefined ? inline.split(/[\s,]+/) : args.slice(i + 1, i + 4);

@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
 import { UsageError } from '../errors.js';
-import type { EvalConfig } from '../models/eval-config.js';
+import { borderFill, type EvalConfig } from '../models/eval-config.js';
 import type { RgbImage } from './decode.js';
 import type { ArchiveEntryRef, ImageSource, ResizeMode } from './pipeline.js';
 
@@ -44,7 +44,11 @@ export type CacheOutcome = 'hit' | 'miss' | 'bad';
 
 /** The crop config part of the key: what decides the uint8 crop. */
 export function cropKeyConfig(cfg: EvalConfig, resize: ResizeMode): string {
-  return `size=${cfg.inputSize[1]}x${cfg.inputSize[2]} crop_pct=${cfg.cropPct} crop_mode=${cfg.cropMode} interpolation=${cfg.interpolation} resize=${resize}`;
+  // Crop mode border pads with the mean's colour, and a trimmed border changes every pixel: both are
+  // in the key only when they apply, so the keys of existing entries stay what they were.
+  const fill = cfg.cropMode === 'border' ? ` fill=${borderFill(cfg.mean).join(',')}` : '';
+  const trim = cfg.cropBorderPixels ? ` crop_border_pixels=${cfg.cropBorderPixels}` : '';
+  return `size=${cfg.inputSize[1]}x${cfg.inputSize[2]} crop_pct=${cfg.cropPct} crop_mode=${cfg.cropMode} interpolation=${cfg.interpolation} resize=${resize}${fill}${trim}`;
 }
 
 /**

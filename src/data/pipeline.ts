@@ -227,19 +227,17 @@ export async function processInto(
   normalizeCrop(await cropOf(source, cfg, resize, tars), cfg, out, offset);
 }
 
-/** The fast path's crop, zero-padded as CenterCrop pads when the crop is larger than the resized image. */
+/**
+ * The fast path's crop, padded as CenterCrop (zeros) or CenterCropOrPad (crop mode border: the mean
+ * colour) pad when the crop is larger than the resized image. A config that trims a border
+ * (crop_border_pixels) takes the exact path: libvips resizes the whole decoded image in one pipeline.
+ */
 export async function fastCrop(file: string | Uint8Array, cfg: EvalConfig, name?: string): Promise<RgbImage> {
   const m = await loadImageModules();
+  if (cfg.cropBorderPixels) return m.cropResize(await m.decodeRgb(file, name), cfg);
   let plan: ResizePlan | undefined;
   const kept = await m.decodeResizeFast(file, cfg.interpolation, (w, h) => (plan = m.planResize(w, h, cfg)), name);
-  const p = plan!;
-  if (kept.width === p.cropW && kept.height === p.cropH) return kept;
-  const out = new Uint8Array(p.cropW * p.cropH * 3);
-  const rowBytes = kept.width * 3;
-  for (let y = 0; y < kept.height; y++) {
-    out.set(kept.data.subarray(y * rowBytes, (y + 1) * rowBytes), ((p.padTop + y) * p.cropW + p.padLeft) * 3);
-  }
-  return { width: p.cropW, height: p.cropH, data: out };
+  return m.padToCrop(kept, plan!);
 }
 
 export function serializeError(e: unknown, file: string): SerializedError {

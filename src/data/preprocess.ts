@@ -1,11 +1,15 @@
 /**
- * timm's eval transform for an EvalConfig, byte- and bit-exact:
- *   Resize(floor(size / crop_pct)) [short side, or both sides for crop_mode 'squash']
- *   -> CenterCrop(size) -> ToTensor -> Normalize(mean, std)
+ * timm's eval transform for an EvalConfig, byte- and bit-exact (timm/data/transforms_factory.py,
+ * transforms_imagenet_eval):
+ *   [TrimBorder(crop_border_pixels)]                   when crop_border_pixels > 0, in every mode
+ *   center: Resize(floor(size / crop_pct)) (short side) -> CenterCrop(size)
+ *   squash: Resize(floor(size / crop_pct)) (both sides) -> CenterCrop(size)
+ *   border: ResizeKeepRatio(floor(size / crop_pct), longest=1) -> CenterCropOrPad(size, fill=mean)
+ *   -> ToTensor -> Normalize(mean, std)
  * with torchvision 0.14's size and offset arithmetic on PIL images.
  */
-import { UsageError } from '../errors.js';
-import type { EvalConfig } from '../models/eval-config.js';
+import { DataError, UsageError } from '../errors.js';
+import { borderFill, borderPixels, type EvalConfig } from '../models/eval-config.js';
 import { decodeRgb, type RgbImage } from './decode.js';
 import { resizeRgb, type Rect } from './resize.js';
 import { roundHalfEven } from '../util/round.js';
@@ -16,14 +20,52 @@ export interface ResizePlan {
   resizeH: number;
   /** The part of the resized image the centre crop keeps, clipped to it. */
   keep: Rect;
-  /** Where `keep` lands in the crop (non-zero only when the crop is larger than the image: zero padding). */
+  /** Where `keep` lands in the crop (non-zero only when the crop is larger than the image: padding). */
   padLeft: number;
   padTop: number;
   cropW: number;
   cropH: number;
+  /** The RGB colour of that padding: 0 (torchvision CenterCrop), or the mean's for crop mode border. */
+  fill: readonly [number, number, number];
 }
 
-/** Work out timm/torchvision's resize and crop geometry for an image of w x h. */
+const BLACK = [0, 0, 0] as const;
+
+/**
+ * timm's TrimBorder(n) on a w x h image: the rectangle left after cutting n pixels off every side.
+ * timm then fails on the empty image (no resize takes it); so does zoo, as a bad image (one line).
+ */
+export function trimRect(w: number, h: number, n: number): Rect {
+  // TrimBorder: top = left = n, top = min(top, h), left = min(left, h) [sic: h]; height = max(0, h - 2n),
+  // width = max(0, w - 2n). The min()s only matter when nothing is left, which is refused here.
+  const width = Math.max(0, w - 2 * n);
+  const height = Math.max(0, h - 2 * n);
+  if (width === 0 || height === 0) {
+    throw new DataError(`a ${w}x${h} image has nothing left after trimming ${n} pixels off each side (crop_border_pixels)`, {
+      expected: `an image larger than ${2 * n}x${2 * n}`,
+      fix: 'pass a smaller --crop-border-pixels, or --on-error skip to leave such images out',
+    });
+  }
+  return { left: n, top: n, width, height };
+}
+
+/** The image TrimBorder leaves (the same object when `n` is 0). */
+export function trimBorder(img: RgbImage, n: number): RgbImage {
+  if (n <= 0) return img;
+  const r = trimRect(img.width, img.height, n);
+  const out = new Uint8Array(r.width * r.height * 3);
+  const rowBytes = r.width * 3;
+  for (let y = 0; y < r.height; y++) {
+    const s = ((r.top + y) * img.width + r.left) * 3;
+    out.set(img.data.subarray(s, s + rowBytes), y * rowBytes);
+  }
+  return { width: r.width, height: r.height, data: out };
+}
+
+/**
+ * Work out timm/torchvision's resize and crop geometry for an image of w x h (after TrimBorder, when
+ * the config trims: see trimRect).
+ */
 export function planResize(w: number, h: number, cfg: EvalConfig): ResizePlan {
   const [, cropH, cropW] = cfg.inputSize;
   let resizeW: number;
@@ -31,13 +73,31 @@ export function planResize(w: number, h: number, cfg: EvalConfig): ResizePlan {
   if (cfg.cropMode === 'center' && cropH !== cropW) {
     // timm uses its own ResizeKeepRatio there, which zoo does not reproduce: refuse rather than differ.
     throw new UsageError(`crop mode 'center' with a non-square input size ${cropH}x${cropW} is not supported`, {
-      expected: 'a square input size, or crop mode squash',
+      expected: 'a square input size, or crop mode squash or border',
       fix: 'pass --crop-mode squash or a square --img-size',
     });
   }
   if (cfg.cropMode === 'squash') {
     resizeW = Math.floor(cropW / cfg.cropPct);
     resizeH = Math.floor(cropH / cfg.cropPct);
+  } else if (cfg.cropMode === 'border') {
+    // ResizeKeepRatio(scale_size, longest=1.0).get_params: ratio = max(ratio_h, ratio_w) * longest +
+    // min(ratio_h, ratio_w) * (1 - longest); size = [round(x * 1.0 / ratio) for x in (h, w)] (Python round).
+    const targetH = Math.floor(cropH / cfg.cropPct);
+    const targetW = Math.floor(cropW / cfg.cropPct);
+    const ratioH = h / targetH;
+    const ratioW = w / targetW;
+    const longest = 1.0;
+    const ratio = Math.max(ratioH, ratioW) * longest + Math.min(ratioH, ratioW) * (1.0 - longest);
+    resizeH = roundHalfEven((h * 1.0) / ratio);
+    resizeW = roundHalfEven((w * 1.0) / ratio);
+    if (resizeH < 1 || resizeW < 1) {
+      // Pillow refuses a 0-pixel resize, so timm fails on this image too.
+      throw new DataError(`a ${w}x${h} image is too thin for crop mode border: it scales to ${resizeW}x${resizeH}`, {
+        expected: `an aspect ratio that keeps both sides at least 1 pixel when the long side fits ${targetW}x${targetH}`,
+        fix: 'use --crop-mode center, or --on-error skip to leave such images out',
+      });
+    }
   } else {
     const size = Math.floor(cropH / cfg.cropPct);
     // torchvision _compute_resized_output_size: int(size * long / short).
@@ -50,7 +110,8 @@ export function planResize(w: number, h: number, cfg: EvalConfig): ResizePlan {
     }
     if (w === h) resizeW = resizeH = size;
   }
-  // torchvision CenterCrop: pad with zeros (ltrb: floor half, ceil half) when the crop is larger.
+  // torchvision CenterCrop and timm center_crop_or_pad: pad (ltrb: floor half, ceil half) on the
+  // sides the crop is larger than the image, then crop at int(round((padded - crop) / 2)).
   const padLeft = cropW > resizeW ? Math.floor((cropW - resizeW) / 2) : 0;
   const padTop = cropH > resizeH ? Math.floor((cropH - resizeH) / 2) : 0;
   const padRight = cropW > resizeW ? Math.floor((cropW - resizeW + 1) / 2) : 0;
@@ -72,21 +133,35 @@ export function planResize(w: number, h: number, cfg: EvalConfig): ResizePlan {
     padTop: y0 - cropTop,
     cropW,
     cropH,
+    fill: cfg.cropMode === 'border' ? borderFill(cfg.mean) : BLACK,
   };
 }
 
-/** Resize and centre-crop to the model's input size: the uint8 image ToTensor would receive. */
-export function cropResize(img: RgbImage, cfg: EvalConfig): RgbImage {
-  const plan = planResize(img.width, img.height, cfg);
-  const kept = resizeRgb(img, plan.resizeW, plan.resizeH, cfg.interpolation, plan.keep);
+/** The kept part of the resized image placed in the crop, the rest filled with the plan's padding colour. */
+export function padToCrop(kept: RgbImage, plan: ResizePlan): RgbImage {
   if (kept.width === plan.cropW && kept.height === plan.cropH) return kept;
   const out = new Uint8Array(plan.cropW * plan.cropH * 3);
+  const [r, g, b] = plan.fill;
+  if (r !== 0 || g !== 0 || b !== 0) {
+    for (let i = 0; i < out.length; i += 3) {
+      out[i] = r;
+      out[i + 1] = g;
+      out[i + 2] = b;
+    }
+  }
   const rowBytes = kept.width * 3;
   for (let y = 0; y < kept.height; y++) {
     const dst = ((plan.padTop + y) * plan.cropW + plan.padLeft) * 3;
     out.set(kept.data.subarray(y * rowBytes, (y + 1) * rowBytes), dst);
   }
   return { width: plan.cropW, height: plan.cropH, data: out };
+}
+
+/** Trim, resize and centre-crop (or pad) to the model's input size: the uint8 image ToTensor would receive. */
+export function cropResize(img: RgbImage, cfg: EvalConfig): RgbImage {
+  const src = trimBorder(img, borderPixels(cfg));
+  const plan = planResize(src.width, src.height, cfg);
+  return padToCrop(resizeRgb(src, plan.resizeW, plan.resizeH, cfg.interpolation, plan.keep), plan);
 }
 
 // Per-config tables: value v of channel c maps to (v - mean255[c]) / std255[c] in float32, where

@@ -1,7 +1,12 @@
+import { roundHalfEven } from '../util/round.js';
+
 /** timm's pretrained eval config, the fields that decide preprocessing. */
 export type Interpolation = 'bicubic' | 'bilinear';
-/** center: resize short side to floor(size / crop_pct), centre crop; squash: resize both sides. */
-export type CropMode = 'center' | 'squash';
+/**
+ * center: resize the short side to floor(size / crop_pct), centre crop; squash: resize both sides;
+ * border: fit the long side in floor(size / crop_pct), then centre crop or pad with the mean colour.
+ */
+export type CropMode = 'center' | 'squash' | 'border';
 
 export interface EvalConfig {
   /** [C, H, W] of the model input. */
@@ -11,6 +16,11 @@ export interface EvalConfig {
   readonly std: readonly [number, number, number];
   readonly cropPct: number;
   readonly cropMode: CropMode;
+  /**
+   * timm's crop_border_pixels: pixels cut off every side of the decoded image before anything else
+   * (TrimBorder). Absent or 0: none (kept absent then, so configs and states without it compare equal).
+   */
+  readonly cropBorderPixels?: number;
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -23,6 +33,7 @@ export interface ConfigOverrides {
   imgSize?: number;
   cropPct?: number;
   cropMode?: CropMode;
+  cropBorderPixels?: number;
   interpolation?: Interpolation;
   mean?: [number, number, number];
   std?: [number, number, number];
@@ -37,5 +48,25 @@ export function applyOverrides(cfg: EvalConfig, f: ConfigOverrides): EvalConfig 
     std: f.std ?? cfg.std,
     cropPct: f.cropPct ?? cfg.cropPct,
     cropMode: f.cropMode ?? cfg.cropMode,
+    ...withBorderPixels(f.cropBorderPixels ?? cfg.cropBorderPixels),
   };
+}
+
+/** `{ cropBorderPixels: n }` when n trims anything, else nothing: 0 and absent are the same config. */
+export function withBorderPixels(n: number | undefined): { cropBorderPixels?: number } {
+  return n ? { cropBorderPixels: n } : {};
+}
+
+/**
+ * The padding colour of crop mode border: timm's `fill = [round(255 * v) for v in mean]` (Python
+ * rounding), clipped to 0..255 as Pillow clips a fill colour.
+ */
+export function borderFill(mean: readonly [number, number, number]): readonly [number, number, number] {
+  const c = (v: number) => Math.min(255, Math.max(0, roundHalfEven(255 * v)));
+  return [c(mean[0]), c(mean[1]), c(mean[2])];
+}
+
+/** The pixels timm's TrimBorder cuts off every side under `cfg` (0: none). */
+export function borderPixels(cfg: Pick<EvalConfig, 'cropBorderPixels'>): number {
+  return cfg.cropBorderPixels ?? 0;
 }

@@ -308,12 +308,12 @@ export function primaryPublished(
       Math.abs(r.cropPct - cfg.cropPct) < 1e-3 &&
       (r.interpolation === null || r.interpolation === cfg.interpolation),
   );
-  // Only a row at the same eval size, crop and interpolation (and the tag's normalisation and crop
-  // mode) compares: a run at --img-size 256 is not the 224 row's run (issue 10.1).
+  // Only a row at the same eval size, crop and interpolation (and the tag's normalisation, crop
+  // mode and no trimmed border) compares: a run at --img-size 256 is not the 224 row's run (issue 10.1).
   const base = (tag as Partial<PretrainedTag>).evalConfig;
   const sameRest =
     !base ||
-    (cfg.cropMode === base.cropMode && cfg.mean.every((v, i) => Math.abs(v - base.mean[i]!) < 1e-6) && cfg.std.every((v, i) => Math.abs(v - base.std[i]!) < 1e-6));
+    (cfg.cropMode === base.cropMode && (cfg.cropBorderPixels ?? 0) === (base.cropBorderPixels ?? 0) && cfg.mean.every((v, i) => Math.abs(v - base.mean[i]!) < 1e-6) && cfg.std.every((v, i) => Math.abs(v - base.std[i]!) < 1e-6));
   return sameRest ? exact : undefined;
 }
 

@@ -51,6 +51,7 @@ export function builtinConfigSources(tag: PretrainedTag, f: ConfigOverrides): Co
     crop_mode: f.cropMode !== undefined ? '--crop-mode' : cat,
     mean: f.mean !== undefined ? '--mean' : cat,
     std: f.std !== undefined ? '--std' : cat,
+    ...(f.cropBorderPixels ? { crop_border_pixels: '--crop-border-pixels' } : {}),
   };
 }
 

@@ -23,7 +23,7 @@ export type OpenLoader = (samples: readonly Sample[], cfg: EvalConfig, opts: Loa
 
 /** The preprocessing a loader applies: models with equal keys may share decoded batches. */
 export function preprocessKey(cfg: EvalConfig): string {
-  return JSON.stringify([cfg.inputSize, cfg.cropPct, cfg.interpolation, cfg.cropMode, cfg.mean, cfg.std]);
+  return JSON.stringify([cfg.inputSize, cfg.cropPct, cfg.interpolation, cfg.cropMode, cfg.mean, cfg.std, cfg.cropBorderPixels ?? 0]);
 }
 
 function sampleKey(samples: readonly Sample[]): string {

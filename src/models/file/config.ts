@@ -12,14 +12,18 @@ import type { CropMode, EvalConfig, Interpolation } from '../eval-config.js';
 export const CONFIG_FIELDS = ['input_size', 'interpolation', 'crop_pct', 'crop_mode', 'mean', 'std'] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 
-/** Where each resolved value came from, e.g. `{ input_size: 'config.json test_input_size', mean: '--mean' }`. */
-export type ConfigSources = Record<ConfigField, string>;
+/**
+ * Where each resolved value came from, e.g. `{ input_size: 'config.json test_input_size', mean: '--mean' }`;
+ * `crop_border_pixels` only when a layer trims a border (timm's default is none).
+ */
+export type ConfigSources = Record<ConfigField, string> & { crop_border_pixels?: string };
 
 export interface PartialConfig {
   inputSize?: readonly [number, number, number];
   interpolation?: Interpolation;
   cropPct?: number;
   cropMode?: CropMode;
+  cropBorderPixels?: number;
   mean?: readonly [number, number, number];
   std?: readonly [number, number, number];
 }
@@ -28,7 +32,7 @@ export interface PartialConfig {
 export interface ConfigLayer {
   name: string;
   values: PartialConfig;
-  sources?: Partial<Record<ConfigField, string>>;
+  sources?: Partial<ConfigSources>;
 }
 
 const KEY: Record<ConfigField, keyof PartialConfig> = {
@@ -45,7 +49,7 @@ const FLAG: Record<ConfigField, string> = {
   input_size: '--img-size N',
   interpolation: '--interpolation bicubic|bilinear',
   crop_pct: '--crop-pct F',
-  crop_mode: '--crop-mode center|squash',
+  crop_mode: '--crop-mode center|squash|border',
   mean: '--mean R,G,B',
   std: '--std R,G,B',
 };
@@ -75,6 +79,12 @@ export function resolveConfig(model: string, layers: readonly ConfigLayer[]): Re
   if (out.cropMode === undefined) {
     out.cropMode = 'center';
     sources.crop_mode = 'default (timm: center)';
+  }
+  // crop_border_pixels: optional, absent (timm's default) unless a layer trims a border.
+  const trim = layers.find((l) => l.values.cropBorderPixels !== undefined);
+  if (trim?.values.cropBorderPixels) {
+    out.cropBorderPixels = trim.values.cropBorderPixels;
+    sources.crop_border_pixels = trim.sources?.crop_border_pixels ?? trim.name;
   }
   const missing = CONFIG_FIELDS.filter((f) => sources[f] === undefined);
   if (missing.length > 0) {
@@ -110,7 +120,7 @@ export function timmConfigLayer(json: unknown, file: string): ConfigLayer & { nu
   const root = json as Record<string, unknown>;
   const pc = (typeof root.pretrained_cfg === 'object' && root.pretrained_cfg !== null ? root.pretrained_cfg : root) as Record<string, unknown>;
   const values: PartialConfig = {};
-  const sources: Partial<Record<ConfigField, string>> = {};
+  const sources: Partial<ConfigSources> = {};
   const size = pc.test_input_size ?? pc.input_size;
   if (size !== undefined) {
     if (!isTriple(size) || !size.every((x) => Number.isInteger(x) && x > 0)) throw bad(`has a bad input_size ${JSON.stringify(size)}`);
@@ -130,8 +140,15 @@ export function timmConfigLayer(json: unknown, file: string): ConfigLayer & { nu
     sources.crop_pct = `config.json ${pc.test_crop_pct !== undefined && pc.test_crop_pct !== null ? 'test_crop_pct' : 'crop_pct'}`;
   }
   if (pc.crop_mode !== undefined) {
-    if (pc.crop_mode !== 'center' && pc.crop_mode !== 'squash') throw bad(`asks for crop_mode '${String(pc.crop_mode)}' (zoo implements center, squash)`);
+    if (pc.crop_mode !== 'center' && pc.crop_mode !== 'squash' && pc.crop_mode !== 'border') {
+      throw bad(`asks for crop_mode '${String(pc.crop_mode)}' (zoo implements center, squash, border)`);
+    }
     values.cropMode = pc.crop_mode;
+  }
+  if (pc.crop_border_pixels !== undefined && pc.crop_border_pixels !== null) {
+    const n = pc.crop_border_pixels;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw bad(`has a bad crop_border_pixels ${JSON.stringify(n)}`);
+    values.cropBorderPixels = n;
   }
   if (pc.mean !== undefined) {
     if (!isTriple(pc.mean)) throw bad('has a bad mean');
@@ -173,8 +190,12 @@ export function describeSources(cfg: EvalConfig, s: ConfigSources): string {
     mean: cfg.mean.join(','),
     std: cfg.std.join(','),
   };
-  const from = new Set(CONFIG_FIELDS.map((f) => s[f]));
-  if (from.size === 1) return `${CONFIG_FIELDS.map((f) => `${f} ${v[f]}`).join('; ')} (all from ${s.input_size})`;
+  // crop_border_pixels is named only when it trims (and then with where it came from).
+  const fields: (ConfigField | 'crop_border_pixels')[] = cfg.cropBorderPixels ? [...CONFIG_FIELDS, 'crop_border_pixels'] : [...CONFIG_FIELDS];
+  const value = (f: ConfigField | 'crop_border_pixels') => (f === 'crop_border_pixels' ? String(cfg.cropBorderPixels) : v[f]);
+  const src = (f: ConfigField | 'crop_border_pixels') => (f === 'crop_border_pixels' ? (s.crop_border_pixels ?? s.crop_mode) : s[f]);
+  const from = new Set(fields.map(src));
+  if (from.size === 1) return `${fields.map((f) => `${f} ${value(f)}`).join('; ')} (all from ${s.input_size})`;
   // Grouped by where the values came from: the overrides stand out from the catalogue's.
-  return [...from].map((src) => `${CONFIG_FIELDS.filter((f) => s[f] === src).map((f) => `${f} ${v[f]}`).join(', ')} (${src})`).join('; ');
+  return [...from].map((w) => `${fields.filter((f) => src(f) === w).map((f) => `${f} ${value(f)}`).join(', ')} (${w})`).join('; ');
 }
