@@ -153,6 +153,19 @@ describe('zip reader', () => {
     expect((await rejection(listZipFiles(cut), DataError)).message).toMatch(/no end-of-central-directory/);
   });
 
+  it('a ZIP64 extra field that claims more bytes than its record holds is a corrupt zip (a DataError), not a crash', async () => {
+    // The last central record: sizes 0xffffffff, so both 64-bit values are taken from an extra
+    // field that declares 16 bytes but holds 8 and ends the directory.
+    const extra = Buffer.alloc(12);
+    extra.writeUInt16LE(0x0001, 0);
+    extra.writeUInt16LE(16, 2);
+    extra.writeBigUInt64LE(BigInt(JPEG.length), 4);
+    const file = join(dir, 'short-extra.zip');
+    await writeFile(file, zipArchive([{ name: 's/n01440764/a.JPEG', data: JPEG, method: 'store', declaredSize: 0xffffffff, declaredCompressedSize: 0xffffffff, extra }]));
+    const e = await rejection(listZipFiles(file), DataError);
+    expect(e.message).toMatch(/^corrupt zip: extra field of 's\/n01440764\/a\.JPEG' runs past its entry/);
+  });
+
   it('a deflate entry that inflates past its declared size stops at it: a data error, not memory', async () => {
     const file = join(dir, 'liar.zip');
     await writeFile(file, zipArchive([{ name: 's/n01440764/a.JPEG', data: JPEG, declaredSize: 1000 }]));

@@ -3,8 +3,9 @@
  * at the end of the file lists every entry, so one read of it locates every image; the loader then
  * reads an entry's local header and its data, side by side on disk (reading all 50,889 local headers
  * up front cost 4.8 s here, and on a disk would be 50,889 seeks before the first image); nothing is
- * extracted. Stored (0) and deflate (8) entries are
- * supported, ZIP64 included (archives over 4 GiB or 65,535 entries).
+ * extracted. Stored (0) and deflate (8) entries are supported, ZIP64 included (archives over 4 GiB
+ * or 65,535 entries); the records themselves are parsed by io/zip.ts, below this reader and the
+ * torch checkpoint one.
  *
  * Hostile archives: names that are absolute, climb with `..` or hold NUL are skipped with a reason
  * (archive-path.ts, as for tar); so are links, encrypted entries, other compression methods and
@@ -15,6 +16,20 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataError } from '../errors.js';
+import {
+  centralDirectoryDefect,
+  END_RECORD_BYTES,
+  END_SEARCH_BYTES,
+  findEndRecord,
+  LOCAL_HEADER_BYTES,
+  parseCentralDirectory,
+  readZip64EndRecord,
+  zip64EndRecordOffset,
+  ZIP64_END_RECORD_BYTES,
+  ZIP64_LOCATOR_BYTES,
+  type CentralDirectoryPosition,
+  type CentralEntry,
+} from '../io/zip.js';
 import { normaliseEntryPath, unsafeEntryPath } from './archive-path.js';
 
 /** No image of any test set comes near this; a larger declared size is a bomb or not an image. */
@@ -46,11 +61,6 @@ export interface ZipListing {
   bytes: number;
 }
 
-const EOCD = 0x06054b50;
-const EOCD64_LOCATOR = 0x07064b50;
-const EOCD64 = 0x06064b50;
-const CENTRAL = 0x02014b50;
-
 function bad(file: string, what: string): DataError {
   return new DataError(`corrupt zip: ${what}`, {
     file,
@@ -70,109 +80,32 @@ async function readAt(fh: FileHandle, file: string, offset: number, size: number
   return buf;
 }
 
-const u64 = (b: Buffer, at: number): number => {
-  const v = b.readBigUInt64LE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
-  return Number(v);
-};
-
-/** The central directory's offset, size and entry count (ZIP64 where the classic fields overflow). */
-async function findCentralDirectory(fh: FileHandle, file: string, size: number): Promise<{ offset: number; bytes: number; count: number }> {
-  const tail = Math.min(size, 22 + 0xffff);
-  if (size < 22) throw bad(file, 'too short to be a zip');
-  const buf = await readAt(fh, file, size - tail, tail);
-  let at = -1;
-  for (let i = tail - 22; i >= 0; i--) {
-    if (buf.readUInt32LE(i) === EOCD) {
-      at = i;
-      break;
-    }
-  }
-  if (at < 0) {
+/** The central directory's position: the end record, and the ZIP64 one where the classic fields overflow. */
+async function findCentralDirectory(fh: FileHandle, file: string, size: number): Promise<CentralDirectoryPosition> {
+  if (size < END_RECORD_BYTES) throw bad(file, 'too short to be a zip');
+  const tailStart = size - Math.min(size, END_SEARCH_BYTES);
+  const end = findEndRecord(await readAt(fh, file, tailStart, size - tailStart));
+  if (!end) {
     throw new DataError('not a zip: no end-of-central-directory record', {
       file,
       expected: 'a zip archive',
       fix: 'the file is damaged or not a zip; fetch it again',
     });
   }
-  let count = buf.readUInt16LE(at + 10);
-  let bytes = buf.readUInt32LE(at + 12);
-  let offset = buf.readUInt32LE(at + 16);
-  if (count === 0xffff || bytes === 0xffffffff || offset === 0xffffffff) {
-    const eocdAt = size - tail + at;
-    if (eocdAt < 20) throw bad(file, 'ZIP64 fields without a ZIP64 locator');
-    const loc = await readAt(fh, file, eocdAt - 20, 20);
-    if (loc.readUInt32LE(0) !== EOCD64_LOCATOR) throw bad(file, 'ZIP64 fields without a ZIP64 locator');
-    const rec64At = u64(loc, 8);
-    if (rec64At + 56 > size) throw bad(file, 'the ZIP64 end record lies outside the file');
-    const rec = await readAt(fh, file, rec64At, 56);
-    if (rec.readUInt32LE(0) !== EOCD64) throw bad(file, `no ZIP64 end record at byte ${rec64At}`);
-    count = u64(rec, 32);
-    bytes = u64(rec, 40);
-    offset = u64(rec, 48);
+  let dir = end.directory;
+  if (end.overflowed) {
+    const eocdAt = tailStart + end.at;
+    if (eocdAt < ZIP64_LOCATOR_BYTES) throw bad(file, 'ZIP64 fields without a ZIP64 locator');
+    const rec64At = zip64EndRecordOffset(await readAt(fh, file, eocdAt - ZIP64_LOCATOR_BYTES, ZIP64_LOCATOR_BYTES));
+    if (rec64At === null) throw bad(file, 'ZIP64 fields without a ZIP64 locator');
+    if (rec64At + ZIP64_END_RECORD_BYTES > size) throw bad(file, 'the ZIP64 end record lies outside the file');
+    const dir64 = readZip64EndRecord(await readAt(fh, file, rec64At, ZIP64_END_RECORD_BYTES));
+    if (!dir64) throw bad(file, `no ZIP64 end record at byte ${rec64At}`);
+    dir = dir64;
   }
-  if (offset + bytes > size) throw bad(file, `the central directory (${bytes} bytes at byte ${offset}) lies outside the file of ${size} bytes`);
-  // Each record is at least 46 bytes: a count the directory cannot hold is a lie, not a reason to allocate.
-  if (count * 46 > bytes) throw bad(file, `${count} entries cannot fit in a central directory of ${bytes} bytes`);
-  return { offset, bytes, count };
-}
-
-interface CentralEntry {
-  name: string;
-  /** Bytes of the stored name (the local header repeats it). */
-  nameBytes: number;
-  method: number;
-  flags: number;
-  csize: number;
-  usize: number;
-  local: number;
-  /** Unix mode from the external attributes, when made on Unix. */
-  mode: number | null;
-}
-
-function parseCentral(dir: Buffer, count: number, file: string): CentralEntry[] {
-  const out: CentralEntry[] = [];
-  let p = 0;
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > dir.length || dir.readUInt32LE(p) !== CENTRAL) throw bad(file, `central directory record ${i + 1} is malformed`);
-    const madeBy = dir.readUInt16LE(p + 4) >> 8;
-    const flags = dir.readUInt16LE(p + 8);
-    const method = dir.readUInt16LE(p + 10);
-    let csize = dir.readUInt32LE(p + 20);
-    let usize = dir.readUInt32LE(p + 24);
-    const nameLen = dir.readUInt16LE(p + 28);
-    const extraLen = dir.readUInt16LE(p + 30);
-    const commentLen = dir.readUInt16LE(p + 32);
-    const ext = dir.readUInt32LE(p + 38);
-    let local = dir.readUInt32LE(p + 42);
-    const end = p + 46 + nameLen + extraLen + commentLen;
-    if (end > dir.length) throw bad(file, `central directory record ${i + 1} runs past the directory`);
-    // Bit 11: UTF-8 names; otherwise CP437, whose ASCII part (every real dataset name) reads the same.
-    const name = dir.subarray(p + 46, p + 46 + nameLen).toString(flags & 0x800 ? 'utf8' : 'latin1');
-    // ZIP64 extra field (0x0001): the 64-bit values of the fields that overflowed, in this order.
-    let e = p + 46 + nameLen;
-    const extraEnd = e + extraLen;
-    while (e + 4 <= extraEnd) {
-      const id = dir.readUInt16LE(e);
-      const len = dir.readUInt16LE(e + 2);
-      if (id === 0x0001) {
-        let q = e + 4;
-        const take = (): number => {
-          if (q + 8 > e + 4 + len) throw bad(file, `ZIP64 extra field of '${name}' is too short`);
-          const v = u64(dir, q);
-          q += 8;
-          return v;
-        };
-        if (usize === 0xffffffff) usize = take();
-        if (csize === 0xffffffff) csize = take();
-        if (local === 0xffffffff) local = take();
-      }
-      e += 4 + len;
-    }
-    out.push({ name, nameBytes: nameLen, method, flags, csize, usize, local, mode: madeBy === 3 ? ext >>> 16 : null });
-    p = end;
-  }
-  return out;
+  const defect = centralDirectoryDefect(dir, size);
+  if (defect !== null) throw bad(file, defect);
+  return dir;
 }
 
 function skipReason(c: CentralEntry): string | null {
@@ -182,8 +115,8 @@ function skipReason(c: CentralEntry): string | null {
   if (c.mode !== null && (c.mode & 0xf000) !== 0 && (c.mode & 0xf000) !== 0x8000) return 'not a regular file';
   if (c.flags & 0x1) return 'encrypted entry';
   if (c.method !== 0 && c.method !== 8) return `unsupported compression method ${c.method} (only stored and deflate)`;
-  if (c.method === 0 && c.csize !== c.usize) return 'stored entry whose sizes differ';
-  if (c.usize > MAX_ZIP_ENTRY_BYTES) return `declares ${c.usize} bytes uncompressed, more than any image (a zip bomb?)`;
+  if (c.method === 0 && c.compressedSize !== c.size) return 'stored entry whose sizes differ';
+  if (c.size > MAX_ZIP_ENTRY_BYTES) return `declares ${c.size} bytes uncompressed, more than any image (a zip bomb?)`;
   return null;
 }
 
@@ -198,7 +131,8 @@ export async function listZipFiles(file: string): Promise<ZipListing> {
   try {
     const size = (await fh.stat()).size;
     const cd = await findCentralDirectory(fh, file, size);
-    const central = parseCentral(await readAt(fh, file, cd.offset, cd.bytes), cd.count, file);
+    // Bit 11 unset: CP437, whose ASCII part (every real dataset name) reads the same as latin1.
+    const central = parseCentralDirectory(await readAt(fh, file, cd.offset, cd.bytes), cd.count, 'latin1', (what) => bad(file, what));
     const skipped: ZipSkipped[] = [];
     const kept: CentralEntry[] = [];
     for (const c of central) {
@@ -210,13 +144,13 @@ export async function listZipFiles(file: string): Promise<ZipListing> {
     // Each entry needs at least its local header, name and data before the central directory, and
     // no entry may start inside another: many names pointing into one deflate stream is the
     // overlapping zip bomb (real zips never share bytes).
-    const byOffset = [...kept].sort((x, y) => x.local - y.local);
+    const byOffset = [...kept].sort((x, y) => x.headerOffset - y.headerOffset);
     for (let i = 0; i < byOffset.length; i++) {
       const c = byOffset[i]!;
-      const end = c.local + 30 + c.nameBytes + c.csize;
-      if (end > cd.offset) throw bad(file, `the data of '${c.name}' (${c.csize} bytes after its header at byte ${c.local}) runs past the entries`);
+      const end = c.headerOffset + LOCAL_HEADER_BYTES + c.nameBytes + c.compressedSize;
+      if (end > cd.offset) throw bad(file, `the data of '${c.name}' (${c.compressedSize} bytes after its header at byte ${c.headerOffset}) runs past the entries`);
       const next = byOffset[i + 1];
-      if (next && next.local < end) {
+      if (next && next.headerOffset < end) {
         throw new DataError(`entries '${c.name}' and '${next.name}' share bytes (an overlapping-entry zip bomb)`, {
           file,
           expected: 'a zip whose entries each have their own data',
@@ -226,10 +160,10 @@ export async function listZipFiles(file: string): Promise<ZipListing> {
     }
     const files: ZipFileEntry[] = kept.map((c) => ({
       path: normaliseEntryPath(c.name),
-      offset: c.local,
-      size: c.csize,
+      offset: c.headerOffset,
+      size: c.compressedSize,
       local: true as const,
-      ...(c.method === 8 ? { inflate: c.usize } : {}),
+      ...(c.method === 8 ? { inflate: c.size } : {}),
     }));
     const byPath = new Map<string, ZipFileEntry>();
     const duplicates = new Set<string>();

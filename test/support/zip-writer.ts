@@ -17,6 +17,10 @@ export interface ZipEntrySpec {
   /** Point this entry's central record at another entry's local header (by index): overlapping data. */
   sameDataAs?: number;
   flags?: number;
+  /** Declare this compressed size in the central directory instead of the real one (0xffffffff: in a ZIP64 extra field). */
+  declaredCompressedSize?: number;
+  /** The central record's extra field, as raw bytes (a damaged ZIP64 field, ...); default none. */
+  extra?: Buffer;
 }
 
 /** The archive; `zip64` writes the ZIP64 end record and locator (and 0xffff.. in the classic one). */
@@ -60,12 +64,13 @@ export function zipArchive(entries: readonly ZipEntrySpec[], opts: { zip64?: boo
     cd.writeUInt16LE(0x0800 | (e.flags ?? 0), 8);
     cd.writeUInt16LE(method, 10);
     cd.writeUInt32LE(crc, 16);
-    cd.writeUInt32LE(csize, 20);
+    cd.writeUInt32LE(e.declaredCompressedSize ?? csize, 20);
     cd.writeUInt32LE(e.declaredSize ?? e.data.length, 24);
     cd.writeUInt16LE(name.length, 28);
+    cd.writeUInt16LE(e.extra?.length ?? 0, 30);
     cd.writeUInt32LE(((e.mode ?? 0o100644) << 16) >>> 0, 38);
     cd.writeUInt32LE(at, 42);
-    central.push(cd, name);
+    central.push(cd, name, e.extra ?? Buffer.alloc(0));
   }
   const cdOffset = offset;
   for (const b of central) push(b);
