@@ -12,7 +12,14 @@ import type { EvalConfig } from '../models/eval-config.js';
 import type { CacheOutcome, CropCache } from './crop-cache.js';
 import type { RgbImage } from './decode.js';
 import type { ResizePlan } from './preprocess.js';
+import { readRegularFileSync } from './read-sync.js';
 import { TarFile } from './tar.js';
+
+let blockingReads = false;
+/** Called by a thread that does nothing but load images (a loader worker): files are read with blocking reads (read-sync.ts). */
+export function useBlockingReads(): void {
+  blockingReads = true;
+}
 
 type ImageModules = typeof import('./decode.js') & typeof import('./preprocess.js');
 let imageModulesPromise: Promise<ImageModules> | undefined;
@@ -121,7 +128,7 @@ export class TarCache {
 
 /** The encoded bytes (an archive entry) or the path (a file) of an image, for the decoder. */
 async function inputOf(src: ImageSource, tars: TarCache | undefined): Promise<string | Uint8Array> {
-  if (!src.tar) return src.file;
+  if (!src.tar) return (blockingReads && readRegularFileSync(src.file)) || src.file;
   if (tars) return inflated(src.file, src.tar, await entryBytes(src.file, src.tar, tars));
   const once = new TarCache();
   try {

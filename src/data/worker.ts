@@ -10,10 +10,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CropCache } from './crop-cache.js';
-import { normalizeCrop, withCrop, preloadImageModules, serializeError, TarCache, type WorkerInit, type WorkerReady, type WorkerReply, type WorkerRequest } from './pipeline.js';
+import { normalizeCrop, useBlockingReads, withCrop, preloadImageModules, serializeError, TarCache, type WorkerInit, type WorkerReady, type WorkerReply, type WorkerRequest } from './pipeline.js';
 
 const { cfg, resize, pool, cropCache } = workerData as WorkerInit;
 const port = parentPort!;
+// This thread only loads images: a blocking read of a regular file beats four thread-pool round trips.
+useBlockingReads();
 const tars = new TarCache();
 const views = pool.map((b) => new Float32Array(b));
 const cache = cropCache === undefined ? undefined : new CropCache(cropCache, cfg, resize);

@@ -1,0 +1,37 @@
+/**
+ * A blocking read of a whole regular file, for threads that do nothing else (the loader's workers):
+ * the promise-based readFile costs four round trips through libuv's thread pool (open, fstat, read,
+ * close), and on a machine whose cores are all busy decoding, each round trip waits for a pool thread
+ * to get a core while the worker sits idle. A read that could block for long is left to the async
+ * path, which the loader's per-image timeout covers: anything but a regular file (a FIFO, a device;
+ * opened non-blocking so a FIFO without a writer cannot hold us), and any error (the async path
+ * reports it, with the same words as always).
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+
+/** The file's bytes, or undefined when it is not a plain readable regular file (read it the usual way then). */
+export function readRegularFileSync(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    // Not zero-filled: every byte up to `got` is read; a file that shrank meanwhile is cut to what was there.
+    let buf = Buffer.allocUnsafeSlow(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === buf.length ? buf : buf.subarray(0, got);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
