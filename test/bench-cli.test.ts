@@ -70,6 +70,9 @@ describe('zoo bench', () => {
     const decoders = r.decoder.name === 'libjpeg-turbo' ? ['libjpeg-turbo', 'sharp'] : ['sharp'];
     expect(r.loader!.map((l) => [l.workers, l.decoder])).toEqual(decoders.flatMap((d) => [[1, d], [2, d]]));
     for (const l of r.loader!) positiveRate(l);
+    // Each loader row has its CPU per image too, read against the one-core stage's (the figure that holds under load).
+    for (const l of r.loader!) expect(l.imagesPerCpuSecond).toBeGreaterThan(0);
+    expect(run.stdout).toMatch(/loader, 2 worker\(s\), exact.* \/ \d+\.\d\dx of 1 core/);
     if (decoders.length === 2) {
       positiveRate(r.decodeSharp);
       positiveRate(r.preprocessSharp);
