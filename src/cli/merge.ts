@@ -19,7 +19,7 @@ import { MetricsAccumulator } from '../metrics/accumulator.js';
 import { compareWithPublished } from '../metrics/compare.js';
 import { mergeShards, type ShardResult } from '../metrics/merge.js';
 import { primaryPublished, resolveModel, type PublishedResult } from '../models/registry.js';
-import { stableJson } from '../util/format.js';
+import { pct, stableJson } from '../util/format.js';
 import { ZOO_VERSION } from '../version.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
@@ -237,7 +237,7 @@ export function mergeResults(inputs: readonly { file: string; result: EvalResult
       count: p.count,
     })),
     checks: null,
-    verdict: `done: top-1 ${top1.toFixed(3)}%, top-5 ${top5.toFixed(3)}% on ${images} images`,
+    verdict: `done: top-1 ${pct(top1)}%, top-5 ${pct(top5)}% on ${images} images`,
     identity: { ...first.identity, samples: merged.samples, selection: { ...first.identity.selection, shard: null } },
     metrics_state: merged.state,
     zoo_version: ZOO_VERSION,

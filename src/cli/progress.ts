@@ -9,7 +9,7 @@
  * redrawn under them.
  */
 import { wrapLine } from './fit-width.js';
-import { duration } from '../util/format.js';
+import { duration, pct } from '../util/format.js';
 import type { Io } from './main.js';
 
 export interface EvalProgress {
@@ -117,7 +117,7 @@ export function evalProgress(
     return {
       update(done, top1, top5) {
         const r = rate(done);
-        last = { done, top1: top1.toFixed(2), top5: top5.toFixed(2), speed: r.toFixed(1), eta: duration((total - done) / Math.max(r, 1e-9)) };
+        last = { done, top1: pct(top1, 2), top5: pct(top5, 2), speed: r.toFixed(1), eta: duration((total - done) / Math.max(r, 1e-9)) };
         // Redraw at most 10 times a second: a fast loop must not spend its time on the terminal.
         const now = performance.now();
         if (now - lastDraw < 100 && done < total) return;
@@ -139,7 +139,7 @@ export function evalProgress(
     const r = rate(done);
     const eta = done < total ? `, ETA ${duration((total - done) / Math.max(r, 1e-9))}` : '';
     io.stderr.write(
-      `zoo: ${opts.label} ${done}/${total} images (${((100 * done) / total).toFixed(0)}%), top-1 ${top1.toFixed(3)}%, top-5 ${top5.toFixed(3)}%, ${r.toFixed(1)} images/s${eta}\n`,
+      `zoo: ${opts.label} ${done}/${total} images (${((100 * done) / total).toFixed(0)}%), top-1 ${pct(top1)}%, top-5 ${pct(top5)}%, ${r.toFixed(1)} images/s${eta}\n`,
     );
   };
   return {

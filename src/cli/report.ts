@@ -1,5 +1,6 @@
 /** The final table of an eval run, from its result. */
 import { duration, pct, renderTable, signed } from '../util/format.js';
+import { percent } from '../metrics/compare.js';
 import { describeSources } from '../models/file/config.js';
 import type { DataSummary, EvalResult } from '../run/result.js';
 
@@ -12,11 +13,15 @@ export function renderReport(r: EvalResult): string {
   const p = r.published;
   const interval = (i: [number, number]) => (r.subset ? `[${i[0].toFixed(2)}, ${i[1].toFixed(2)}]` : '-');
   const verdict = (v: boolean | null | undefined) => (v === null || v === undefined ? '' : v ? 'consistent' : 'differs');
+  // From the counts: the JSON's top1/top5 and diffs are already rounded to 4 decimals, and rounding
+  // them again to 3 would differ from the progress line and from timm (util/round.ts).
+  const top1 = percent(r.top1_correct, r.images);
+  const top5 = percent(r.top5_correct, r.images);
   const metrics = renderTable(
     ['', 'measured', '95% interval', 'published', 'diff', ''],
     [
-      ['top-1', pct(r.top1), interval(r.top1_interval), pct(p?.top1), signed(p?.top1_diff), verdict(p?.consistent_top1)],
-      ['top-5', pct(r.top5), interval(r.top5_interval), pct(p?.top5), signed(p?.top5_diff), verdict(p?.consistent_top5)],
+      ['top-1', pct(top1), interval(r.top1_interval), pct(p?.top1), signed(p ? top1 - p.top1 : null), verdict(p?.consistent_top1)],
+      ['top-5', pct(top5), interval(r.top5_interval), pct(p?.top5), signed(p && p.top5 !== null ? top5 - p.top5 : null), verdict(p?.consistent_top5)],
     ],
     ['left', 'right', 'right', 'right', 'right', 'left'],
   );
@@ -32,14 +37,16 @@ export function renderReport(r: EvalResult): string {
   if (r.data.name !== 'imagenet' || r.data.detected) out += testSetLine(r.data);
   if (r.real) {
     const rp = r.real.published;
+    const real1 = percent(r.real.top1_correct, r.real.images);
+    const real5 = percent(r.real.top5_correct, r.real.images);
     out +=
       '\n' +
       renderTable(
         // The interval and verdict columns of the val rows (issue 10.13); results of older versions lack them.
         ['ReaL', 'measured', '95% interval', 'published', 'diff', '', 'images'],
         [
-          ['top-1', pct(r.real.top1), r.real.top1_interval ? interval(r.real.top1_interval) : '-', pct(rp?.top1), signed(rp ? r.real.top1 - rp.top1 : null), verdict(rp?.consistent_top1), String(r.real.images)],
-          ['top-5', pct(r.real.top5), r.real.top5_interval ? interval(r.real.top5_interval) : '-', pct(rp?.top5), signed(rp && rp.top5 !== null ? r.real.top5 - rp.top5 : null), verdict(rp?.consistent_top5), ''],
+          ['top-1', pct(real1), r.real.top1_interval ? interval(r.real.top1_interval) : '-', pct(rp?.top1), signed(rp ? real1 - rp.top1 : null), verdict(rp?.consistent_top1), String(r.real.images)],
+          ['top-5', pct(real5), r.real.top5_interval ? interval(r.real.top5_interval) : '-', pct(rp?.top5), signed(rp && rp.top5 !== null ? real5 - rp.top5 : null), verdict(rp?.consistent_top5), ''],
         ],
         ['left', 'right', 'right', 'right', 'right', 'left', 'right'],
       ) +

@@ -34,8 +34,13 @@ export interface Comparison {
   top5: MetricComparison;
 }
 
+/** The accuracy `hits` of `n` images give, in points (0 with no images). */
+export function percent(hits: number, n: number): number {
+  return n ? (100 * hits) / n : 0;
+}
+
 function metric(hits: number, n: number, published: number | null, subset: boolean): MetricComparison {
-  const measured = n ? (100 * hits) / n : 0;
+  const measured = percent(hits, n);
   const interval = wilsonInterval(hits, n);
   if (published === null) return { measured, published, delta: null, interval, consistent: null };
   const consistent = subset ? contains(interval, published) : Math.abs(measured - published) <= FULL_SET_SLACK;

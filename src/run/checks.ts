@@ -12,9 +12,11 @@
  */
 import { DataError, UsageError } from '../errors.js';
 import { baselineProblems, describeProblems } from './run-schema.js';
+import { percent } from '../metrics/compare.js';
 import { wilsonInterval } from '../metrics/interval.js';
 import { publishedConfigs, type PretrainedTag } from '../models/registry.js';
 import { readInputText, RESULT_MAX_BYTES } from '../io/input.js';
+import { pct } from '../util/format.js';
 
 /** `published` or a number of points in [0, 100]. */
 export type Expectation = 'published' | number;
@@ -48,25 +50,23 @@ export interface CheckResult {
   verdict: string;
 }
 
-const f3 = (v: number) => v.toFixed(3);
-
 export function runCheck(c: CheckInput): CheckResult {
-  const measured = c.images ? (100 * c.hits) / c.images : 0;
+  const measured = percent(c.hits, c.images);
   const floor = c.expected - c.tolerance;
-  const what = `${c.metric} ${f3(measured)}% on ${c.images} images vs ${c.source} ${f3(c.expected)}% (tolerance ${c.tolerance})`;
+  const what = `${c.metric} ${pct(measured)}% on ${c.images} images vs ${c.source} ${pct(c.expected)}% (tolerance ${c.tolerance})`;
   const common = { metric: c.metric, source: c.source, expected: c.expected, tolerance: c.tolerance, measured };
   if (c.subset && !c.sameImages) {
     const i = wilsonInterval(c.hits, c.images);
     const passed = floor <= i.high;
-    const iv = `[${f3(i.low)}, ${f3(i.high)}]`;
+    const iv = `[${pct(i.low)}, ${pct(i.high)}]`;
     return {
       ...common,
       interval: [i.low, i.high],
       kind: 'statistical',
       passed,
       verdict: passed
-        ? `${what}: pass (subset: ${f3(floor)} is within or below the 95% interval ${iv})`
-        : `${what}: REGRESSION (subset: ${f3(floor)} lies above the 95% interval ${iv})`,
+        ? `${what}: pass (subset: ${pct(floor)} is within or below the 95% interval ${iv})`
+        : `${what}: REGRESSION (subset: ${pct(floor)} lies above the 95% interval ${iv})`,
     };
   }
   const passed = measured >= floor - 1e-9;
@@ -75,7 +75,7 @@ export function runCheck(c: CheckInput): CheckResult {
     interval: null,
     kind: 'exact',
     passed,
-    verdict: passed ? `${what}: pass` : `${what}: REGRESSION (${f3(measured - c.expected)} points)`,
+    verdict: passed ? `${what}: pass` : `${what}: REGRESSION (${pct(measured - c.expected)} points)`,
   };
 }
 

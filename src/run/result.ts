@@ -11,6 +11,7 @@ import type { RunIdentity, SkippedImage } from './state.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { ConfigSources } from '../models/file/config.js';
 import type { ModelFileSummary, SourceTag } from '../models/source.js';
+import { pct } from '../util/format.js';
 import { round4 as r4 } from '../util/round.js';
 import { ZOO_VERSION } from '../version.js';
 import { camelKeys, snakeKeys } from '../io/json-keys.js';
@@ -302,7 +303,7 @@ function verdictLine(i: ResultInputs): string {
     const failed = i.checks.results.filter((c) => !c.passed);
     return failed.length === 0 ? `pass: ${i.checks.results.map((c) => c.verdict).join('; ')}` : `regression: ${failed.map((c) => c.verdict).join('; ')}`;
   }
-  return `done: top-1 ${i.acc.top1.toFixed(3)}%, top-5 ${i.acc.top5.toFixed(3)}% on ${i.acc.count} images`;
+  return `done: top-1 ${pct(i.acc.top1)}%, top-5 ${pct(i.acc.top5)}% on ${i.acc.count} images`;
 }
 
 /** timm's results columns first, then ours, one row. */

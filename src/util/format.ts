@@ -1,4 +1,5 @@
 /** Plain-text output helpers: aligned tables and number formats shared by the commands. */
+import { fixed } from './round.js';
 
 export type Align = 'left' | 'right';
 
@@ -13,13 +14,14 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
 }
 
+/** An accuracy or its difference as timm prints it (`{:.3f}`, round.ts): pass the measured value, not a rounded figure. */
 export function pct(v: number | null | undefined, digits = 3): string {
-  return v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits);
+  return v === null || v === undefined || Number.isNaN(v) ? '-' : fixed(v, digits);
 }
 
 export function signed(v: number | null | undefined, digits = 3): string {
   if (v === null || v === undefined || Number.isNaN(v)) return '-';
-  return (v >= 0 ? '+' : '') + v.toFixed(digits);
+  return (v >= 0 ? '+' : '') + fixed(v, digits);
 }
 
 export function millions(n: number | null | undefined): string {
