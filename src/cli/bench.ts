@@ -12,7 +12,7 @@ import { runBench, type BenchOptions, type BenchStage, BENCH_STAGES, DEFAULT_STA
 import { renderBench } from '../bench/report.js';
 import type { EngineName } from '../engines/engine.js';
 import type { Io, Wrap } from './main.js';
-import { batchSize, positiveInt, threadCount } from './options.js';
+import { batchSize, dataPaths, positiveInt, threadCount } from './options.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import { jsonText } from '../run/result.js';
 import { resolveOutput, writeOutput } from '../io/output.js';
@@ -32,13 +32,6 @@ function list<T extends string>(allowed: readonly T[]) {
     if (parts.length === 0) throw new InvalidArgumentError('expected a comma-separated list');
     return parts as T[];
   };
-}
-
-/** `--data`: repeatable, and comma-separated folders; never variadic, so the model name is not swallowed. */
-function folderList(value: string, previous: string[] | undefined): string[] {
-  const dirs = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (dirs.length === 0) throw new InvalidArgumentError('expected a folder');
-  return [...(previous ?? []), ...dirs];
 }
 
 function intList(value: string): number[] {
@@ -66,7 +59,7 @@ export function benchCommand(io: Io, wrap: Wrap): Command {
   return new Command('bench')
     .description('measure decode, preprocess, inference and end-to-end speed, side by side with Pillow/torchvision/PyTorch')
     .argument('<model>', 'architecture or arch.tag, e.g. rexnet_100')
-    .addOption(new Option('--data <dir>', 'a folder of images (a val layout or plain JPEG/PNG files); repeat it or separate folders with commas; required').argParser(folderList))
+    .addOption(new Option('--data <dir>', 'a folder of images (a val layout or plain JPEG/PNG files); repeat it or separate folders with commas; required').argParser(dataPaths))
     .addOption(new Option('--count <n>', 'images per one-core decode/preprocess measurement').argParser(positiveInt).default(200))
     .addOption(new Option('--images <n>', 'images for the memory run, a child zoo eval (the data repeated to reach it; the in-process end-to-end run uses up to 640)').argParser(positiveInt).default(2000))
     .addOption(new Option('--seconds <s>', 'minimum seconds per inference measurement').argParser(positiveNumber).default(5))

@@ -17,12 +17,13 @@ import { evaluate, type EvalRequest, type RunHooks } from '../run/eval-run.js';
 import { appendResults, planResultsFile, type ResultsFormat } from '../run/results-file.js';
 import type { EvalResult } from '../run/result.js';
 import type { SweepOutcome } from '../run/sweep.js';
-import { refuseCollisions } from '../io/output.js';
+import { refuseCollisions, type InputRef } from '../io/output.js';
 import { expandModelSpecs, readModelsFile } from './model-specs.js';
 import { runSweepCommand } from './sweep-cli.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import {
+  dataPaths,
   engineOptions,
   expectation,
   modelFileOptions,
@@ -42,7 +43,8 @@ import { renderReport } from './report.js';
 import { resolveSource } from './source.js';
 
 export interface EvalFlags extends EngineFlags, PreprocessFlags {
-  data?: string;
+  /** One or more --data paths (repeated, or comma-separated). */
+  data?: string[];
   weights?: string;
   batchSize: number;
   workers?: number;
@@ -89,7 +91,12 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
   const cmd = new Command('eval')
     .description('evaluate a model on ImageNet val (top-1/top-5) and compare with its published numbers')
     .argument('[models...]', "architecture (its default tag) or arch.tag, e.g. rexnet_100 or rexnet_100.nav_in1k; a quoted glob over the catalogue ('rexnet_*', '*.nav_in1k'); or a model file: x.onnx, a TF.js model.json, or a folder holding model.onnx + config.json. Several: one sweep, decoding once per preprocessing config")
-    .addOption(new Option('--data <path>', 'ImageNet val: ImageFolder tree, flat ILSVRC2012_val_*.JPEG folder, a parent holding val/, or a .tar of either'))
+    .addOption(
+      new Option(
+        '--data <path>',
+        'ImageNet val: ImageFolder tree, flat ILSVRC2012_val_*.JPEG folder, a parent holding val/, or a .tar of either; several (repeat it, or separate with commas): one set over several folders, evaluated as one',
+      ).argParser(dataPaths),
+    )
     .addOption(new Option('--weights <file>', "checkpoint (.safetensors, .pth, .pth.tar, .pdparams); default: the tag's download"))
     .addOption(new Option('-b, --batch-size <n>', `images per engine call (at most ${LIMITS.batchSize}, and the images of the run)`).argParser(batchSizeOption).default(32))
     .addOption(new Option('-j, --workers <n>', `decode/preprocess threads (default: number of cores; at most ${maxThreads()}, and the images of the run)`).argParser(threadCount))
@@ -188,6 +195,11 @@ export async function evalRequest(spec: string, flags: EvalFlags): Promise<EvalR
   };
 }
 
+/** The --data paths as inputs no output may overwrite. */
+export function dataInputs(data: readonly string[] | undefined): InputRef[] {
+  return (data ?? []).map((path) => ({ flag: '--data', path, kind: 'tree' }));
+}
+
 /** One model: today's single run; several (or a glob, or --models-file): a sweep (sweep-cli.ts). */
 async function runEvalCommand(specs: readonly string[], flags: EvalFlags, io: Io): Promise<number> {
   const named = [...specs, ...(flags.modelsFile ? readModelsFile(flags.modelsFile) : [])];
@@ -207,7 +219,7 @@ export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<n
   // Lines said while the progress line is up start on a fresh line (Ctrl-C's message included).
   const status = statusLine(io);
   if (results) {
-    refuseCollisions([results], [{ flag: '--data', path: flags.data!, kind: 'tree' }]);
+    refuseCollisions([results], dataInputs(flags.data));
     // Two outputs on stdout would interleave: one of them must go to a file.
     const other = Object.entries({ '--json': jsonPath(flags.json), '--csv': flags.csv, '--predictions': flags.predictions, '--report': flags.report }).find(([, p]) => p === '-');
     if (results.kind === 'stdout' && other) {

@@ -33,6 +33,16 @@ export const LIMITS = {
   cropPct: 0.1,
 } as const;
 
+/**
+ * `--data` (eval, bench): repeatable, and comma-separated paths; never variadic, so a model name
+ * after it is not swallowed. Accumulates over repeats.
+ */
+export function dataPaths(value: string, previous: string[] | undefined): string[] {
+  const paths = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (paths.length === 0) throw new InvalidArgumentError('expected a folder or archive');
+  return [...(previous ?? []), ...paths];
+}
+
 /** --workers and --threads: 4 per core at most (8 on a 2-core machine). */
 export function maxThreads(): number {
   return LIMITS.threadsPerCore * availableParallelism();

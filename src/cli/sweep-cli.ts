@@ -14,7 +14,7 @@ import { refuseCollisions } from '../io/output.js';
 import { appendResults, planResultsFile } from '../run/results-file.js';
 import { runSweep, sweepExitCode, type SweepModel, type SweepOutcome } from '../run/sweep.js';
 import { pct, renderTable, signed } from '../util/format.js';
-import { evalRequest, type EvalFlags } from './eval.js';
+import { dataInputs, evalRequest, type EvalFlags } from './eval.js';
 import type { Io } from './main.js';
 import { fitToWidth } from './fit-width.js';
 import { statusLine, terminalColumns } from './progress.js';
@@ -51,7 +51,7 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
     throw new UsageError('--resume with several models needs --json-dir DIR', { fix: 'pass the --json-dir of the interrupted sweep: its JSONs say which models finished, its state files where the others stopped' });
   }
   const results = flags.resultsFile !== undefined ? await planResultsFile(flags.resultsFile, flags.resultsFormat) : null;
-  if (results && flags.data) refuseCollisions([results], [{ flag: '--data', path: flags.data, kind: 'tree' }]);
+  if (results) refuseCollisions([results], dataInputs(flags.data));
 
   // Every model resolved (unknown names, flags that do not apply) before any work.
   const models: SweepModel[] = [];

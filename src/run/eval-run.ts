@@ -16,7 +16,7 @@ import { describeJpegDecoder } from '../data/jpeg-turbo.js';
 import { loadClassNames } from '../data/imagenet.js';
 import { readValidLabels } from '../data/label-space.js';
 import { nextStepHint, resolveDataArg } from '../data/sample.js';
-import { openTestSet, type TestSetData } from '../data/test-set-data.js';
+import { openDataUnion, partRootOf, type DataPart, type UnionData } from '../data/data-union.js';
 import { testSet, type TestSet, type TestSetName } from '../data/test-sets.js';
 import { createLoader, cropCacheLine, type Loader, type LoaderOptions, type OnError } from '../data/loader.js';
 import { formatShard, selectSubset, type Shard } from '../data/subset.js';
@@ -27,7 +27,7 @@ import { TopKAccumulator } from '../metrics/topk.js';
 import { primaryPublished, publishedConfigs } from '../models/registry.js';
 import { buildReport } from '../report/build.js';
 import { lockFile } from '../io/lock.js';
-import { planOutputs, removeStaleTemps, writeOutput, type OutputTarget } from '../io/output.js';
+import { planOutputs, removeStaleTemps, writeOutput, type InputRef, type OutputTarget } from '../io/output.js';
 import { perImageOf, readOutcomes } from '../metrics/outcomes-file.js';
 import { comparePaired, renderPaired, type ImageOutcome } from '../metrics/paired.js';
 import { planChecks, readBaseline, runChecks, type CheckOptions } from './checks.js';
@@ -55,8 +55,11 @@ import {
 
 /** Which images: the data location and the deterministic subset of it. */
 export interface DataSelection {
-  /** ImageFolder tree, flat val folder, a parent of either, or a .tar. */
-  data: string;
+  /**
+   * ImageFolder tree, flat val folder, a parent of either, or a .tar; several (one test set over
+   * several folders) are evaluated as the union of their images (src/data/data-union.ts).
+   */
+  data: readonly string[];
   /** Ground truth for a flat folder (val.txt form). */
   labels?: string;
   /** The test set --data holds (default: detected, else imagenet). */
@@ -135,6 +138,8 @@ export interface RunHooks {
 /** The selected samples of the test set and the selection as the result records it. */
 interface SelectedData {
   dataset: Dataset;
+  /** The folders of a union of several --data paths; null for one. */
+  parts: DataPart[] | null;
   set: TestSet;
   /** How the set was detected when --dataset was not given; null otherwise. */
   detected: string | null;
@@ -145,15 +150,15 @@ interface SelectedData {
 }
 
 /** Selects the subset of an opened test set (warnings said, usage errors for an empty selection). */
-function selectData(opened: TestSetData, sel: DataSelection): SelectedData {
-  const { dataset, set } = opened;
+function selectData(opened: UnionData, sel: DataSelection): SelectedData {
+  const { dataset, set, parts } = opened;
   const samples = selectSubset(dataset.samples, {
     ...(sel.perClass !== undefined ? { perClass: sel.perClass } : {}),
     ...(sel.limit !== undefined ? { limit: sel.limit } : {}),
     ...(sel.shard ? { shard: sel.shard } : {}),
   });
   if (samples.length === 0) {
-    throw new UsageError('the subset flags select no images', { file: sel.data, fix: 'check --limit/--per-class/--shard against the data' });
+    throw new UsageError('the subset flags select no images', { file: sel.data.join(', '), fix: 'check --limit/--per-class/--shard against the data' });
   }
   const fields = { per_class: sel.perClass ?? null, limit: sel.limit ?? null, shard: sel.shard ? formatShard(sel.shard) : null };
   const selection: Selection = {
@@ -161,9 +166,9 @@ function selectData(opened: TestSetData, sel: DataSelection): SelectedData {
     images: samples.length,
     key: `per_class=${fields.per_class ?? '-'} limit=${fields.limit ?? '-'} shard=${fields.shard ?? '-'} images=${samples.length}`,
   };
-  // Names as the user knows them: relative to the data folder, or the entry path inside an archive.
-  const nameOf = (s: Sample) => s.entry ?? (s.tar ? s.file.slice(s.tar.file.length + 1) : relative(dataset.root, s.file) || s.name);
-  return { dataset, set, detected: opened.detected, samples, selection, nameOf };
+  // Names as the user knows them: relative to the data folder (its own, of several), or the entry path inside an archive.
+  const nameOf = (s: Sample) => s.entry ?? (s.tar ? s.file.slice(s.tar.file.length + 1) : relative(partRootOf(s, parts, dataset.root), s.file) || s.name);
+  return { dataset, parts, set, detected: opened.detected, samples, selection, nameOf };
 }
 
 /** What the predictions may be, for the identity and the JSON: all outputs, a set's list, or a --valid-labels file. */
@@ -197,7 +202,7 @@ async function planRunOutputs(req: EvalRequest, stateFile: string): Promise<Plan
       { flag: stateFlag, path: stateFile, streamOk: false },
     ],
     [
-      { flag: '--data', path: sel.data, kind: 'tree' },
+      ...sel.data.map((path): InputRef => ({ flag: '--data', path, kind: 'tree' })),
       { flag: '--weights', path: req.source.weightsFile, kind: 'file' },
       { flag: '--labels', path: sel.labels, kind: 'file' },
       { flag: '--baseline', path: req.checks.baseline, kind: 'file' },
@@ -267,12 +272,13 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
   /** The loader started before the model loads (a fresh run); closed in `finally` whatever happens. */
   let early: Loader | undefined;
   /** The test set; disposed in `finally` (a spooled .tar.gz is removed). */
-  let opened: TestSetData | undefined;
+  let opened: UnionData | undefined;
   /** Stops the early weights hash on every way out (it may still be reading when the run fails). */
   const hashing = new AbortController();
   try {
-    const dataArg = resolveDataArg(sel.data);
-    opened = await openTestSet(dataArg.path, { ...(sel.dataset ? { dataset: sel.dataset } : {}), ...(sel.labels ? { labels: sel.labels } : {}) });
+    const dataArgs = sel.data.map((arg) => ({ arg, ...resolveDataArg(arg) }));
+    const dataArg = { builtin: dataArgs.length === 1 && dataArgs[0]!.builtin };
+    opened = await openDataUnion(dataArgs, { ...(sel.dataset ? { dataset: sel.dataset } : {}), ...(sel.labels ? { labels: sel.labels } : {}) });
     const { set } = opened;
     if (real && set.layout !== 'val') {
       throw new UsageError(`--real-labels: ReaL labels are for ImageNet val images, not ${set.title}`, { fix: `drop --real-labels, or pass --dataset imagenet-real with the val images` });
@@ -286,7 +292,9 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
     // Usage problems in the checks surface now, before the model loads and the hour of evaluation.
     const checkPlan = planChecks(req.checks, published, source.tag, baseline);
     const data = selectData(opened, sel);
-    const { dataset, samples, selection, nameOf } = data;
+    const { dataset, samples, selection, nameOf, parts } = data;
+    // Several folders: all of them, resolved and sorted (the same folders in another order are the same run).
+    const dataRoots = parts ? parts.map((p) => resolve(p.root)).sort() : null;
     // Data warnings wait until the data has proved usable (the first batch evaluated), so they never
     // come before a fatal error; INCOMPLETE is said once, in the result table, not here; --quiet
     // keeps only those that change what the result means (duplicates counted twice, hostile archive
@@ -330,7 +338,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       model: source.tag.name,
       weights: await (run.file === source.weightsFile && earlyIdentity ? earlyIdentity : weightsIdentity(run.file)),
       eval_config: cfg,
-      data_root: resolve(dataset.root),
+      data_root: dataRoots ?? resolve(dataset.root),
       labels: sel.labels ? resolve(sel.labels) : null,
       samples: samples.length,
       selection: { per_class: selection.per_class, limit: selection.limit, shard: selection.shard },
@@ -347,7 +355,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       say(
         `zoo: ${source.tag.name} | weights ${w.file} (sha256 ${w.sha256.slice(0, 12)}) | ${config}` +
           ` | ${run.model.backend} on ${run.model.device}${threadsPart(run.model.threads)}, batch ${batchSize}, ${workers} workers` +
-          ` | data ${resolve(dataset.root)} (${dataset.layout}, ${samples.length} of ${dataset.samples.length} images)`,
+          ` | data ${describeData(dataset, parts, samples.length)}`,
       );
     }
 
@@ -444,7 +452,8 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       batchSize,
       workers,
       dataset: {
-        root: dataset.root,
+        root: dataRoots ?? dataset.root,
+        ...(parts ? { parts: parts.map((p) => ({ root: resolve(p.root), layout: p.layout, source: p.source, found: p.found })) } : {}),
         layout: dataset.layout,
         name: set.name,
         title: set.title,
@@ -540,6 +549,14 @@ function skippedImage(f: { index: number; sample: Sample; message: string }, off
 }
 
 /** The names of the accumulator's rows: row i is the i-th selected sample that was not skipped. */
+/** The data for the header line: `ROOT (layout, n of N images)`; several folders: each, then their layouts and images each. */
+function describeData(dataset: Dataset, parts: readonly DataPart[] | null, selected: number): string {
+  const count = `${selected} of ${dataset.samples.length} images`;
+  if (!parts) return `${resolve(dataset.root)} (${dataset.layout}, ${count})`;
+  const layouts = [...new Set(parts.map((p) => p.layout))].join('+');
+  return `${parts.map((p) => resolve(p.root)).join(', ')} (${layouts}, ${parts.map((p) => p.found).join(' + ')} found, ${count})`;
+}
+
 function evaluatedNames(data: SelectedData, next: number, skipped: readonly SkippedImage[]): string[] {
   const gone = new Set(skipped.map((s) => s.index));
   const names: string[] = [];

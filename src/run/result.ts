@@ -103,7 +103,10 @@ export interface EvalResult {
 }
 
 export interface DataSummary {
-  root: string;
+  /** The data folder or archive; with several --data paths, all of them (absolute, sorted), and `parts`. */
+  root: string | string[];
+  /** Each of several --data paths: where, its layout and source, the images found there. */
+  parts?: { root: string; layout: string; source: string; found: number }[];
   layout: string;
   /** `folder`, or an archive read in place: `tar`, `zip`, `tar.gz` (through a spooled tar). */
   source: string;

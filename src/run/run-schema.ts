@@ -39,7 +39,7 @@ export function identityProblems(v: unknown, where = 'identity'): string[] {
     p.check(isStr(wo.sha256) && /^[0-9a-f]{64}$/.test(wo.sha256), `${where}.weights.sha256`, 'is not a SHA-256 (64 hex digits)');
   }
   p.check(isObj(id.eval_config), `${where}.eval_config`, 'is not an object');
-  p.check(isStr(id.data_root), `${where}.data_root`, 'is not a string');
+  p.check(isStr(id.data_root) || (Array.isArray(id.data_root) && id.data_root.length > 1 && id.data_root.every(isStr)), `${where}.data_root`, 'is not a path or a list of paths');
   p.check(id.labels === null || isStr(id.labels), `${where}.labels`, 'is not a string or null');
   p.check(isCount(id.samples), `${where}.samples`, 'is not an image count');
   const sel = id.selection;

@@ -39,8 +39,11 @@ export interface RunIdentity {
   model: string;
   weights: WeightsIdentity;
   eval_config: EvalConfig;
-  /** Absolute data root (folder or tar) and the ground truth used. */
-  data_root: string;
+  /**
+   * Absolute data root (folder or tar) and the ground truth used; with several --data paths, all of
+   * them, absolute and sorted (the same folders in another order are the same data).
+   */
+  data_root: string | string[];
   labels: string | null;
   /** Images in the selection (after --per-class, --limit, --shard). */
   samples: number;
