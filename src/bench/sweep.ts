@@ -13,7 +13,7 @@ import { UsageError } from '../errors.js';
 import { encodeSafetensors } from '../models/weights/safetensors.js';
 import { cachePathFor } from '../models/weights/cache.js';
 import { allTags, requireArchitecture, resolveModel, type PretrainedTag } from '../models/registry.js';
-import { preprocessKey } from '../run/shared-pass.js';
+import { cropGroupKey } from '../run/sweep.js';
 import { childEval, linkValFolder } from './stages.js';
 import { randomWeights } from './weights.js';
 
@@ -46,7 +46,7 @@ export interface SweepRow {
 
 /** The tags the sweep can take: downloadable (no manual --weights) ReXNets with `key`'s preprocessing. */
 export function sweepTags(key: string): PretrainedTag[] {
-  return allTags().filter((t) => t.arch.startsWith('rexnet') && (t.weights.kind === 'hf' || t.weights.kind === 'url') && preprocessKey(t.evalConfig) === key);
+  return allTags().filter((t) => t.arch.startsWith('rexnet') && (t.weights.kind === 'hf' || t.weights.kind === 'url') && cropGroupKey(t.evalConfig) === key);
 }
 
 /** Random weights for `tag` at the path `--offline` reads its download from, under `cache`. */
@@ -73,7 +73,7 @@ export async function sweepStage(
   files: readonly string[],
   opts: { images: number; models: number; batchSize: number; threads: number; workers: number; log: (line: string) => void },
 ): Promise<SweepRow> {
-  const key = preprocessKey(resolveModel(spec).tag.evalConfig);
+  const key = cropGroupKey(resolveModel(spec).tag.evalConfig);
   const tags = sweepTags(key).slice(0, opts.models);
   if (tags.length < 2) {
     throw new UsageError(`the sweep stage needs at least 2 downloadable ReXNet tags sharing ${spec}'s preprocessing, found ${tags.length}`, {

@@ -123,11 +123,11 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--csv <file>', "write the result as one CSV row (timm's results columns first)"))
     .addOption(new Option('--predictions <file>', 'write per-image top-5 as CSV: file,label,top1,...,top5,margin'))
     .addOption(new Option('--report <file>', 'write an HTML page of the result (as zoo report does)'))
-    .addOption(new Option('--models-file <file>', 'more models to evaluate, one per line (# starts a comment)'))
+    .addOption(new Option('--models-file <file>', 'more models to evaluate, one per line, each optionally followed by its weights file (relative to FILE\'s folder); # starts a comment'))
     .addOption(new Option('--results-file <file>', "append one row per model: timm's columns (model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation) then ours; - for stdout"))
     .addOption(new Option('--results-format <format>', 'format of --results-file').choices(['csv', 'json']).default('csv'))
     .addOption(new Option('--json-dir <dir>', 'several models: write DIR/<model>.json per model (the same JSON as --json of a single run)'))
-    .addOption(new Option('--fail-fast', 'several models: run no further group once a model fails (default: report it and go on)'))
+    .addOption(new Option('--fail-fast', 'several models: run no further model once one fails (default: report it and go on)'))
     .addOption(new Option('--state <file>', 'resume state file (default: x.state.json beside --json x.json, else ./zoo-eval.state.json)'))
     .addOption(new Option('--resume', 'continue an interrupted run from its state file (same command line)'))
     .addOption(new Option('--restart', "discard an interrupted run's state file and start from zero"))
@@ -202,11 +202,12 @@ export function dataInputs(data: readonly string[] | undefined): InputRef[] {
 
 /** One model: today's single run; several (or a glob, or --models-file): a sweep (sweep-cli.ts). */
 async function runEvalCommand(specs: readonly string[], flags: EvalFlags, io: Io): Promise<number> {
-  const named = [...specs, ...(flags.modelsFile ? readModelsFile(flags.modelsFile) : [])];
+  const file = flags.modelsFile !== undefined ? readModelsFile(flags.modelsFile) : null;
+  const named = [...specs, ...(file?.specs ?? [])];
   if (named.length === 0) throw new UsageError('missing <model>', { fix: 'name a model, e.g. zoo eval rexnet_100 --data ./val (`zoo list` shows every model), or pass --models-file FILE' });
   const models = expandModelSpecs(named);
   const sweep = models.length > 1 || flags.modelsFile !== undefined || named.some((s) => /[*?[]/.test(s) && !models.includes(s));
-  if (sweep) return runSweepCommand(models, flags, io);
+  if (sweep) return runSweepCommand(models, flags, io, file?.weights ?? new Map<string, string>());
   if (flags.jsonDir !== undefined) throw new UsageError('--json-dir applies to several models', { fix: 'use --json FILE for one model' });
   if (flags.failFast) throw new UsageError('--fail-fast applies to several models', { fix: 'omit --fail-fast' });
   return runEval(models[0]!, flags, io);

@@ -2,10 +2,10 @@
  * The models a `zoo eval` command names: positional specs and `--models-file FILE` lines, each an
  * architecture (its default tag), `arch.tag`, a glob matched case-insensitively against the
  * catalogue (`'rexnet_*'`, `'*.nav_in1k'`: architecture names give their default tag, tag names
- * themselves), or a model file. Duplicates (the same tag or file named twice) are kept once, in the
+ * themselves), or a model file; a --models-file line may add the model's weights file. Duplicates (the same tag or file named twice) are kept once, in the
  * order first named. Unknown names and globs that match nothing are usage errors before any work.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { LIST_MAX_BYTES, readInputTextSync } from '../io/input.js';
 import { looksLikeModelPath } from '../models/file/locate.js';
@@ -44,15 +44,32 @@ function expandGlob(glob: string): string[] {
   return out;
 }
 
-/** `--models-file`: one spec per line, `#` starts a comment, blank lines ignored. */
-export function readModelsFile(path: string): string[] {
+export interface ModelsFile {
+  specs: string[];
+  /** The checkpoint a line names after its model ("MODEL WEIGHTS"), by spec; resolved against the file's folder. */
+  weights: Map<string, string>;
+}
+
+/**
+ * `--models-file`: one model per line, optionally followed by its checkpoint (what --weights is to a
+ * single run: a manual download, a fine-tune); `#` starts a comment, blank lines are ignored.
+ */
+export function readModelsFile(path: string): ModelsFile {
   const text = readInputTextSync(path, { what: '--models-file', maxBytes: LIST_MAX_BYTES, fix: 'name a text file with one model per line' });
-  const specs = text
-    .split(/\r?\n/)
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter((l) => l !== '');
-  if (specs.length === 0) throw new UsageError('--models-file: names no model', { file: path, fix: 'one model per line (arch, arch.tag, a glob or a model file); # starts a comment' });
-  return specs;
+  const out: ModelsFile = { specs: [], weights: new Map() };
+  for (const line of text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim())) {
+    if (line === '') continue;
+    const [, spec, rest] = /^(\S+)(?:\s+(.*))?$/.exec(line)!;
+    out.specs.push(spec!);
+    if (rest === undefined) continue;
+    if (GLOB_CHARS.test(spec!)) throw new UsageError(`--models-file: '${spec}' is a pattern, so it cannot take one checkpoint`, { file: path, fix: 'name each model of the pattern on its own line with its weights' });
+    const weights = resolve(dirname(path), rest);
+    const earlier = out.weights.get(spec!);
+    if (earlier !== undefined && earlier !== weights) throw new UsageError(`--models-file: ${spec} is given two checkpoints (${earlier}, ${weights})`, { file: path, fix: 'keep one line per model' });
+    out.weights.set(spec!, weights);
+  }
+  if (out.specs.length === 0) throw new UsageError('--models-file: names no model', { file: path, fix: 'one model per line (arch, arch.tag, a glob or a model file, optionally followed by its weights file); # starts a comment' });
+  return out;
 }
 
 /** The specs to run, expanded and without duplicates, in the order first named. */

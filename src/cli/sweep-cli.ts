@@ -26,7 +26,7 @@ const SINGLE_RUN_FLAGS: readonly [keyof EvalFlags, string, string][] = [
   ['predictions', '--predictions', 'use --json-dir DIR: each JSON holds per_image predictions'],
   ['report', '--report', 'use --json-dir DIR, then zoo report DIR/*.json'],
   ['state', '--state', "omit it: each model's state lies beside its --json-dir JSON, else ./zoo-eval.<model>.state.json"],
-  ['weights', '--weights', "put each checkpoint where the cache expects it (zoo cache), or evaluate that model alone"],
+  ['weights', '--weights', 'name each model with its weights file in --models-file (a line "MODEL WEIGHTS"), or use zoo cache add'],
   ['baseline', '--baseline', 'evaluate that model alone'],
   ['baselinePredictions', '--baseline-predictions', 'evaluate that model alone'],
 ];
@@ -34,7 +34,8 @@ const SINGLE_RUN_FLAGS: readonly [keyof EvalFlags, string, string][] = [
 /** A file-name-safe form of a model name (a model file's name may hold a path). */
 const fileStem = (name: string) => name.replace(/[/\\]/g, '_');
 
-export async function runSweepCommand(specs: readonly string[], flags: EvalFlags, io: Io): Promise<number> {
+/** `weights`: the checkpoint --models-file names beside a model, by spec. */
+export async function runSweepCommand(specs: readonly string[], flags: EvalFlags, io: Io, weights: ReadonlyMap<string, string>): Promise<number> {
   for (const [key, flag, fix] of SINGLE_RUN_FLAGS) {
     if (flags[key] !== undefined && flags[key] !== false) throw new UsageError(`${flag} names one run's file or comparison; this command evaluates ${specs.length} models`, { fix });
   }
@@ -57,7 +58,7 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
   const models: SweepModel[] = [];
   try {
     for (const spec of specs) {
-      const req = await evalRequest(spec, flags);
+      const req = await evalRequest(spec, weights.has(spec) ? { ...flags, weights: weights.get(spec)! } : flags);
       const name = req.source.tag.name;
       // Shard jobs of one sweep may share --json-dir: each writes its own <model>.shard-IofN.json (zoo merge them per model).
       const stem = fileStem(name) + (flags.shard ? `.shard-${flags.shard.index}of${flags.shard.count}` : '');
@@ -74,18 +75,19 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
   const say = (line: string) => status.say(line);
   const quietSink = { update: () => undefined, stop: () => undefined };
   let ended = 0;
-  say(`zoo: ${models.length} models; models with equal preprocessing share one decode pass`);
+  say(`zoo: ${models.length} models, one at a time; models with equal crops decode each image once`);
   const outcomes = await runSweep(
     models,
     {
       runHooks: () => ({ say, progress: () => quietSink, print: () => undefined }),
+      say,
       ended: (o) => {
         ended++;
         const earlier = models.find((m) => m.name === o.name)?.finished ? ' (finished earlier: not run again)' : '';
         say(`zoo: [${ended}/${models.length}] ${o.name}${earlier}: ${o.result && o.reason === null ? `top-1 ${pct(o.result.top1)}%, top-5 ${pct(o.result.top5)}% (exit ${o.code})` : `failed (exit ${o.code}): ${o.reason}`}`);
       },
     },
-    { failFast: flags.failFast ?? false },
+    { failFast: flags.failFast ?? false, quiet: flags.quiet ?? false },
   );
   const stream = results?.kind === 'stdout' ? io.stderr : io.stdout;
   stream.write(fitToWidth(sweepTable(outcomes), terminalColumns(stream)));

@@ -35,7 +35,7 @@ import { catchInterrupts } from './interrupt.js';
 import { guardInterruptedState } from './state-guard.js';
 import { describeSources } from '../models/file/config.js';
 import { runLoop, type LoopMarks } from './loop.js';
-import type { OpenLoader } from './shared-pass.js';
+import type { SharedCrops } from './group-crops.js';
 import type { ModelSource } from '../models/source.js';
 import { saidBeforeRun } from '../data/warnings.js';
 import { readRealLabels, realResult } from './real-labels.js';
@@ -80,6 +80,8 @@ export interface LoadingOptions {
   imageTimeoutSeconds?: number;
   /** Crop cache directory (--crop-cache, src/data/crop-cache.ts). */
   cropCache?: string;
+  /** Without --crop-cache: the crop cache a sweep group's models share (group-crops.ts). */
+  sharedCrops?: SharedCrops;
 }
 
 /** The files a run writes (each optional); `-` is stdout (see src/io/output.ts for FIFOs, devices, links). */
@@ -110,8 +112,6 @@ export interface EvalRequest {
   quiet: boolean;
   /** performance.now() when the user's command started (wall time is their wait); default: now. */
   startedAt?: number;
-  /** How the run's loader is opened; default createLoader. A sweep group passes its shared pass (shared-pass.ts). */
-  openLoader?: OpenLoader;
 }
 
 /** Progress of the loop, drawn by the caller (a bar, log lines, or nothing). */
@@ -311,18 +311,18 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
     // Neither more workers nor larger batches than there are images: both only allocate.
     const workers = Math.min(req.loading.workers ?? availableParallelism(), samples.length);
     const batchSize = Math.min(req.loading.batchSize, samples.length);
-    const openLoader = req.openLoader ?? createLoader;
+    const cropCache = req.loading.cropCache ?? req.loading.sharedCrops?.dirFor(samples.length, cfg);
     const loaderOptions: LoaderOptions = {
       batchSize,
       workers,
       onError: req.loading.onError,
       ...(req.loading.imageTimeoutSeconds ? { imageTimeoutMs: req.loading.imageTimeoutSeconds * 1000 } : {}),
-      ...(req.loading.cropCache !== undefined ? { cropCache: req.loading.cropCache } : {}),
+      ...(cropCache !== undefined ? { cropCache } : {}),
     };
     // Start-up: a fresh run starts its loader now, so the workers start and the first batches decode
     // while the model loads (checkpoint read, graph, ONNX lowering, session). A --resume run starts
     // where its state says, known only once the model is (the state names the weights' hash).
-    if (!req.resume && !interrupt.signal) early = openLoader(samples, cfg, loaderOptions);
+    if (!req.resume && !interrupt.signal) early = createLoader(samples, cfg, loaderOptions);
 
     // The weights' hash (the run's identity) reads the whole file: with a local file given it runs
     // while the model loads (onnxruntime builds its session off this thread), not after it.
@@ -392,7 +392,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
     let failure: unknown;
     let marks: LoopMarks = { firstBatchReady: undefined, firstBatchDone: undefined };
     if (!interrupt.signal && next < samples.length) {
-      const loader = offset === 0 && early ? early : openLoader(samples.slice(offset), cfg, loaderOptions);
+      const loader = offset === 0 && early ? early : createLoader(samples.slice(offset), cfg, loaderOptions);
       interrupt.onStop(() => void loader.close());
       try {
         marks = await runLoop(loader, [{ model: run.model, topk, metrics, valid }], async (batch) => {
@@ -407,7 +407,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       } finally {
         progress.stop();
         await loader.close();
-        if (req.loading.cropCache !== undefined && !req.quiet) say(cropCacheLine(req.loading.cropCache, loader.stats()));
+        if (cropCache !== undefined && !req.quiet) say(cropCacheLine(cropCache, loader.stats()));
       }
     }
     await run.model.dispose();

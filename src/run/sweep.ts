@@ -1,19 +1,21 @@
 /**
- * Many models in one run (issue 12): the models are grouped by their preprocessing; the groups run
- * one after another, and the models of a group run together over one shared decode pass
- * (shared-pass.ts), each as its own `evaluate()` so its JSON, state, checks and exit code are exactly
- * those of a single run. A group's engines are loaded while it runs and disposed when its runs end,
- * so at most one group's engines are in memory at a time.
+ * Many models in one run (issue 12): the models are grouped by their crop (size, crop pct, crop mode,
+ * interpolation); the groups run one after another, and so do the models of a group, each as its own
+ * `evaluate()` so its JSON, state, checks and exit code are exactly those of a single run. One engine
+ * is loaded at a time (a run disposes its engine before the next loads), so a sweep's memory is
+ * about its largest model's single run. Each image is still decoded once per group: without
+ * --crop-cache the group's models share a temporary crop cache (group-crops.ts), the first model
+ * decoding and storing, the others reading its exact crops.
  *
  * A model that cannot run (weights missing with --offline, an engine failure) becomes an outcome with
- * its reason and exit code; the sweep goes on, unless `failFast` (then the groups not started are not
- * run). An interrupted group ends the sweep (its runs saved their states; --resume continues).
+ * its reason and exit code; the sweep goes on, unless `failFast` (then the models not started are
+ * not run). An interrupted model ends the sweep (its state is saved; --resume continues it).
  */
 import { ExitCode, ZooError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { evaluate, type EvalRequest, type RunHooks } from './eval-run.js';
+import { GroupCrops } from './group-crops.js';
 import type { EvalResult } from './result.js';
-import { preprocessKey, SharedPass } from './shared-pass.js';
 
 export interface SweepModel {
   /** arch.tag or the model file, as results name it. */
@@ -39,13 +41,23 @@ export interface SweepHooks {
   runHooks(model: SweepModel, index: number): Omit<RunHooks, 'report'>;
   /** A model's run ended (in the order they end). */
   ended(outcome: SweepOutcome, index: number): void;
+  /** A line for the user from the sweep itself (its shared crops). */
+  say(line: string): void;
+}
+
+/**
+ * What decides a model's uint8 crop: models with equal keys read the same crops (normalisation is
+ * per model, so mean/std are not in it).
+ */
+export function cropGroupKey(cfg: EvalConfig): string {
+  return JSON.stringify([cfg.inputSize, cfg.cropPct, cfg.interpolation, cfg.cropMode]);
 }
 
 /** Models in groups of equal preprocessing, groups in the order their first model was named. */
 export function groupModels(models: readonly SweepModel[]): number[][] {
   const groups = new Map<string, number[]>();
   models.forEach((m, i) => {
-    const key = preprocessKey(m.request.source.cfg);
+    const key = cropGroupKey(m.request.source.cfg);
     const g = groups.get(key) ?? [];
     g.push(i);
     groups.set(key, g);
@@ -58,7 +70,7 @@ export function sweepExitCode(outcomes: readonly SweepOutcome[]): number {
   return outcomes.reduce<number>((worst, o) => Math.max(worst, o.code ?? 0), ExitCode.OK);
 }
 
-export async function runSweep(models: readonly SweepModel[], hooks: SweepHooks, opts: { failFast: boolean }): Promise<SweepOutcome[]> {
+export async function runSweep(models: readonly SweepModel[], hooks: SweepHooks, opts: { failFast: boolean; quiet: boolean }): Promise<SweepOutcome[]> {
   const outcomes: (SweepOutcome | undefined)[] = models.map(() => undefined);
   let stopBecause: string | null = null;
   for (const [i, m] of models.entries()) {
@@ -70,39 +82,40 @@ export async function runSweep(models: readonly SweepModel[], hooks: SweepHooks,
   const toRun = models.map((m, i) => ({ m, i })).filter(({ m }) => !m.finished);
   for (const groupOfRun of groupModels(toRun.map(({ m }) => m))) {
     const group = groupOfRun.map((k) => toRun[k]!.i);
-    if (stopBecause !== null) {
+    // A lone model decodes for itself; --crop-cache is already a shared (and kept) crop cache.
+    const shared = group.length > 1 && models[group[0]!]!.request.loading.cropCache === undefined;
+    const crops = shared ? new GroupCrops(group.length, hooks.say, opts.quiet) : null;
+    try {
       for (const i of group) {
         const m = models[i]!;
-        await m.request.source.close();
-        outcomes[i] = { name: m.name, cfg: m.request.source.cfg, code: null, result: null, reason: `not run (${stopBecause})` };
-      }
-      continue;
-    }
-    const pass = new SharedPass(group.length);
-    await Promise.all(
-      group.map(async (i, member) => {
-        const m = models[i]!;
-        let result: EvalResult | null = null;
-        const runHooks: RunHooks = { ...hooks.runHooks(m, i), report: (r) => (result = r) };
-        let outcome: SweepOutcome;
-        try {
-          const code = await evaluate({ ...m.request, openLoader: pass.opener(member) }, runHooks);
-          outcome = { name: m.name, cfg: m.request.source.cfg, code, result, reason: null };
-        } catch (e) {
-          const code = e instanceof ZooError ? e.exitCode : ExitCode.INTERNAL;
-          const reason = e instanceof ZooError ? e.oneLine() : `internal error: ${e instanceof Error ? e.message : String(e)}`;
-          outcome = { name: m.name, cfg: m.request.source.cfg, code, result, reason };
-        } finally {
-          // A run that failed before reading a batch must not hold the others of its group.
-          pass.leave(member);
+        if (stopBecause !== null) {
+          await m.request.source.close();
+          outcomes[i] = { name: m.name, cfg: m.request.source.cfg, code: null, result: null, reason: `not run (${stopBecause})` };
+          continue;
         }
+        const request: EvalRequest = crops ? { ...m.request, loading: { ...m.request.loading, sharedCrops: crops } } : m.request;
+        const outcome = await runModel(m, request, hooks.runHooks(m, i));
         outcomes[i] = outcome;
         hooks.ended(outcome, i);
-      }),
-    );
-    const codes = group.map((i) => outcomes[i]!.code);
-    if (codes.includes(ExitCode.INTERRUPTED)) stopBecause = 'the sweep was interrupted';
-    else if (opts.failFast && codes.some((c) => c !== null && c !== ExitCode.OK)) stopBecause = 'an earlier model failed and --fail-fast was given';
+        if (outcome.code === ExitCode.INTERRUPTED) stopBecause = 'the sweep was interrupted';
+        else if (opts.failFast && outcome.code !== null && outcome.code !== ExitCode.OK) stopBecause = 'an earlier model failed and --fail-fast was given';
+      }
+    } finally {
+      await crops?.dispose();
+    }
   }
   return outcomes.map((o) => o!);
+}
+
+/** One model's run as its outcome: a failure is its reason and exit code, not a throw. */
+async function runModel(m: SweepModel, request: EvalRequest, hooks: Omit<RunHooks, 'report'>): Promise<SweepOutcome> {
+  let result: EvalResult | null = null;
+  try {
+    const code = await evaluate(request, { ...hooks, report: (r) => (result = r) });
+    return { name: m.name, cfg: m.request.source.cfg, code, result, reason: null };
+  } catch (e) {
+    const code = e instanceof ZooError ? e.exitCode : ExitCode.INTERNAL;
+    const reason = e instanceof ZooError ? e.oneLine() : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+    return { name: m.name, cfg: m.request.source.cfg, code, result, reason };
+  }
 }
