@@ -1,7 +1,8 @@
 /**
  * Where zoo keeps what it downloads or derives between runs: `$ZOO_CACHE`, else
  * `$XDG_CACHE_HOME/zoo`, else `~/.cache/zoo`. Below both its users: the weights cache
- * (models/weights/cache.ts: `huggingface/`, `url/`) and the gzip spool (data/spool.ts: `spool/`);
+ * (models/weights/cache.ts: `huggingface/`, `url/`), the gzip spool (data/spool.ts: `spool/`) and a
+ * sweep's shared crops (run/group-crops.ts: `sweep-crops/`);
  * the other ecosystems' caches (Hugging Face, torch.hub) start from the same XDG root.
  */
 import { homedir } from 'node:os';

@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import type { EvalConfig } from '../models/eval-config.js';
-import { cacheDir } from '../models/weights/cache.js';
+import { cacheDir } from '../io/cache-dir.js';
 import { roomIn, scratchDir, type ScratchDir } from '../io/scratch-dir.js';
 import { humanBytes } from '../util/format.js';
 

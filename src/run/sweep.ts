@@ -50,7 +50,7 @@ export interface SweepHooks {
  * per model, so mean/std are not in it).
  */
 export function cropGroupKey(cfg: EvalConfig): string {
-  return JSON.stringify([cfg.inputSize, cfg.cropPct, cfg.interpolation, cfg.cropMode]);
+  return JSON.stringify([cfg.inputSize, cfg.cropPct, cfg.interpolation, cfg.cropMode, cfg.cropBorderPixels ?? 0]);
 }
 
 /** Models in groups of equal preprocessing, groups in the order their first model was named. */
