@@ -8,9 +8,9 @@
  * Weights are transposed and folded with the same helpers the tfjs engine uses, so the exported
  * model computes what `zoo eval --engine tfjs` computes.
  */
-import type { ActivationKind, Graph, HostTensor, Node, Pads, ValueId } from '../../models/graph.js';
-import { GraphUses } from '../../models/graph-uses.js';
-import { asFloat32, batchNormAffine, channelShuffleIndex, excludePadFactor, foldConv, toDepthwise, toHWIO, transposeLinear, type Affine, graphConstant, graphF32 } from './weights.js';
+import type { ActivationKind, Graph, Node, Pads, ValueId } from '../../models/graph.js';
+import { GraphWalker, flattenNeedsTranspose, type ConvNode } from './walker.js';
+import { asFloat32, channelShuffleIndex, excludePadFactor, toDepthwise, toHWIO, transposeLinear } from './weights.js';
 
 /** One entry of the weightsManifest, with its bytes. */
 export interface ExportedWeight {
@@ -51,31 +51,19 @@ const I32 = { type: 'DT_INT32' } as const;
 const str = (s: string): AttrValue => ({ s: Buffer.from(s).toString('base64') });
 const ints = (v: readonly number[]): AttrValue => ({ list: { i: v.map(String) } });
 
-type ConvNode = Extract<Node, { op: 'conv' }>;
-type BatchNormNode = Extract<Node, { op: 'batchNorm' }>;
-
 export function graphToTfjsGraphModel(graph: Graph): TfjsGraphModel {
   return new GraphWriter(graph).write();
 }
 
-class GraphWriter {
+class GraphWriter extends GraphWalker {
   private readonly nodes: GraphNode[] = [];
   private readonly weights: ExportedWeight[] = [];
   /** TF tensor name of each graph value. */
   private readonly names: string[] = [];
-  private readonly uses: GraphUses;
-  private readonly absorbed = new Set<Node>();
   private counter = 0;
 
-  constructor(private readonly graph: Graph) {
-    this.uses = new GraphUses(graph);
-  }
-
   write(): TfjsGraphModel {
-    for (const node of this.graph.nodes) {
-      if (this.absorbed.has(node)) continue;
-      this.emit(node);
-    }
+    this.walk((node) => this.emit(node));
     // The converter names the output after its op; a fixed name lets `zoo eval` and users find it.
     const out = this.names[this.graph.output]!;
     this.node('logits', 'Identity', [out], { T: F32 });
@@ -109,22 +97,6 @@ class GraphWriter {
 
   private scalar(value: number): string {
     return this.constF32('scalar', [], Float32Array.of(value));
-  }
-
-  private constant(name: string): HostTensor {
-    return graphConstant(this.graph, name);
-  }
-
-  private f32(name: string): Float32Array {
-    return graphF32(this.graph, name);
-  }
-
-  private soleConsumer(v: ValueId): Node | undefined {
-    return this.uses.soleConsumer(v);
-  }
-
-  private bnAffine(node: BatchNormNode): Affine {
-    return batchNormAffine(this.f32(node.weight), this.f32(node.bias), this.f32(node.mean), this.f32(node.var), node.eps);
   }
 
   /** Rank of a value in NHWC (the graph's NCHW rank). */
@@ -214,8 +186,7 @@ class GraphWriter {
         const s = this.graph.shapes[node.x]!;
         const flat = s.slice(1).reduce((a, b) => a * b, 1);
         let x = at(node.x);
-        // PyTorch flattens C, H, W in that order: NHWC goes back to NCHW first unless H*W == 1.
-        if (s.length === 4 && s[2]! * s[3]! > 1) {
+        if (flattenNeedsTranspose(s)) {
           const perm = this.constI32('perm', [0, 3, 1, 2]);
           x = this.node(this.fresh('transpose'), 'Transpose', [x, perm], { T: F32, Tperm: I32 });
         }
@@ -275,18 +246,7 @@ class GraphWriter {
 
   /** conv [-> batchNorm] (folded) -> BiasAdd; grouped convs split per group. */
   private conv(node: ConvNode): void {
-    let out = node.out;
-    let bn: Affine | undefined;
-    const next = this.soleConsumer(out);
-    if (next?.op === 'batchNorm') {
-      bn = this.bnAffine(next);
-      this.absorbed.add(next);
-      out = next.out;
-    }
-    const w = this.constant(node.weight);
-    const [cout, cinPerGroup] = w.shape as [number, number, number, number];
-    const cin = cinPerGroup * node.groups;
-    const folded = foldConv(asFloat32(w, node.weight), cout, node.bias !== undefined ? this.f32(node.bias) : undefined, bn);
+    const { out, weight: w, cout, cinPerGroup, cin, folded } = this.convWithBatchNorm(node);
     const [sh, sw] = node.stride;
     const [dh, dw] = node.dilation;
     if ((sh > 1 || sw > 1) && (dh > 1 || dw > 1)) throw new Error('TF.js has no strided dilated convolution; no built-in family records one');

@@ -10,9 +10,9 @@
  * hard-swish, and max pools padded with -inf. A graph using any of them is refused, naming the
  * op, before anything is written: the graph model (tfjs-graph) expresses all of them.
  */
-import type { Graph, HostTensor, Node, ValueId } from '../../models/graph.js';
-import { GraphUses } from '../../models/graph-uses.js';
-import { asFloat32, batchNormAffine, foldConv, toDepthwise, toHWIO, transposeLinear, type Affine, graphConstant, graphF32 } from './weights.js';
+import type { Graph, Node, ValueId } from '../../models/graph.js';
+import { GraphWalker, flattenNeedsTranspose, type ConvNode } from './walker.js';
+import { asFloat32, toDepthwise, toHWIO, transposeLinear } from './weights.js';
 import type { WeightEntry } from './save.js';
 
 export interface KerasLayer {
@@ -76,26 +76,22 @@ export function graphToTfjsLayersModel(graph: Graph, name: string): TfjsLayersMo
   return new LayersWriter(graph, name).write();
 }
 
-class LayersWriter {
+class LayersWriter extends GraphWalker {
   private readonly layers: KerasLayer[] = [];
   private readonly weights: WeightEntry[] = [];
   /** Layer producing each graph value. */
   private readonly names: string[] = [];
-  private readonly uses: GraphUses;
-  private readonly absorbed = new Set<Node>();
   private counter = 0;
 
   constructor(
-    private readonly graph: Graph,
+    graph: Graph,
     private readonly modelName: string,
   ) {
-    this.uses = new GraphUses(graph);
+    super(graph);
   }
 
   write(): TfjsLayersModel {
-    for (const node of this.graph.nodes) {
-      if (!this.absorbed.has(node)) this.emit(node);
-    }
+    this.walk((node) => this.emit(node));
     const topology = {
       class_name: 'Model',
       config: {
@@ -123,14 +119,6 @@ class LayersWriter {
 
   private weight(layer: string, what: string, shape: readonly number[], data: Float32Array): void {
     this.weights.push({ name: `${layer}/${what}`, shape, dtype: 'float32', data });
-  }
-
-  private constant(name: string): HostTensor {
-    return graphConstant(this.graph, name);
-  }
-
-  private f32(name: string): Float32Array {
-    return graphF32(this.graph, name);
   }
 
   private emit(node: Node): void {
@@ -195,8 +183,7 @@ class LayersWriter {
       case 'flatten': {
         const s = this.graph.shapes[node.x]!;
         let x = at(node.x);
-        // PyTorch flattens C, H, W in that order: NHWC goes back to NCHW first unless H*W == 1.
-        if (s.length === 4 && s[2]! * s[3]! > 1) x = this.layer('Permute', 'permute', [x], { dims: [3, 1, 2] });
+        if (flattenNeedsTranspose(s)) x = this.layer('Permute', 'permute', [x], { dims: [3, 1, 2] });
         this.names[node.out] = this.layer('Flatten', 'flatten', [x], { data_format: 'channels_last' });
         return;
       }
@@ -217,19 +204,9 @@ class LayersWriter {
   }
 
   /** ZeroPadding2D (when padded) -> Conv2D / DepthwiseConv2D with a following BatchNorm folded in. */
-  private conv(node: Extract<Node, { op: 'conv' }>): void {
-    let out = node.out;
-    let bn: Affine | undefined;
-    const next = this.uses.soleConsumer(out);
-    if (next?.op === 'batchNorm') {
-      bn = batchNormAffine(this.f32(next.weight), this.f32(next.bias), this.f32(next.mean), this.f32(next.var), next.eps);
-      this.absorbed.add(next);
-      out = next.out;
-    }
-    const w = this.constant(node.weight);
-    const [cout, cinPerGroup, kh, kw] = w.shape as [number, number, number, number];
-    const cin = cinPerGroup * node.groups;
-    const folded = foldConv(asFloat32(w, node.weight), cout, node.bias !== undefined ? this.f32(node.bias) : undefined, bn);
+  private conv(node: ConvNode): void {
+    const { out, weight: w, cout, cin, folded } = this.convWithBatchNorm(node);
+    const [kh, kw] = w.shape.slice(2) as [number, number];
     const [t, l, b, r] = node.pads;
     let x = this.names[node.x]!;
     if (t + l + b + r > 0) x = this.layer('ZeroPadding2D', 'zero_padding2d', [x], { padding: [[t, b], [l, r]], data_format: 'channels_last' });

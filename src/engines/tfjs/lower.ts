@@ -8,9 +8,9 @@
  * (concat, slice, gather, shuffle, the bias/BN broadcast) works on axis -1 whatever the rank.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ActivationKind, Graph, HostTensor, Node, Pads, ValueId } from '../../models/graph.js';
-import { GraphUses } from '../../models/graph-uses.js';
-import { asFloat32, batchNormAffine, channelShuffleIndex, excludePadFactor, foldConv, slice32, toDepthwise, toGroupedDepthwise, toHWIO, transposeLinear, type Affine, type Prepared, graphConstant, graphF32 } from './weights.js';
+import type { ActivationKind, Graph, Node, Pads, ValueId } from '../../models/graph.js';
+import { GraphWalker, flattenNeedsTranspose, type ConvNode } from './walker.js';
+import { asFloat32, channelShuffleIndex, excludePadFactor, slice32, toDepthwise, toGroupedDepthwise, toHWIO, transposeLinear, type Prepared } from './weights.js';
 
 type Values = (tf.Tensor | undefined)[];
 
@@ -32,8 +32,6 @@ const DEPTHWISE_SUM_MAX_GROUP_WIDTH = 8;
 
 const FUSABLE: ReadonlySet<ActivationKind> = new Set<ActivationKind>(['relu', 'relu6', 'sigmoid']);
 
-type ConvNode = Extract<Node, { op: 'conv' }>;
-type BatchNormNode = Extract<Node, { op: 'batchNorm' }>;
 type PoolNode = Extract<Node, { op: 'maxPool' | 'avgPool' }>;
 
 export interface LoweredGraph {
@@ -87,24 +85,8 @@ export function lowerGraph(graph: Graph): LoweredGraph {
   return new Lowerer(graph).lower();
 }
 
-class Lowerer {
-  /** Who reads each value (a node fuses into its producer only when it is that value's one reader). */
-  private readonly uses: GraphUses;
+class Lowerer extends GraphWalker {
   private readonly weights: tf.Tensor[] = [];
-  /** Nodes already executed as part of a fused step. */
-  private readonly absorbed = new Set<Node>();
-
-  constructor(private readonly graph: Graph) {
-    this.uses = new GraphUses(graph);
-  }
-
-  private constant(name: string): HostTensor {
-    return graphConstant(this.graph, name);
-  }
-
-  private f32(name: string): Float32Array {
-    return graphF32(this.graph, name);
-  }
 
   private upload(p: Prepared | { shape: number[]; data: Float32Array | Int32Array }, dtype: 'float32' | 'int32' = 'float32'): tf.Tensor {
     const t = tf.tensor(p.data, p.shape, dtype);
@@ -112,17 +94,11 @@ class Lowerer {
     return t;
   }
 
-  /** The single node consuming v, when v has exactly one use and is not the graph output. */
-  private soleConsumer(v: ValueId): Node | undefined {
-    return this.uses.soleConsumer(v);
-  }
-
   lower(): LoweredGraph {
     const steps: Step[] = [];
-    for (const node of this.graph.nodes) {
-      if (node.op === 'input' || this.absorbed.has(node)) continue;
-      steps.push(this.step(node));
-    }
+    this.walk((node) => {
+      if (node.op !== 'input') steps.push(this.step(node));
+    });
     // After which step each value can be freed: its last consumer, or at once if nothing reads it.
     const lastUse = new Map<ValueId, number>();
     steps.forEach((s, i) => {
@@ -203,8 +179,7 @@ class Lowerer {
       case 'flatten': {
         const s = this.graph.shapes[node.x]!;
         const flat = s.slice(1).reduce((a, b) => a * b, 1);
-        // PyTorch flattens C, H, W in that order; NHWC must go back to NCHW first unless H*W == 1.
-        const needsTranspose = s.length === 4 && s[2]! * s[3]! > 1;
+        const needsTranspose = flattenNeedsTranspose(s);
         return {
           out: node.out,
           inputs: [node.x],
@@ -228,24 +203,14 @@ class Lowerer {
     }
   }
 
-  private bnAffine(node: BatchNormNode): Affine {
-    return batchNormAffine(this.f32(node.weight), this.f32(node.bias), this.f32(node.mean), this.f32(node.var), node.eps);
-  }
-
   /**
    * conv [-> batchNorm] [-> relu | relu6 | sigmoid], fused where each intermediate has exactly one
    * consumer, becomes a single fused tfjs conv. Grouped convs split into depthwise or per-group.
    */
   private conv(node: ConvNode): Step {
-    let out = node.out;
-    let bn: Affine | undefined;
+    const { weight: w, cout, cinPerGroup, cin, folded, out: convOut } = this.convWithBatchNorm(node);
+    let out = convOut;
     let activation: FusedActivation | undefined;
-    const next = this.soleConsumer(out);
-    if (next?.op === 'batchNorm') {
-      bn = this.bnAffine(next);
-      this.absorbed.add(next);
-      out = next.out;
-    }
     const after = this.soleConsumer(out);
     if (after?.op === 'activation' && FUSABLE.has(after.kind)) {
       activation = after.kind as FusedActivation;
@@ -253,15 +218,6 @@ class Lowerer {
       out = after.out;
     }
 
-    const w = this.constant(node.weight);
-    const [cout, cinPerGroup] = w.shape as [number, number, number, number];
-    const cin = cinPerGroup * node.groups;
-    const folded = foldConv(
-      asFloat32(w, node.weight),
-      cout,
-      node.bias !== undefined ? this.f32(node.bias) : undefined,
-      bn,
-    );
     const pad = explicitPad(node.pads);
     const [sh, sw] = node.stride;
     const [dh, dw] = node.dilation;
