@@ -5,7 +5,7 @@
  * config.json with crop_mode border and crop_border_pixels is read. The crops themselves are checked
  * byte for byte against timm/Pillow by preprocess-border.test.ts.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../src/run/result.js';
@@ -25,7 +25,8 @@ afterAll(async () => {
 describe('--crop-mode border --crop-border-pixels N (timm)', () => {
   it('runs, says border and the trim in the header, table and JSON, and is not comparable', async () => {
     const preds = join(dir, 'border.csv');
-    const run = await runZoo([...EVAL, '--crop-mode', 'border', '--crop-border-pixels', '2', '--json', '-', '--predictions', preds]);
+    const report = join(dir, 'border.html');
+    const run = await runZoo([...EVAL, '--crop-mode', 'border', '--crop-border-pixels', '2', '--json', '-', '--predictions', preds, '--report', report]);
     expect(run.code, run.stderr).toBe(0);
     const header = run.stderr.split('\n').find((l) => l.startsWith('zoo: mobilenetv2-12-int8.onnx_model_zoo | weights '));
     expect(header).toMatch(/crop_mode border \(--crop-mode\); crop_border_pixels 2 \(--crop-border-pixels\) \|/);
@@ -36,6 +37,7 @@ describe('--crop-mode border --crop-border-pixels N (timm)', () => {
     expect(r.published).toBeNull();
     expect(r.comparable).toBe(false);
     expect(r.not_comparable_because.join(' ')).toMatch(/no published number at this eval config/);
+    expect(await readFile(report, 'utf8')).toMatch(/crop mode (<[^>]+>)?border(<[^>]+>)?; crop border pixels (<[^>]+>)?2/);
 
     // The same images at the tag's config score differently: the border crop reached the model.
     const centrePreds = join(dir, 'center.csv');
@@ -49,6 +51,11 @@ describe('--crop-mode border --crop-border-pixels N (timm)', () => {
     const noTrimPreds = join(dir, 'border0.csv');
     expect((await runZoo([...EVAL, '-q', '--crop-mode', 'border', '--predictions', noTrimPreds])).code).toBe(0);
     expect((await readPredictions(noTrimPreds)).map((p) => p.margin)).not.toEqual(a.map((p) => p.margin));
+    // The sharp decoder (the fallback when the libjpeg-turbo addon is not built) gives the same crops, so the same scores.
+    const sharpPreds = join(dir, 'border-sharp.csv');
+    const viaSharp = await runZoo([...EVAL, '-q', '--crop-mode', 'border', '--crop-border-pixels', '2', '--predictions', sharpPreds], { env: { ZOO_DECODER: 'sharp' } });
+    expect(viaSharp.code, viaSharp.stderr).toBe(0);
+    expect(await readFile(sharpPreds, 'utf8')).toBe(await readFile(preds, 'utf8'));
   }, 120_000);
 
   it("timm's own spelling is accepted; a negative trim is one usage line", async () => {

@@ -5,7 +5,7 @@
  * union merge to it, the JSON and the identity name every folder; a folder named twice, an image in
  * two folders, and folders holding different test sets are refused with one line and the fix.
  */
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../src/run/result.js';
@@ -76,6 +76,30 @@ describe('zoo eval --data A --data B', () => {
     expect(m.code, m.stderr).toBe(0);
     const r = JSON.parse(await readFile(merged, 'utf8')) as EvalResult;
     expect([r.top1, r.top5, r.metrics_state]).toEqual([one.r.top1, one.r.top5, one.r.metrics_state]);
+  }, 120_000);
+
+  it('a stopped run resumes over the same folders (in any order); over other folders the state is refused', async () => {
+    const c = await makeFlatFolder(join(dir, 'resume-c'), []);
+    const d = await makeFlatFolder(join(dir, 'resume-d'), []);
+    const names = await val227Files(5);
+    for (const [i, n] of names.entries()) await copyFile(join(VAL_227, n), join(i % 2 ? d : c, n));
+    // The last image in val order is damaged: the run stops there with its state (exit 3).
+    const last = 'ILSVRC2012_val_00049999.JPEG';
+    await writeFile(join(d, last), 'not a JPEG');
+    const state = join(dir, 'union.state.json');
+    const stopped = await runZoo([...EVAL, '-b', '1', '--data', `${c},${d}`, '--state', state]);
+    expect(stopped.code, stopped.stderr).toBe(3);
+    const other = await runZoo([...EVAL, '--data', c, '--state', state, '--resume']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--resume: the state belongs to a different run \(data: \[.*resume-c.*resume-d.*\] -> .*resume-c"/);
+    await copyFile(join(VAL_227, names[0]!), join(d, last));
+    const resumed = await evalJson('resumed', ['--data', d, '--data', c, '--state', state, '--resume']);
+    const whole = await makeFlatFolder(join(dir, 'resume-all'), names);
+    await copyFile(join(d, last), join(whole, last));
+    const one = await evalJson('resume-one', ['--data', whole]);
+    expect(resumed.r.resumed).toBe(true);
+    expect(figures(resumed.r)).toEqual(figures(one.r));
+    expect(resumed.predictions).toBe(one.predictions);
   }, 120_000);
 
   it('refuses a folder named twice, an image in two folders, and folders of different test sets: one line, exit 2', async () => {

@@ -317,6 +317,8 @@ export function evalConfigRows(cfg: Reader): [string, Field<number> | Field<stri
     ['interpolation', cfg.str('interpolation')],
     ['crop pct', cfg.num('crop_pct', 'cropPct')],
     ['crop mode', cfg.str('crop_mode', 'cropMode')],
+    // Only in results that trimmed a border (timm's crop_border_pixels); absent rows are not shown.
+    ['crop border pixels', cfg.num('crop_border_pixels', 'cropBorderPixels')],
     ['mean', cfg.nums('mean')],
     ['std', cfg.nums('std')],
   ];
