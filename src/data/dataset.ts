@@ -8,9 +8,10 @@
  * Samples are sorted by basename, then path, which is val order for ImageNet file names, so results do
  * not depend on directory listing order, batch size or worker count.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { explainNoImages, explainNonTar } from './data-hints.js';
+import { listFolder } from './folder.js';
 import { DataError } from '../errors.js';
 import { loadValLabels, synsetToIndex, VAL_SIZE } from './imagenet.js';
 import { readLabels, stemOf, type LabelMap } from './labels.js';
@@ -70,26 +71,8 @@ async function isDir(path: string): Promise<boolean> {
 }
 
 async function list(dir: string): Promise<Listing> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    throw new DataError(`cannot list folder: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
-      file: dir,
-      fix: 'check the path and its permissions',
-    });
-  }
-  const dirs: string[] = [];
-  const images: string[] = [];
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    // Follow symlinks: val sets are often linked in from elsewhere.
-    const kind = e.isSymbolicLink() ? await stat(join(dir, e.name)).catch(() => undefined) : e;
-    if (!kind) continue;
-    if (kind.isDirectory()) dirs.push(e.name);
-    else if (kind.isFile() && IMAGE_EXT.test(e.name)) images.push(e.name);
-  }
-  return { dirs, images };
+  const { dirs, files } = await listFolder(dir);
+  return { dirs, images: files.filter((f) => IMAGE_EXT.test(f)) };
 }
 
 function byNameThenPath(a: Sample, b: Sample): number {

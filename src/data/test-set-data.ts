@@ -13,9 +13,10 @@
  * anything else is ImageNet val. A folder that does not belong to the set (V2's `1000`, a class
  * outside the A list, WordNet ids mixed with numbers) is a DataError naming the folder and the set.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { explainNonTar } from './data-hints.js';
+import { listFolder } from './folder.js';
 import { DataError } from '../errors.js';
 import { discoverDataset, type Dataset, type Sample } from './dataset.js';
 import { synsetToIndex } from './imagenet.js';
@@ -92,37 +93,18 @@ interface ClassTree {
 
 const eg = (xs: readonly string[], k = 3) => `${xs.slice(0, k).join(', ')}${xs.length > k ? ', ...' : ''}`;
 
-async function dirEntries(dir: string): Promise<{ dirs: string[]; files: string[] }> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    throw new DataError(`cannot list folder: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: dir, fix: 'check the path and its permissions' });
-  }
-  const dirs: string[] = [];
-  const files: string[] = [];
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    const kind = e.isSymbolicLink() ? await stat(join(dir, e.name)).catch(() => undefined) : e;
-    if (!kind) continue;
-    if (kind.isDirectory()) dirs.push(e.name);
-    else if (kind.isFile()) files.push(e.name);
-  }
-  return { dirs, files };
-}
-
 const looksLikeClass = (d: string) => NUMERIC.test(d) || WNID.test(d);
 
 /** `shallow`: class folder names only (enough to detect the set), their images not listed. */
 async function folderTree(root: string, shallow = false): Promise<ClassTree> {
   let dir = root;
-  let listing = await dirEntries(dir);
+  let listing = await listFolder(dir);
   const names = [basename(root)];
   // A parent holding the tree as its only folder (imagenetv2-matched-frequency-format-val/, imagenet-a/).
   while (!listing.dirs.some(looksLikeClass) && listing.dirs.length === 1) {
     dir = join(dir, listing.dirs[0]!);
     names.push(listing.dirs[0]!);
-    listing = await dirEntries(dir);
+    listing = await listFolder(dir);
   }
   const classes = new Map<string, FoundImage[]>();
   let other = listing.files.length;
@@ -131,7 +113,7 @@ async function folderTree(root: string, shallow = false): Promise<ClassTree> {
       classes.set(c, []);
       continue;
     }
-    const { files } = await dirEntries(join(dir, c));
+    const { files } = await listFolder(join(dir, c));
     const images: FoundImage[] = [];
     for (const f of files) {
       if (IMAGE_EXT.test(f)) images.push({ name: f, path: join(dir, c, f) });
