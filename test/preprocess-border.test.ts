@@ -15,6 +15,7 @@ import { decodeRgbWith, type RgbImage } from '../src/data/decode.js';
 import { ADDON_PATH } from '../src/data/jpeg-turbo.js';
 import { fastCrop } from '../src/data/pipeline.js';
 import { cropResize, planResize, trimRect } from '../src/data/preprocess.js';
+import { cropKeyConfig } from '../src/data/crop-cache.js';
 import { DataError } from '../src/errors.js';
 import { borderFill, IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from '../src/models/eval-config.js';
 import { SHARED } from './support/fixtures.js';
@@ -101,6 +102,16 @@ describe('crop mode border and crop_border_pixels equal timm (Pillow 9.4 referen
     expect(borderFill(IMAGENET_MEAN)).toEqual([124, 116, 104]);
     expect(borderFill([0.5, 0.5, 0.5])).toEqual([128, 128, 128]); // 127.5 -> 128 (even)
     expect(borderFill([2, -0.1, 0.4980392156862745])).toEqual([255, 0, 127]);
+  });
+
+  it('the crop cache keys border crops by their padding colour and trimmed crops by the trim; other keys are unchanged', () => {
+    const center: EvalConfig = { inputSize: [3, 224, 224], interpolation: 'bicubic', mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875, cropMode: 'center' };
+    expect(cropKeyConfig(center, 'exact')).toBe('size=224x224 crop_pct=0.875 crop_mode=center interpolation=bicubic resize=exact');
+    expect(cropKeyConfig({ ...center, mean: [0.5, 0.5, 0.5] }, 'exact')).toBe(cropKeyConfig(center, 'exact'));
+    const border: EvalConfig = { ...center, cropMode: 'border' };
+    expect(cropKeyConfig(border, 'exact')).toBe('size=224x224 crop_pct=0.875 crop_mode=border interpolation=bicubic resize=exact fill=124,116,104');
+    expect(cropKeyConfig({ ...border, mean: [0.5, 0.5, 0.5] }, 'exact')).not.toBe(cropKeyConfig(border, 'exact'));
+    expect(cropKeyConfig({ ...center, cropBorderPixels: 3 }, 'exact')).toBe(`${cropKeyConfig(center, 'exact')} crop_border_pixels=3`);
   });
 
   it('an image the trim or the border fit leaves empty is a bad image, in one line', () => {

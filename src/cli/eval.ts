@@ -139,6 +139,7 @@ export function evalCommand(io: Io, wrap: Wrap): Command {
         '  zoo eval resnext50_32x4d.tv2_in1k --data ./val --limit 5000 --json result.json\n' +
         '  zoo eval rexnet_100 --data ILSVRC2012_img_val.tar --per-class 5 --expect-top1 published   # CI gate\n' +
         '  zoo eval rexnet_100 --data ./val --shard 2/8 --json shard2.json                          # then zoo merge\n' +
+        '  zoo eval rexnet_100 --data /disk1/val,/disk2/val                                         # one set over two folders\n' +
         '  zoo eval rexnetv1_1.0x --weights rexnetv1_1.0x.pth --data ./val --device cuda\n' +
         "  zoo eval 'rexnet_*' resnext50_32x4d --data ./val --results-file results.csv --json-dir results/   # a sweep\n",
     )
