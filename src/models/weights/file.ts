@@ -10,18 +10,19 @@ import { fileKind } from '../../io/file-kind.js';
 
 const EXPECTED = 'a .safetensors, .pth/.pth.tar or .pdparams checkpoint file';
 
+/** The one line for a weights file that cannot be stat'ed or read (`e`, what the call threw). */
+export function unreadableWeights(path: string, e: unknown, details: { fix: string; expected?: string }): WeightsError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new WeightsError(code === 'ENOENT' ? 'weights file not found' : `cannot read the weights file (${code ?? String(e)})`, { file: path, ...details });
+}
+
 /** The file's stats, once it is known to be a regular file (symlinks followed); a WeightsError otherwise. */
 export async function requireCheckpointFile(path: string, fix = 'check the path given to --weights'): Promise<Stats> {
   let s: Stats;
   try {
     s = await stat(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new WeightsError(code === 'ENOENT' ? 'weights file not found' : `cannot read the weights file (${code ?? String(e)})`, {
-      file: path,
-      expected: EXPECTED,
-      fix,
-    });
+    throw unreadableWeights(path, e, { expected: EXPECTED, fix });
   }
   if (s.isFile()) return s;
   const kind = fileKind(s);

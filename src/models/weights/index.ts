@@ -12,7 +12,7 @@ import type { HostTensor } from '../graph.js';
 import { ElementBudget, ndarrayToHost, torchTensorToHost } from './materialize.js';
 import { describePy, NdArrayRef, PyDict, TorchTensorRef, unpickle, type PyValue } from './pickle.js';
 import { parseSafetensors } from './safetensors.js';
-import { requireCheckpointFile } from './file.js';
+import { requireCheckpointFile, unreadableWeights } from './file.js';
 import { detectFormat } from './format.js';
 import { readTorchLegacy, readTorchZip, type TorchContainer } from './torch.js';
 
@@ -30,11 +30,7 @@ export async function loadCheckpoint(file: string): Promise<Map<string, HostTens
   try {
     buf = await readFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new WeightsError(code === 'ENOENT' ? 'weights file not found' : `cannot read the weights file (${code ?? String(e)})`, {
-      file,
-      fix: 'check the path given to --weights',
-    });
+    throw unreadableWeights(file, e, { fix: 'check the path given to --weights' });
   }
   return parseCheckpoint(buf, file);
 }
