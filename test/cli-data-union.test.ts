@@ -9,7 +9,8 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../src/run/result.js';
-import { makeFlatFolder, runZoo, tempDir, val227Files, VAL_227 } from './support/cli.js';
+import { makeFlatFolder, makeImageFolder, runZoo, tempDir, val227Files, VAL_227 } from './support/cli.js';
+import { wnidOf } from './support/fixtures.js';
 
 const EVAL = ['eval', 'mobilenetv2-12-int8', '--threads', '1', '-j', '1', '-q'];
 
@@ -101,6 +102,17 @@ describe('zoo eval --data A --data B', () => {
     expect(figures(resumed.r)).toEqual(figures(one.r));
     expect(resumed.predictions).toBe(one.predictions);
   }, 120_000);
+
+  it('a flat folder beside an ImageFolder tree: names relative to each folder, both layouts said', async () => {
+    const names = (await val227Files(10)).slice(8);
+    const tree = await makeImageFolder(join(dir, 'tree'), names);
+    const mixed = await evalJson('mixed', ['--data', `${a},${tree}`]);
+    expect(mixed.r.data.layout).toBe('flat+imagefolder');
+    expect(mixed.r.data.found).toBe(5);
+    const files = mixed.predictions.trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+    expect(files).toEqual(expect.arrayContaining(names.map((n) => `${wnidOf(n)}/${n}`)));
+    expect(files.filter((f) => !f.includes('/'))).toHaveLength(3);
+  }, 60_000);
 
   it('refuses a folder named twice, an image in two folders, and folders of different test sets: one line, exit 2', async () => {
     await refused(['--data', `${a},${join(dir, '.', 'disk1')}/`], /--data names the same folder twice .*name each folder once/);

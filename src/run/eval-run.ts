@@ -454,7 +454,8 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
       dataset: {
         root: dataRoots ?? dataset.root,
         ...(parts ? { parts: parts.map((p) => ({ root: resolve(p.root), layout: p.layout, source: p.source, found: p.found })) } : {}),
-        layout: dataset.layout,
+        // Several folders of different layouts (a flat folder beside an ImageFolder tree): both, `flat+imagefolder`.
+        layout: parts ? [...new Set(parts.map((p) => p.layout))].join('+') : dataset.layout,
         name: set.name,
         title: set.title,
         detected: data.detected,
