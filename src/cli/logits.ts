@@ -10,6 +10,7 @@ import { resolveModel } from '../models/registry.js';
 import type { Io, Wrap } from './main.js';
 import { loadModel } from '../run/model-source.js';
 import { batchSize, engineChoice, engineOptions, weightsOptions, type EngineFlags } from './options.js';
+import { concatFloat32 } from '../util/concat.js';
 
 interface LogitsFlags extends EngineFlags {
   weights?: string;
@@ -58,14 +59,8 @@ export function logitsCommand(io: Io, wrap: Wrap): Command {
             const k = Math.min(flags.batchSize, n - s);
             chunks.push(await run.model.run(x.data.subarray(s * per, (s + k) * per), k));
           }
-          const total = chunks.reduce((a, b) => a + b.length, 0);
-          const logits = new Float32Array(total);
-          let o = 0;
-          for (const ch of chunks) {
-            logits.set(ch, o);
-            o += ch.length;
-          }
-          const classes = n > 0 ? total / n : 0;
+          const logits = concatFloat32(chunks);
+          const classes = n > 0 ? logits.length / n : 0;
           await writeOutput(out, encodeNpy({ shape: [n, classes], data: logits }));
           if (!flags.quiet) io.stderr.write(`zoo: wrote ${n}x${classes} logits to ${flags.output} (${run.model.backend})\n`);
         } finally {

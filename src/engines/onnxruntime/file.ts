@@ -13,6 +13,7 @@ import type { Device, LoadedModel } from '../engine.js';
 import { firstLine, type OpenedModelFile } from '../model-file.js';
 import { checkCudaAvailable, cpuSessionOptions, cudaSessionOptions, loadOrt } from './index.js';
 import { summarizeOnnx, type OnnxSummary } from './read-proto.js';
+import { concatFloat32 } from '../../util/concat.js';
 
 export interface OpenOptions {
   device: Device;
@@ -84,7 +85,7 @@ function onnxRunner(
   const per = c * h * w;
   const dims = (b: number) => (plan.layout === 'nchw' ? [b, c, h, w] : [b, h, w, c]);
   /** One engine call over `count` images from `start`, padded to the static batch when there is one. */
-  const call = async (input: Float32Array, start: number, count: number): Promise<{ data: Float32Array; k: number }> => {
+  const call = async (input: Float32Array, start: number, count: number): Promise<Float32Array> => {
     const b = plan.batch ?? count;
     // onnxruntime reads plain ArrayBuffers only (the loader's batches are shared memory): copy, and pad.
     let x: Float32Array<ArrayBuffer> = new Float32Array(b * per);
@@ -103,7 +104,7 @@ function onnxRunner(
     const t = out[output]!;
     const data = t.type === 'float16' ? f16ArrayToF32(t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : null;
     if (!data) throw new EngineError(`output '${output}' is ${t.type}`, { file, expected: 'float32 or float16 scores', fix: 'pick the scores output with --output NAME' });
-    return { data: data.subarray(0, count * (data.length / b)), k: data.length / b };
+    return data.subarray(0, count * (data.length / b));
   };
   return {
     engine: 'onnxruntime',
@@ -113,20 +114,8 @@ function onnxRunner(
     inputShape,
     async run(input: Float32Array, n: number): Promise<Float32Array> {
       const parts: Float32Array[] = [];
-      let k = 0;
-      for (const [start, count] of batchChunks(n, plan.batch)) {
-        const r = await call(input, start, count);
-        k = r.k;
-        parts.push(r.data);
-      }
-      if (parts.length === 1) return parts[0]!;
-      const all = new Float32Array(n * k);
-      let o = 0;
-      for (const p of parts) {
-        all.set(p, o);
-        o += p.length;
-      }
-      return all;
+      for (const [start, count] of batchChunks(n, plan.batch)) parts.push(await call(input, start, count));
+      return parts.length === 1 ? parts[0]! : concatFloat32(parts);
     },
     dispose: () => session.release(),
   };

@@ -6,6 +6,7 @@
  * Messages are kept as lists of byte chunks and nested without copying, so a 140 MB weight
  * blob is copied exactly once, into the final buffer.
  */
+import { concatBytes } from '../../util/concat.js';
 
 /** TensorProto.DataType values we emit. */
 export const DataType = { FLOAT: 1, INT64: 7 } as const;
@@ -111,13 +112,8 @@ class Msg {
 
   finish(): Uint8Array {
     this.flush();
-    const out = new Uint8Array(this.length);
-    let off = 0;
-    for (const c of this.chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    if (off !== this.length) throw new Error(`protobuf writer: ${off} bytes written, ${this.length} counted`);
+    const out = concatBytes(this.chunks);
+    if (out.length !== this.length) throw new Error(`protobuf writer: ${out.length} bytes written, ${this.length} counted`);
     return out;
   }
 }

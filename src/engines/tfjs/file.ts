@@ -13,6 +13,7 @@ import { batchChunks, nchwToNhwc, type InputSignature } from '../../models/file/
 import type { Device, LoadedModel } from '../engine.js';
 import { firstLine, type OpenedModelFile } from '../model-file.js';
 import { activate, selectBackend } from './backend.js';
+import { concatBytes, concatFloat32 } from '../../util/concat.js';
 
 interface ManifestGroup {
   paths: string[];
@@ -74,13 +75,7 @@ async function readArtifacts(file: string): Promise<{ artifacts: tf.io.ModelArti
     }
     if (want < 0) for (const w of group.weights.slice(specs.length)) specs.push(w as tf.io.WeightsManifestEntry);
   }
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const data = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    data.set(p, o);
-    o += p.length;
-  }
+  const data = concatBytes(parts);
   const artifacts = {
     modelTopology: topology as tf.io.ModelArtifacts['modelTopology'],
     format,
@@ -225,14 +220,7 @@ export async function openTfjsFile(file: string, opts: { device: Device; threads
           y.dispose();
           parts.push(data.subarray(0, count * (data.length / b)));
         }
-        if (parts.length === 1) return parts[0]!;
-        const all = new Float32Array(parts.reduce((k, p) => k + p.length, 0));
-        let o = 0;
-        for (const p of parts) {
-          all.set(p, o);
-          o += p.length;
-        }
-        return all;
+        return parts.length === 1 ? parts[0]! : concatFloat32(parts);
       },
       dispose: async () => model.dispose(),
     };

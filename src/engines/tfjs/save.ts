@@ -4,6 +4,7 @@
  * concatenated in manifest order and cut into 4 MiB shards `group1-shardKofN.bin`.
  */
 import { createRequire } from 'node:module';
+import { concatBytes } from '../../util/concat.js';
 
 /**
  * tfjs-core's version, read from its package.json rather than imported from the package: `zoo export`
@@ -32,13 +33,8 @@ export interface TfjsFiles {
 export const SHARD_BYTES = 4 * 1024 * 1024;
 
 export function tfjsFiles(format: 'graph-model' | 'layers-model', topology: object, weights: readonly WeightEntry[], shardBytes = SHARD_BYTES): TfjsFiles {
-  const total = weights.reduce((n, w) => n + w.data.byteLength, 0);
-  const all = new Uint8Array(total);
-  let o = 0;
-  for (const w of weights) {
-    all.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), o);
-    o += w.data.byteLength;
-  }
+  const all = concatBytes(weights.map((w) => new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
+  const total = all.length;
   const n = Math.max(1, Math.ceil(total / shardBytes));
   const shards = Array.from({ length: n }, (_, k) => ({ name: `group1-shard${k + 1}of${n}.bin`, bytes: all.subarray(k * shardBytes, Math.min(total, (k + 1) * shardBytes)) }));
   const model = {
