@@ -178,8 +178,14 @@ describe('zoo bench', () => {
     expect(r.sweep!.images).toBe(4);
     expect(r.sweep!.ratio).toBeCloseTo(r.sweep!.singlesSeconds / r.sweep!.sweepSeconds, 6);
     expect(r.decode).toBeUndefined();
-    expect(run.stdout).toMatch(/singles \/ sweep \(goal >= 1\.3x\)\s+\d+\.\d\dx/);
+    expect(run.stdout).toMatch(/singles \/ sweep, wall \(goal >= 1\.3x\)\s+\d+\.\d\dx/);
     expect(run.stdout).toMatch(/sweep peak RSS \(MB; goal < 1536\)\s+\d+/);
+    expect(run.stdout).toMatch(/largest single-run peak RSS \(MB; rexnet_1[03]0\.nav_in1k\)\s+\d+/);
+    // CPU seconds as the kernel accounts them: the sweep's and the singles', both real.
+    expect(r.sweep!.sweepCpuSeconds).toBeGreaterThan(0);
+    expect(r.sweep!.cpuRatio).toBeCloseTo(r.sweep!.singlesCpuSeconds! / r.sweep!.sweepCpuSeconds!, 6);
+    expect(run.stdout).toMatch(/singles \/ sweep, CPU seconds\s+\d+\.\d\dx/);
+    expect(run.stdout).toMatch(/^Batch 8; load average \(1 min\) \d+\.\d at the start, \d+\.\d at the end\.$/m);
     expect(run.stdout).toMatch(/^GPU projection: .* singles \/ sweep ~ \d+\.\d\dx$/m);
   }, 90_000);
 

@@ -9,7 +9,7 @@
  *   still run, and the exit code is the worst (4);
  * - --results-file rows are in timm's column order, appended, CSV or JSON.
  */
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachePathFor } from '../src/models/weights/cache.js';
@@ -163,21 +163,23 @@ describe('zoo eval with several models: --resume, --shard', () => {
     }
   });
 
-  it('Ctrl-C in the second group, then --resume: the finished group is not redone, and the results equal an uninterrupted sweep\'s', async () => {
-    await cacheRecipe('rexnetr_200'); // 288/1.0: a group of its own, after rexnet_100's
-    const models = ['rexnet_100', 'rexnetr_200'];
+  it('Ctrl-C in the second model of a group, then --resume: the finished model is not redone, the shared crops are deleted, and the results equal an uninterrupted sweep\'s', async () => {
+    await cacheRecipe('rexnetr_200'); // 288/1.0: a group of its own, after rexnet_100's and rexnet_130's
+    const models = ['rexnet_100', 'rexnet_130', 'rexnetr_200'];
     const ref = join(dir, 'ctrl-c-ref');
     const runDir = join(dir, 'ctrl-c-run');
     await mkdir(ref);
     await mkdir(runDir);
     const whole = await runZoo(['eval', ...models, ...common(), '--json-dir', ref, '--results-file', join(ref, 'results.csv')], { env: env() });
     expect(whole.code, whole.stderr).toBe(0);
-    const args = ['eval', ...models, ...common(), '--json-dir', runDir, '--results-file', join(runDir, 'results.csv')];
-    // Held (test/support/hold.mjs) while the second group reads rexnetr_200's checkpoint: the first group is done.
+    // Not --quiet: the sweep says where its shared crops go.
+    const args = ['eval', ...models, ...common().filter((a) => a !== '--quiet'), '--json-dir', runDir, '--results-file', join(runDir, 'results.csv')];
+    // Held (test/support/hold.mjs) while rexnet_130 reads its checkpoint: rexnet_100 is done and its
+    // crops are in the group's temporary crop cache.
     const live = startZoo(args, 60_000, {
       ...env(),
       NODE_OPTIONS: `--import=${join(import.meta.dirname, 'support', 'hold.mjs')}`,
-      ZOO_TEST_HOLD: 'read:rexnetr_200.sw_in12k_ft_in1k',
+      ZOO_TEST_HOLD: 'read:rexnet_130.nav_in1k',
     });
     while (!live.stderr().includes('zoo-test: holding')) await new Promise((r) => setTimeout(r, 20));
     live.child.kill('SIGINT');
@@ -185,12 +187,15 @@ describe('zoo eval with several models: --resume, --shard', () => {
     live.child.kill('SIGINT'); // the held read never ends: the second signal exits at once
     const stopped = await live.done;
     expect(stopped.code, stopped.stderr).toBe(130);
+    // The second signal exited at once: the temporary crop cache went with the process.
+    expect(stopped.stderr).toMatch(/share their crops: decoded once into .*sweep-crops/);
+    expect(await readdir(join(cache, 'sweep-crops'))).toEqual([]);
     const firstJson = await readFile(join(runDir, 'rexnet_100.nav_in1k.json'), 'utf8');
     const resumed = await runZoo([...args, '--resume'], { env: env() });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain('rexnet_100.nav_in1k (finished earlier: not run again)');
     expect(await readFile(join(runDir, 'rexnet_100.nav_in1k.json'), 'utf8')).toBe(firstJson);
-    for (const tag of ['rexnet_100.nav_in1k', 'rexnetr_200.sw_in12k_ft_in1k']) {
+    for (const tag of ['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k', 'rexnetr_200.sw_in12k_ft_in1k']) {
       const a = JSON.parse(await readFile(join(runDir, `${tag}.json`), 'utf8')) as Record<string, unknown>;
       const b = JSON.parse(await readFile(join(ref, `${tag}.json`), 'utf8')) as Record<string, unknown>;
       const { weights: _wa, identity: _ia, ...na } = numbers(a);

@@ -119,15 +119,23 @@ export function renderBench(r: BenchResult): string {
         [
           [`one zoo eval over ${s.models.length} models, wall (s)`, s.sweepSeconds.toFixed(1)],
           [`${s.models.length} single zoo eval runs, summed wall (s)`, s.singlesSeconds.toFixed(1)],
-          ['singles / sweep (goal >= 1.3x)', ratio(s.ratio)],
+          ['singles / sweep, wall (goal >= 1.3x)', ratio(s.ratio)],
+          ...(s.cpuRatio !== null
+            ? [
+                [`CPU seconds (user + system): sweep / singles`, `${s.sweepCpuSeconds!.toFixed(1)} / ${s.singlesCpuSeconds!.toFixed(1)}`],
+                ['singles / sweep, CPU seconds', ratio(s.cpuRatio)],
+              ]
+            : []),
           ['sweep peak RSS (MB; goal < 1536)', s.sweepPeakRssMB.toFixed(0)],
-          ['largest single-run peak RSS (MB)', s.singlePeakRssMB.toFixed(0)],
+          [`largest single-run peak RSS (MB; ${s.singlePeakModel})`, s.singlePeakRssMB.toFixed(0)],
+          ['sweep / largest single peak RSS', ratio(s.sweepPeakRssMB / Math.max(1e-9, s.singlePeakRssMB))],
         ],
         ['left', 'right'],
       ),
     );
     out.push(
-      `GPU projection: the work a sweep does once (decode pass + process start) is ${(100 * s.decodeShare).toFixed(0)}% of a single run here (${s.decodeSecondsPerPass.toFixed(1)} s); with the rest (load, inference) 10x faster and that unchanged, singles / sweep ~ ${ratio(s.gpuProjection)}\n`,
+      `Batch ${s.batchSize}; load average (1 min) ${s.loadAverage[0].toFixed(1)} at the start, ${s.loadAverage[1].toFixed(1)} at the end.\n` +
+        `GPU projection: the work a sweep does once (decode pass + process start) is ${(100 * s.decodeShare).toFixed(0)}% of a single run here${s.cpuRatio !== null ? ' in CPU seconds' : ''} (${s.decodeSecondsPerPass.toFixed(1)} s); with the rest (load, inference) 10x faster and that unchanged, singles / sweep ~ ${ratio(s.gpuProjection)}\n`,
     );
   }
   out.push(refNote);

@@ -58,6 +58,8 @@ export interface BenchOptions {
   /** The sweep stage: images per run and how many tags to sweep. */
   sweepImages: number;
   sweepModels: number;
+  /** Batch size of the sweep stage's runs (the largest ReXNet at batch 32 needs ~1.9 GB for activations alone). */
+  sweepBatchSize: number;
   log: (line: string) => void;
 }
 
@@ -321,7 +323,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     result.sweep = await sweepStage(opts.spec, files, {
       images: opts.sweepImages,
       models: opts.sweepModels,
-      batchSize: opts.batchSize,
+      batchSize: opts.sweepBatchSize,
       threads: opts.threads,
       workers: opts.workers,
       log: opts.log,

@@ -366,13 +366,32 @@ function procStatusKB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined
   }
 }
 
-/** Runs a child `zoo eval`, sampling its RSS every `sampleMs` (Linux /proc; none elsewhere). */
+/**
+ * CPU seconds (user + system) of this process's children that have ended and been reaped (Linux
+ * /proc/self/stat cutime + cstime, in USER_HZ = 100 ticks a second); null elsewhere.
+ */
+function reapedChildrenCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs a child `zoo eval`, sampling its RSS every `sampleMs` (Linux /proc; none elsewhere); `cpuSeconds`
+ * is the child's own user + system time as the kernel accounts it (null where /proc is missing),
+ * which other work on the machine changes far less than the wall time.
+ */
 export async function childEval(
   args: readonly string[],
   sampleMs: number,
   env?: NodeJS.ProcessEnv,
   cwd?: string,
-): Promise<{ code: number | null; seconds: number; samples: { t: number; rss: number; hwm: number }[] }> {
+): Promise<{ code: number | null; seconds: number; cpuSeconds: number | null; samples: { t: number; rss: number; hwm: number }[] }> {
+  const cpuBefore = reapedChildrenCpuSeconds();
   const start = performance.now();
   const samples: { t: number; rss: number; hwm: number }[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -391,7 +410,9 @@ export async function childEval(
       resolve(c);
     });
   });
-  return { code, seconds: (performance.now() - start) / 1000, samples };
+  const seconds = (performance.now() - start) / 1000;
+  const cpuAfter = reapedChildrenCpuSeconds();
+  return { code, seconds, cpuSeconds: cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null, samples };
 }
 
 /**

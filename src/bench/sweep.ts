@@ -1,17 +1,17 @@
 /**
  * The sweep stage (issue 12): one `zoo eval A B C ...` over the ReXNet tags that share the bench
- * model's preprocessing (so the sweep decodes each image once for all of them) against one
- * `zoo eval` per tag on the same images, every run a real child process of the CLI, in one bench run.
- * Weights are random (recordGraph's names and shapes) written where the weights cache expects each
- * tag's download in a temporary ZOO_CACHE, and every run is --offline: nothing is downloaded, and
- * the singles and the sweep read the very same files.
+ * model's crop (so the sweep decodes each image once for all of them, one model at a time) against
+ * one `zoo eval` per tag on the same images, every run a real child process of the CLI, in one bench
+ * run. Weights are random (recordGraph's names and shapes) written to a temporary folder; the singles
+ * get theirs with --weights, the sweep with `MODEL WEIGHTS` lines in --models-file, so manual-download
+ * tags (the clova ReXNets) take part and every run reads the very same files. ZOO_CACHE is a
+ * temporary folder too (the sweep's shared crops go there), and every run is --offline.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { encodeSafetensors } from '../models/weights/safetensors.js';
-import { cachePathFor } from '../models/weights/cache.js';
 import { allTags, requireArchitecture, resolveModel, type PretrainedTag } from '../models/registry.js';
 import { cropGroupKey } from '../run/sweep.js';
 import { childEval, linkValFolder } from './stages.js';
@@ -27,13 +27,24 @@ export interface SweepRow {
   singlesSeconds: number;
   /** singles / sweep: >1 means the sweep is faster. */
   ratio: number;
+  /** CPU seconds (user + system, the kernel's accounting) of the sweep and of the singles summed; null without /proc. */
+  sweepCpuSeconds: number | null;
+  singlesCpuSeconds: number | null;
+  /** singles / sweep in CPU seconds: what other work on the machine moves least. */
+  cpuRatio: number | null;
   /** The sweep process's peak RSS (VmHWM, MB; 0 where /proc is missing). */
   sweepPeakRssMB: number;
-  /** The largest peak RSS of the single runs (MB). */
+  /** The largest peak RSS of the single runs (MB), and whose. */
   singlePeakRssMB: number;
+  singlePeakModel: string;
+  /** Engine batch size of every run. */
+  batchSize: number;
+  /** The 1-minute load average when the stage started and when it ended (the machine's other work). */
+  loadAverage: [number, number];
   /**
    * Seconds of the work a sweep does once and the singles once per tag (the decode + preprocess pass,
-   * process start), estimated from the two runs: (singles - sweep) / (tags - 1).
+   * process start), estimated from the two runs (CPU seconds where known, else wall):
+   * (singles - sweep) / (tags - 1).
    */
   decodeSecondsPerPass: number;
   /** decodeSecondsPerPass over the mean single run: the share of a single run spent decoding. */
@@ -44,28 +55,16 @@ export interface SweepRow {
   command: string;
 }
 
-/** The tags the sweep can take: downloadable (no manual --weights) ReXNets with `key`'s preprocessing. */
+/** The tags the sweep can take: the ReXNets whose crop is `key`'s (downloads and manual ones alike). */
 export function sweepTags(key: string): PretrainedTag[] {
-  return allTags().filter((t) => t.arch.startsWith('rexnet') && (t.weights.kind === 'hf' || t.weights.kind === 'url') && cropGroupKey(t.evalConfig) === key);
+  return allTags().filter((t) => t.arch.startsWith('rexnet') && t.weights.kind !== 'embedded' && cropGroupKey(t.evalConfig) === key);
 }
 
-/** Random weights for `tag` at the path `--offline` reads its download from, under `cache`. */
-async function placeWeights(tag: PretrainedTag, cache: string): Promise<void> {
-  const w = tag.weights;
-  if (w.kind !== 'hf' && w.kind !== 'url') return;
-  const saved = process.env.ZOO_CACHE;
-  process.env.ZOO_CACHE = cache;
-  let target: string;
-  try {
-    target = cachePathFor(w);
-  } finally {
-    if (saved === undefined) delete process.env.ZOO_CACHE;
-    else process.env.ZOO_CACHE = saved;
-  }
+/** Random weights for `tag` at its eval size, written to `file`. */
+async function writeWeights(tag: PretrainedTag, file: string): Promise<void> {
   const arch = requireArchitecture(resolveModel(tag.name));
-  const [, h, wd] = tag.evalConfig.inputSize;
-  await mkdir(dirname(target), { recursive: true });
-  await writeFile(target, encodeSafetensors(randomWeights(arch, [h, wd])));
+  const [, h, w] = tag.evalConfig.inputSize;
+  await writeFile(file, encodeSafetensors(randomWeights(arch, [h, w])));
 }
 
 export async function sweepStage(
@@ -80,50 +79,75 @@ export async function sweepStage(
       fix: 'run it for a ReXNet, e.g. zoo bench rexnet_100 --stages sweep, with --sweep-models 2 or more',
     });
   }
+  const loadAtStart = loadavg()[0]!;
   const dir = await mkdtemp(join(tmpdir(), 'zoo-bench-sweep-'));
   try {
-    const cache = join(dir, 'cache');
-    for (const t of tags) await placeWeights(t, cache);
+    const weights = new Map<string, string>();
+    for (const t of tags) {
+      weights.set(t.name, join(dir, `${t.name}.safetensors`));
+      await writeWeights(t, weights.get(t.name)!);
+    }
+    const list = join(dir, 'models.txt');
+    await writeFile(list, tags.map((t) => `${t.name} ${t.name}.safetensors\n`).join(''));
     const data = join(dir, 'val');
     await linkValFolder(data, files, opts.images);
-    const env = { ...process.env, ZOO_CACHE: cache };
+    const env = { ...process.env, ZOO_CACHE: join(dir, 'cache') };
     // Each eval keeps its resumable state (and lock) in its working directory: the temporary one, not the user's.
     const cwd = dir;
     const common = ['--data', data, '--offline', '--batch-size', String(opts.batchSize), '--threads', String(opts.threads), '--workers', String(opts.workers), '--quiet'];
     const names = tags.map((t) => t.name);
     let singlesSeconds = 0;
+    let singlesCpu: number | null = 0;
     let singlePeak = 0;
-    const exitCodes: (number | null)[] = [];
-    for (const name of names) {
+    let singlePeakModel = '';
+    const singleCodes: (number | null)[] = [];
+    const peakOf = (samples: readonly { hwm: number }[]) => samples.reduce((m, s) => Math.max(m, s.hwm), 0);
+    const single = async (name: string) => {
       opts.log(`sweep: single zoo eval ${name}, ${opts.images} images`);
-      const run = await childEval(['eval', name, ...common], 200, env, cwd);
+      const run = await childEval(['eval', name, '--weights', weights.get(name)!, ...common], 200, env, cwd);
       singlesSeconds += run.seconds;
-      singlePeak = Math.max(singlePeak, ...run.samples.map((s) => s.hwm));
-      exitCodes.push(run.code);
-    }
+      singlesCpu = singlesCpu !== null && run.cpuSeconds !== null ? singlesCpu + run.cpuSeconds : null;
+      if (peakOf(run.samples) > singlePeak) [singlePeak, singlePeakModel] = [peakOf(run.samples), name];
+      singleCodes.push(run.code);
+    };
+    // The sweep runs between the two halves of the singles, so a change of load in the meantime
+    // weighs on both sides alike.
+    const half = Math.ceil(names.length / 2);
+    for (const name of names.slice(0, half)) await single(name);
     opts.log(`sweep: one zoo eval over ${names.length} models, ${opts.images} images`);
-    const sweep = await childEval(['eval', ...names, ...common], 200, env, cwd);
-    exitCodes.push(sweep.code);
+    const sweep = await childEval(['eval', '--models-file', list, ...common], 200, env, cwd);
+    for (const name of names.slice(half)) await single(name);
+    const exitCodes = [...singleCodes, sweep.code];
     const n = names.length;
-    const decodeSecondsPerPass = Math.max(0, (singlesSeconds - sweep.seconds) / (n - 1));
-    const meanSingle = singlesSeconds / n;
+    // The GPU projection from CPU seconds where the kernel gives them (less moved by other work).
+    const cpuKnown = singlesCpu !== null && sweep.cpuSeconds !== null;
+    const singlesCost: number = cpuKnown ? singlesCpu! : singlesSeconds;
+    const sweepCost = cpuKnown ? sweep.cpuSeconds! : sweep.seconds;
+    const decodeSecondsPerPass = Math.max(0, (singlesCost - sweepCost) / (n - 1));
+    const meanSingle = singlesCost / n;
     // The per-model rest (model load, inference) shrinks 10x on a GPU; the shared pass does not.
     const rest = Math.max(0, meanSingle - decodeSecondsPerPass);
     const gpuSingles = n * (decodeSecondsPerPass + rest / 10);
-    const gpuSweep = decodeSecondsPerPass + (sweep.seconds - decodeSecondsPerPass) / 10;
+    const gpuSweep = decodeSecondsPerPass + (sweepCost - decodeSecondsPerPass) / 10;
     return {
       models: names,
       images: opts.images,
       sweepSeconds: sweep.seconds,
       singlesSeconds,
       ratio: singlesSeconds / sweep.seconds,
-      sweepPeakRssMB: sweep.samples.reduce((m, s) => Math.max(m, s.hwm), 0) / (1024 * 1024),
+      sweepCpuSeconds: cpuKnown ? sweep.cpuSeconds : null,
+      singlesCpuSeconds: cpuKnown ? singlesCpu : null,
+      cpuRatio: cpuKnown ? singlesCpu! / sweep.cpuSeconds! : null,
+      sweepPeakRssMB: peakOf(sweep.samples) / (1024 * 1024),
       singlePeakRssMB: singlePeak / (1024 * 1024),
+      singlePeakModel,
+      batchSize: opts.batchSize,
+      loadAverage: [loadAtStart, loadavg()[0]!],
       decodeSecondsPerPass,
       decodeShare: meanSingle > 0 ? decodeSecondsPerPass / meanSingle : 0,
       gpuProjection: gpuSweep > 0 ? gpuSingles / gpuSweep : 0,
       exitCodes,
-      command: `zoo eval ${names.join(' ')} --data <${opts.images} images> --offline --batch-size ${opts.batchSize} --threads ${opts.threads} --workers ${opts.workers} --quiet (vs one zoo eval per model)`,
+      command: `zoo eval --models-file <${names.length} lines "MODEL WEIGHTS"> --data <${opts.images} images> --offline --batch-size ${opts.batchSize} --threads ${opts.threads} --workers ${opts.workers} --quiet (vs one zoo eval MODEL --weights WEIGHTS per model)`,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

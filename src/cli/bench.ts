@@ -51,6 +51,7 @@ interface BenchFlags {
   stages: BenchStage[];
   sweepImages: number;
   sweepModels: number;
+  sweepBatchSize: number;
   reference: boolean;
   json?: JsonFlag;
 }
@@ -70,7 +71,8 @@ export function benchCommand(io: Io, wrap: Wrap): Command {
     .addOption(new Option('--workers <n>', 'loader workers for end to end (default: all cores)').argParser(threadCount))
     .addOption(new Option('--stages <list>', `stages to run: ${BENCH_STAGES.join(',')}`).argParser(list(BENCH_STAGES)).default([...DEFAULT_STAGES], 'all but sweep'))
     .addOption(new Option('--sweep-images <n>', 'images per run of the sweep stage').argParser(positiveInt).default(64))
-    .addOption(new Option('--sweep-models <n>', 'ReXNet tags the sweep stage evaluates (at most those sharing the model\'s preprocessing with automatic downloads)').argParser(positiveInt).default(12))
+    .addOption(new Option('--sweep-models <n>', 'ReXNet tags the sweep stage evaluates (at most those sharing the model\'s crop)').argParser(positiveInt).default(12))
+    .addOption(new Option('--sweep-batch-size <n>', 'batch size of every zoo eval of the sweep stage (8: the best inference batch on CPU, see the inference stage)').argParser(batchSize).default(8))
     .addOption(new Option('--no-reference', 'skip the Python reference runner'))
     .addOption(jsonOption('every figure'))
     .addHelpText('after', '\nExamples:\n  zoo bench rexnet_100 --data ./ILSVRC2012/val\n  zoo bench resnext50_32x4d --data ./val-a,./val-b --engines onnxruntime --batches 8,32 --json bench.json\n')
@@ -93,6 +95,7 @@ async function benchAction(spec: string, flags: BenchFlags, io: Io): Promise<num
     stages: flags.reference ? flags.stages : flags.stages.filter((s) => s !== 'reference'),
     sweepImages: flags.sweepImages,
     sweepModels: flags.sweepModels,
+    sweepBatchSize: flags.sweepBatchSize,
     log: (line) => io.stderr.write(`zoo bench: ${line}\n`),
   };
   // A bad --json path fails now, not after minutes of measuring.
