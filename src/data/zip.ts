@@ -16,20 +16,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataError } from '../errors.js';
-import {
-  centralDirectoryDefect,
-  END_RECORD_BYTES,
-  END_SEARCH_BYTES,
-  findEndRecord,
-  LOCAL_HEADER_BYTES,
-  parseCentralDirectory,
-  readZip64EndRecord,
-  zip64EndRecordOffset,
-  ZIP64_END_RECORD_BYTES,
-  ZIP64_LOCATOR_BYTES,
-  type CentralDirectoryPosition,
-  type CentralEntry,
-} from '../io/zip.js';
+import { centralDirectoryDefect, END_RECORD_BYTES, END_SEARCH_BYTES, findEndRecord, LOCAL_HEADER_BYTES, parseCentralDirectory, readZip64EndRecord, zip64EndRecordOffset, ZIP64_END_RECORD_BYTES, ZIP64_LOCATOR_BYTES, type CentralDirectoryPosition, type CentralEntry } from '../io/zip.js';
 import { normaliseEntryPath, unsafeEntryPath } from './archive-path.js';
 
 /** No image of any test set comes near this; a larger declared size is a bomb or not an image. */

@@ -14,19 +14,7 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import { WeightsError } from '../../errors.js';
-import {
-  centralDirectoryDefect,
-  END_SEARCH_BYTES,
-  findEndRecord,
-  localDataOffset,
-  LOCAL_HEADER_BYTES,
-  parseCentralDirectory,
-  readZip64EndRecord,
-  zip64EndRecordOffset,
-  ZIP64_END_RECORD_BYTES,
-  ZIP64_LOCATOR_BYTES,
-  type CentralEntry,
-} from '../../io/zip.js';
+import { centralDirectoryDefect, END_SEARCH_BYTES, findEndRecord, localDataOffset, LOCAL_HEADER_BYTES, parseCentralDirectory, readZip64EndRecord, zip64EndRecordOffset, ZIP64_END_RECORD_BYTES, ZIP64_LOCATOR_BYTES, type CentralEntry } from '../../io/zip.js';
 
 /** An entry as the central directory lists it (io/zip.ts). */
 export type ZipEntry = CentralEntry;
