@@ -4,6 +4,9 @@
  * Python 3's format(x, '.Nf') and round(x, N) for the same doubles.
  */
 import { describe, expect, it } from 'vitest';
+import { sweepTable } from '../src/cli/sweep-cli.js';
+import type { EvalConfig } from '../src/models/eval-config.js';
+import type { EvalResult } from '../src/run/result.js';
 import { pct, signed } from '../src/util/format.js';
 import { fixed, round4, roundTo } from '../src/util/round.js';
 
@@ -33,5 +36,15 @@ describe('Python-style rounding', () => {
     expect(pct(round4(measured))).toBe('86.793');
     expect(signed(measured - 88.44)).toBe('-1.648');
     expect([roundTo(1.00005, 4), roundTo(0.0625, 3), roundTo(60.37735849056604, 4)]).toEqual([1.0001, 0.062, 60.3774]);
+  });
+
+  it('the sweep table prints each model from its counts, as the eval table does', () => {
+    // The fields the table reads of a result; 92 of 106 at top-5, as the built-in sample gives.
+    const result = {
+      images: 106, top1: 60.3774, top5: 86.7925, top1_correct: 64, top5_correct: 92, images_per_sec: 50,
+      published: { top1: 68.3, top5: 88.44, top1_diff: -7.9226 }, verdict: 'done',
+    } as unknown as EvalResult;
+    const table = sweepTable([{ name: 'mobilenetv2-12-int8', cfg: {} as EvalConfig, code: 0, result, reason: null }]);
+    expect(table).toMatch(/ 60\.377 +86\.792 +68\.300 +-7\.923 /);
   });
 });

@@ -1,8 +1,7 @@
 /** The final table of an eval run, from its result. */
 import { duration, pct, renderTable, signed } from '../util/format.js';
-import { percent } from '../metrics/compare.js';
 import { describeSources } from '../models/file/config.js';
-import type { DataSummary, EvalResult } from '../run/result.js';
+import { measuredAccuracy, type DataSummary, type EvalResult } from '../run/result.js';
 
 export function renderReport(r: EvalResult): string {
   const head = renderTable(
@@ -13,10 +12,8 @@ export function renderReport(r: EvalResult): string {
   const p = r.published;
   const interval = (i: [number, number]) => (r.subset ? `[${i[0].toFixed(2)}, ${i[1].toFixed(2)}]` : '-');
   const verdict = (v: boolean | null | undefined) => (v === null || v === undefined ? '' : v ? 'consistent' : 'differs');
-  // From the counts: the JSON's top1/top5 and diffs are already rounded to 4 decimals, and rounding
-  // them again to 3 would differ from the progress line and from timm (util/round.ts).
-  const top1 = percent(r.top1_correct, r.images);
-  const top5 = percent(r.top5_correct, r.images);
+  // The diffs too come from the measured values, not from the JSON's rounded top1_diff/top5_diff.
+  const { top1, top5 } = measuredAccuracy(r);
   const metrics = renderTable(
     ['', 'measured', '95% interval', 'published', 'diff', ''],
     [
@@ -37,8 +34,7 @@ export function renderReport(r: EvalResult): string {
   if (r.data.name !== 'imagenet' || r.data.detected) out += testSetLine(r.data);
   if (r.real) {
     const rp = r.real.published;
-    const real1 = percent(r.real.top1_correct, r.real.images);
-    const real5 = percent(r.real.top5_correct, r.real.images);
+    const { top1: real1, top5: real5 } = measuredAccuracy(r.real);
     out +=
       '\n' +
       renderTable(

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
 import type { EvalRequest } from '../run/eval-run.js';
-import { resultFromFile, type EvalResult } from '../run/result.js';
+import { measuredAccuracy, resultFromFile, type EvalResult } from '../run/result.js';
 import { refuseCollisions } from '../io/output.js';
 import { appendResults, planResultsFile } from '../run/results-file.js';
 import { runSweep, sweepExitCode, type SweepModel, type SweepOutcome } from '../run/sweep.js';
@@ -84,7 +84,8 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
       ended: (o) => {
         ended++;
         const earlier = models.find((m) => m.name === o.name)?.finished ? ' (finished earlier: not run again)' : '';
-        say(`zoo: [${ended}/${models.length}] ${o.name}${earlier}: ${o.result && o.reason === null ? `top-1 ${pct(o.result.top1)}%, top-5 ${pct(o.result.top5)}% (exit ${o.code})` : `failed (exit ${o.code}): ${o.reason}`}`);
+        const m = o.result ? measuredAccuracy(o.result) : null;
+        say(`zoo: [${ended}/${models.length}] ${o.name}${earlier}: ${m && o.reason === null ? `top-1 ${pct(m.top1)}%, top-5 ${pct(m.top5)}% (exit ${o.code})` : `failed (exit ${o.code}): ${o.reason}`}`);
       },
     },
     { failFast: flags.failFast ?? false, quiet: flags.quiet ?? false },
@@ -131,14 +132,15 @@ export function sweepTable(outcomes: readonly SweepOutcome[]): string {
     });
   const rows = ranked.map(({ o }, k) => {
     const r = o.reason === null ? o.result : null;
+    const m = r ? measuredAccuracy(r) : null;
     const verdict = o.reason !== null ? (o.code === null ? o.reason : `failed (exit ${o.code}): ${o.reason}`) : (r?.verdict ?? '');
     return [
       r ? String(k + 1) : '-',
       o.name,
-      pct(r?.top1),
-      pct(r?.top5),
+      pct(m?.top1),
+      pct(m?.top5),
       pct(r?.published?.top1),
-      signed(r?.published?.top1_diff),
+      signed(m && r?.published ? m.top1 - r.published.top1 : null),
       r ? r.images_per_sec.toFixed(1) : '-',
       verdict,
     ];

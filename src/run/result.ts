@@ -4,7 +4,7 @@
  */
 import type { Device, EngineName } from '../engines/engine.js';
 import type { MetricsAccumulator, MetricsState } from '../metrics/accumulator.js';
-import type { Comparison } from '../metrics/compare.js';
+import { percent, type Comparison } from '../metrics/compare.js';
 import type { TopKAccumulator } from '../metrics/topk.js';
 import type { CheckResult } from './checks.js';
 import type { RunIdentity, SkippedImage } from './state.js';
@@ -195,6 +195,17 @@ export interface ResultInputs {
   real: RealResult | null;
   checks: { passed: boolean; results: CheckResult[] } | null;
   identity: RunIdentity;
+}
+
+/**
+ * A result's measured top-1/top-5 (val or ReaL) for a table: from its counts, since `top1`/`top5`
+ * are already round(x, 4) and printing them to 3 decimals would round twice (86.79245 -> 86.7925
+ * -> 86.793, where timm and the progress line say 86.792; util/round.ts); the rounded figures
+ * only where a result read from a file lacks the counts.
+ */
+export function measuredAccuracy(r: Pick<EvalResult, 'images' | 'top1' | 'top5'> & { top1_correct?: number; top5_correct?: number }): { top1: number; top5: number } {
+  const exact = (hits: number | undefined, rounded: number) => (typeof hits === 'number' && r.images > 0 ? percent(hits, r.images) : rounded);
+  return { top1: exact(r.top1_correct, r.top1), top5: exact(r.top5_correct, r.top5) };
 }
 
 /**
