@@ -4,8 +4,10 @@
  * close), and on a machine whose cores are all busy decoding, each round trip waits for a pool thread
  * to get a core while the worker sits idle. A read that could block for long is left to the async
  * path, which the loader's per-image timeout covers: anything but a regular file (a FIFO, a device;
- * opened non-blocking so a FIFO without a writer cannot hold us), and any error (the async path
- * reports it, with the same words as always).
+ * opened non-blocking so a FIFO without a writer cannot hold us), a file whose size says 0, and any
+ * error (the async path reports it, with the same words as always). A regular file on a stalled
+ * network mount still blocks here, as it blocked a pool thread before: the loader's per-image timeout
+ * then replaces the worker, as it replaces one stuck in the decoder.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
@@ -19,7 +21,8 @@ export function readRegularFileSync(path: string): Buffer | undefined {
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return undefined;
+    // A size of 0 may not be the truth (procfs and the like): the async read reads those to their end.
+    if (!st.isFile() || st.size === 0) return undefined;
     // Not zero-filled: every byte up to `got` is read; a file that shrank meanwhile is cut to what was there.
     let buf = Buffer.allocUnsafeSlow(st.size);
     let got = 0;
