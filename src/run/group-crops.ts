@@ -28,6 +28,8 @@ export interface SharedCrops {
 export class GroupCrops implements SharedCrops {
   private scratch: ScratchDir | null = null;
   private refused = false;
+  /** The removal of a folder made and then refused (awaited by dispose). */
+  private removing: Promise<void> | undefined;
 
   /** `models`: how many models of the group will read it; `say`: lines for the user; `quiet`: only the refusal is said. */
   constructor(
@@ -58,7 +60,7 @@ export class GroupCrops implements SharedCrops {
   }
 
   private refuse(why: string): undefined {
-    void this.scratch?.dispose();
+    this.removing = this.scratch?.dispose();
     this.scratch = null;
     this.refused = true;
     this.say(`zoo: warning: ${why}: each of the ${this.models} models decodes the images itself (set ZOO_CACHE to a larger disk, or pass --crop-cache DIR)`);
@@ -67,6 +69,7 @@ export class GroupCrops implements SharedCrops {
 
   /** Removes the folder (the group ended). */
   async dispose(): Promise<void> {
+    await this.removing;
     await this.scratch?.dispose();
     this.scratch = null;
   }
