@@ -15,7 +15,8 @@ import { onnxruntimeEngine } from '../src/engines/onnxruntime/index.js';
 import type { LoadedModel } from '../src/engines/engine.js';
 import { describeTfjsBackends, takeTfjsNote, tfjsEngine } from '../src/engines/tfjs/index.js';
 import { lowerGraph } from '../src/engines/tfjs/lower.js';
-import { channelShuffleIndex, excludePadFactor, foldConv, toDepthwise, toHWIO, transposeLinear } from '../src/engines/tfjs/weights.js';
+import { foldBatchNorm } from '../src/engines/batchnorm.js';
+import { channelShuffleIndex, excludePadFactor, toDepthwise, toHWIO, transposeLinear } from '../src/engines/tfjs/weights.js';
 import type { Graph } from '../src/models/graph.js';
 import type { Ops, Value } from '../src/models/ops.js';
 import { recordGraph, type ForwardFn } from '../src/models/record.js';
@@ -192,7 +193,7 @@ describe('weight layouts', () => {
   });
 
   it('folds BN in double precision and derives the shuffle index and pad factors', () => {
-    const folded = foldConv(Float32Array.from([1, 2, 3, 4]), 2, Float32Array.from([0.5, -1]), {
+    const folded = foldBatchNorm(Float32Array.from([1, 2, 3, 4]), 2, Float32Array.from([0.5, -1]), {
       scale: Float64Array.from([2, 0.1]),
       shift: Float64Array.from([1, 3]),
     });

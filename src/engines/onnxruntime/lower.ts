@@ -8,6 +8,8 @@
  * unfolded conv -> bn.
  */
 import type { ActivationKind, Graph, HostTensor, Node, ValueId } from '../../models/graph.js';
+import { batchNormAffine, foldBatchNorm, type Affine } from '../batchnorm.js';
+import { asFloat32, graphConstant, graphF32 } from '../graph-constants.js';
 import { DataType, encodeModel, rawBytes, type AttributeValue, type OnnxNode, type OnnxTensor } from './proto.js';
 
 export const ONNX_OPSET = 17;
@@ -77,32 +79,17 @@ class Lowering {
   }
 
   tensor(name: string): HostTensor {
-    const t = this.graph.constants.get(name);
-    if (!t) throw new Error(`graph has no constant ${name}`);
-    return t;
+    return graphConstant(this.graph, name);
   }
 
   float(name: string): Float32Array {
-    const t = this.tensor(name);
-    if (t.dtype !== 'float32') throw new Error(`constant ${name} is ${t.dtype}, expected float32`);
-    return t.data as Float32Array;
+    return graphF32(this.graph, name);
   }
 }
 
 /** BN as y = x * scale + shift, in double precision. */
-function bnScaleShift(l: Lowering, bn: BatchNormNode): { scale: Float64Array; shift: Float64Array } {
-  const gamma = l.float(bn.weight);
-  const beta = l.float(bn.bias);
-  const mean = l.float(bn.mean);
-  const variance = l.float(bn.var);
-  const c = gamma.length;
-  const scale = new Float64Array(c);
-  const shift = new Float64Array(c);
-  for (let i = 0; i < c; i++) {
-    scale[i] = gamma[i]! / Math.sqrt(variance[i]! + bn.eps);
-    shift[i] = beta[i]! - mean[i]! * scale[i]!;
-  }
-  return { scale, shift };
+function bnScaleShift(l: Lowering, bn: BatchNormNode): Affine {
+  return batchNormAffine(l.float(bn.weight), l.float(bn.bias), l.float(bn.mean), l.float(bn.var), bn.eps);
 }
 
 /**
@@ -115,22 +102,12 @@ function foldInto(
   biasName: string | undefined,
   bn: BatchNormNode,
 ): { weight: string; bias: string } {
-  const { scale, shift } = bnScaleShift(l, bn);
   const w = l.tensor(weightName);
   const out = w.shape[0]!;
-  const per = w.data.length / out;
-  const src = w.data as Float32Array;
-  const folded = new Float32Array(src.length);
-  for (let o = 0; o < out; o++) {
-    const s = scale[o]!;
-    for (let k = o * per; k < (o + 1) * per; k++) folded[k] = src[k]! * s;
-  }
-  const b = biasName !== undefined ? l.float(biasName) : undefined;
-  const bias = new Float32Array(out);
-  for (let o = 0; o < out; o++) bias[o] = (b ? b[o]! : 0) * scale[o]! + shift[o]!;
+  const folded = foldBatchNorm(asFloat32(w, weightName), out, biasName !== undefined ? l.float(biasName) : undefined, bnScaleShift(l, bn));
   return {
-    weight: l.derived(`${weightName}*${bn.weight}`, { dtype: 'float32', shape: w.shape, data: folded }),
-    bias: l.derived(`${weightName}.bias*${bn.weight}`, { dtype: 'float32', shape: [out], data: bias }),
+    weight: l.derived(`${weightName}*${bn.weight}`, { dtype: 'float32', shape: w.shape, data: Float32Array.from(folded.weight) }),
+    bias: l.derived(`${weightName}.bias*${bn.weight}`, { dtype: 'float32', shape: [out], data: Float32Array.from(folded.bias!) }),
   };
 }
 

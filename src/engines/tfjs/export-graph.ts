@@ -10,7 +10,8 @@
  */
 import type { ActivationKind, Graph, Node, Pads, ValueId } from '../../models/graph.js';
 import { GraphWalker, flattenNeedsTranspose, type ConvNode } from './walker.js';
-import { asFloat32, channelShuffleIndex, excludePadFactor, toDepthwise, toHWIO, transposeLinear } from './weights.js';
+import { asFloat32 } from '../graph-constants.js';
+import { channelShuffleIndex, excludePadFactor, toDepthwise, toHWIO, transposeLinear } from './weights.js';
 
 /** One entry of the weightsManifest, with its bytes. */
 export interface ExportedWeight {

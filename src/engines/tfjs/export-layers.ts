@@ -12,7 +12,8 @@
  */
 import type { Graph, Node, ValueId } from '../../models/graph.js';
 import { GraphWalker, flattenNeedsTranspose, type ConvNode } from './walker.js';
-import { asFloat32, toDepthwise, toHWIO, transposeLinear } from './weights.js';
+import { asFloat32 } from '../graph-constants.js';
+import { toDepthwise, toHWIO, transposeLinear } from './weights.js';
 import type { WeightEntry } from './save.js';
 
 export interface KerasLayer {

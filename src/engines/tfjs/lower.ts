@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationKind, Graph, Node, Pads, ValueId } from '../../models/graph.js';
 import { GraphWalker, flattenNeedsTranspose, type ConvNode } from './walker.js';
-import { asFloat32, channelShuffleIndex, excludePadFactor, slice32, toDepthwise, toGroupedDepthwise, toHWIO, transposeLinear, type Prepared } from './weights.js';
+import { asFloat32 } from '../graph-constants.js';
+import { channelShuffleIndex, excludePadFactor, slice32, toDepthwise, toGroupedDepthwise, toHWIO, transposeLinear, type Prepared } from './weights.js';
 
 type Values = (tf.Tensor | undefined)[];
 

@@ -7,7 +7,8 @@
  */
 import type { Graph, HostTensor, Node, ValueId } from '../../models/graph.js';
 import { GraphUses } from '../../models/graph-uses.js';
-import { asFloat32, batchNormAffine, foldConv, graphConstant, graphF32, type Affine } from './weights.js';
+import { batchNormAffine, foldBatchNorm, type Affine } from '../batchnorm.js';
+import { asFloat32, graphConstant, graphF32 } from '../graph-constants.js';
 
 export type ConvNode = Extract<Node, { op: 'conv' }>;
 export type BatchNormNode = Extract<Node, { op: 'batchNorm' }>;
@@ -71,7 +72,7 @@ export abstract class GraphWalker {
     }
     const weight = this.constant(node.weight);
     const [cout, cinPerGroup] = weight.shape as [number, number, number, number];
-    const folded = foldConv(asFloat32(weight, node.weight), cout, node.bias !== undefined ? this.f32(node.bias) : undefined, bn);
+    const folded = foldBatchNorm(asFloat32(weight, node.weight), cout, node.bias !== undefined ? this.f32(node.bias) : undefined, bn);
     return { out, weight, cout, cinPerGroup, cin: cinPerGroup * node.groups, folded };
   }
 }

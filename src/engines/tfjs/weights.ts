@@ -1,84 +1,14 @@
 /**
  * Host-side weight preparation for the tfjs engine: PyTorch layouts (OIHW convs, [out, in]
- * linears) become TensorFlow's (HWIO, depthwise HWCM, [in, out]) once at load, and an eval-mode
- * BatchNorm is folded into the conv before it. Pure arithmetic on typed arrays, no tfjs, so it
- * can be tested and reasoned about on its own.
+ * linears) become TensorFlow's (HWIO, depthwise HWCM, [in, out]) once at load, after the BatchNorm
+ * fold (engines/batchnorm.ts). Pure arithmetic on typed arrays, no tfjs, so it can be tested and
+ * reasoned about on its own.
  */
-import type { Graph, HostTensor } from '../../models/graph.js';
 
 /** A float32 array with its shape, in the layout the tfjs op wants. */
 export interface Prepared {
   readonly shape: number[];
   readonly data: Float32Array;
-}
-
-/** Per-channel y = x * scale + shift, computed in double precision. */
-export interface Affine {
-  readonly scale: Float64Array;
-  readonly shift: Float64Array;
-}
-
-export function asFloat32(t: HostTensor, what: string): Float32Array {
-  if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 constant, got ${t.dtype}`);
-  return t.data as Float32Array;
-}
-
-/**
- * A named constant of the graph, for the three walkers over it (the tfjs lowering and both TF.js
- * exporters). A missing one is a bug in the recorder or the walker, not bad input.
- */
-export function graphConstant(graph: Graph, name: string): HostTensor {
-  const t = graph.constants.get(name);
-  if (!t) throw new Error(`graph has no constant ${name}`);
-  return t;
-}
-
-/** A named float32 constant of the graph (see graphConstant). */
-export function graphF32(graph: Graph, name: string): Float32Array {
-  return asFloat32(graphConstant(graph, name), name);
-}
-
-/** Eval-mode BatchNorm as an affine map: scale = gamma / sqrt(var + eps), shift = beta - mean * scale. */
-export function batchNormAffine(
-  gamma: Float32Array,
-  beta: Float32Array,
-  mean: Float32Array,
-  variance: Float32Array,
-  eps: number,
-): Affine {
-  const c = gamma.length;
-  const scale = new Float64Array(c);
-  const shift = new Float64Array(c);
-  for (let i = 0; i < c; i++) {
-    const s = gamma[i]! / Math.sqrt(variance[i]! + eps);
-    scale[i] = s;
-    shift[i] = beta[i]! - mean[i]! * s;
-  }
-  return { scale, shift };
-}
-
-/**
- * A conv's weight and bias after folding an optional following BatchNorm, still OIHW, in double
- * precision: w' = w * scale[o], b' = b * scale[o] + shift[o] (b = 0 when the conv has none).
- * Returns a bias whenever there was one or a BN was folded.
- */
-export function foldConv(
-  weight: Float32Array,
-  cout: number,
-  bias: Float32Array | undefined,
-  bn: Affine | undefined,
-): { weight: Float64Array; bias: Float64Array | undefined } {
-  const per = weight.length / cout;
-  const w = new Float64Array(weight.length);
-  for (let i = 0; i < weight.length; i++) w[i] = weight[i]!;
-  if (!bn) return { weight: w, bias: bias ? Float64Array.from(bias) : undefined };
-  const b = new Float64Array(cout);
-  for (let o = 0; o < cout; o++) {
-    const s = bn.scale[o]!;
-    for (let i = o * per; i < (o + 1) * per; i++) w[i] = w[i]! * s;
-    b[o] = (bias ? bias[o]! : 0) * s + bn.shift[o]!;
-  }
-  return { weight: w, bias: b };
 }
 
 /**
