@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { alive } from './process.js';
 
 export interface ScratchDir {
   readonly dir: string;
@@ -24,15 +25,6 @@ function removeAtExit(dir: string): void {
   process.on('exit', () => {
     for (const d of live) rmSync(d, { recursive: true, force: true });
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Folders under `root` left by zoo processes that were killed before they could clean up. */
