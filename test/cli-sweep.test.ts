@@ -100,6 +100,18 @@ describe('zoo eval with several models', () => {
     expect(both.stderr).toContain('--results-file and --json both write to stdout');
   });
 
+  it('opens a model file again at its turn (closed after the check, so one engine at a time), with its single run\'s numbers', async () => {
+    const single = join(dir, 'single-mobilenet.json');
+    const one = await runZoo(['eval', 'mobilenetv2-12-int8', ...common(), '--json', single, '--state', join(dir, 'single-mobilenet.state.json')], { env: env() });
+    expect(one.code, one.stderr).toBe(0);
+    const out = join(dir, 'file-sweep-json');
+    await mkdir(out);
+    const run = await runZoo(['eval', 'mobilenetv2-12-int8', 'rexnet_100', ...common(), '--json-dir', out], { env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const swept = (await readJson(join(out, 'mobilenetv2-12-int8.onnx_model_zoo.json'))) as Record<string, unknown>;
+    expect(numbers(swept)).toEqual(numbers((await readJson(single)) as Record<string, unknown>));
+  });
+
   it('reports a model whose weights are missing with its reason, runs the others, and exits 4', async () => {
     const results = join(dir, 'missing.json');
     const run = await runZoo(['eval', 'rexnet_150', 'rexnet_100', ...common(), '--results-file', results, '--results-format', 'json'], { env: env() });

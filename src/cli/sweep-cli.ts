@@ -15,6 +15,7 @@ import { appendResults, planResultsFile } from '../run/results-file.js';
 import { runSweep, sweepExitCode, type SweepModel, type SweepOutcome } from '../run/sweep.js';
 import { pct, renderTable, signed } from '../util/format.js';
 import { dataInputs, evalRequest, type EvalFlags } from './eval.js';
+import { resolveSource } from './source.js';
 import type { Io } from './main.js';
 import { fitToWidth } from './fit-width.js';
 import { statusLine, terminalColumns } from './progress.js';
@@ -58,13 +59,18 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
   const models: SweepModel[] = [];
   try {
     for (const spec of specs) {
-      const req = await evalRequest(spec, weights.has(spec) ? { ...flags, weights: weights.get(spec)! } : flags);
+      const modelFlags = weights.has(spec) ? { ...flags, weights: weights.get(spec)! } : flags;
+      const req = await evalRequest(spec, modelFlags);
+      // A model file is open (its session) once checked: closed now, opened again at its turn, so
+      // one engine at a time is in memory.
+      const reopen = req.source.kind === 'file' ? () => resolveSource(spec, modelFlags) : undefined;
+      if (reopen) await req.source.close();
       const name = req.source.tag.name;
       // Shard jobs of one sweep may share --json-dir: each writes its own <model>.shard-IofN.json (zoo merge them per model).
       const stem = fileStem(name) + (flags.shard ? `.shard-${flags.shard.index}of${flags.shard.count}` : '');
       req.outputs = flags.jsonDir !== undefined ? { json: join(flags.jsonDir, `${stem}.json`), state: join(flags.jsonDir, `${stem}.state.json`) } : { state: `zoo-eval.${stem}.state.json` };
       const finished = flags.resume ? resumePoint(req, name) : null;
-      models.push({ name, request: req, ...(finished ? { finished } : {}) });
+      models.push({ name, request: req, ...(finished ? { finished } : {}), ...(reopen ? { reopen } : {}) });
     }
   } catch (e) {
     for (const m of models) await m.request.source.close();

@@ -23,6 +23,11 @@ export interface SweepModel {
   request: EvalRequest;
   /** A model a resumed sweep finished earlier (its outcome, read from its JSON): not run again. */
   finished?: SweepOutcome;
+  /**
+   * A model file's source was opened to check it before any work, then closed so that its session
+   * does not stay in memory while the others run: this opens it again at its turn.
+   */
+  reopen?: () => Promise<EvalRequest['source']>;
 }
 
 export interface SweepOutcome {
@@ -94,7 +99,7 @@ export async function runSweep(models: readonly SweepModel[], hooks: SweepHooks,
           continue;
         }
         const request: EvalRequest = crops ? { ...m.request, loading: { ...m.request.loading, sharedCrops: crops } } : m.request;
-        const outcome = await runModel(m, request, hooks.runHooks(m, i));
+        const outcome = await runModel(m, request, hooks.runHooks(m, i), m.reopen);
         outcomes[i] = outcome;
         hooks.ended(outcome, i);
         if (outcome.code === ExitCode.INTERRUPTED) stopBecause = 'the sweep was interrupted';
@@ -108,10 +113,11 @@ export async function runSweep(models: readonly SweepModel[], hooks: SweepHooks,
 }
 
 /** One model's run as its outcome: a failure is its reason and exit code, not a throw. */
-async function runModel(m: SweepModel, request: EvalRequest, hooks: Omit<RunHooks, 'report'>): Promise<SweepOutcome> {
+async function runModel(m: SweepModel, request: EvalRequest, hooks: Omit<RunHooks, 'report'>, reopen: SweepModel['reopen']): Promise<SweepOutcome> {
   let result: EvalResult | null = null;
   try {
-    const code = await evaluate(request, { ...hooks, report: (r) => (result = r) });
+    const source = reopen ? await reopen() : request.source;
+    const code = await evaluate({ ...request, source }, { ...hooks, report: (r) => (result = r) });
     return { name: m.name, cfg: m.request.source.cfg, code, result, reason: null };
   } catch (e) {
     const code = e instanceof ZooError ? e.exitCode : ExitCode.INTERNAL;
