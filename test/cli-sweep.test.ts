@@ -4,12 +4,16 @@
  * (ZOO_CACHE, --offline), so single runs and the sweep read the very same files.
  *
  * - the sweep (a glob, a duplicate) gives every model exactly its single run's JSON numbers and
- *   per-image predictions, the ReXNet tags sharing 224/0.875/bicubic in one decode pass;
+ *   per-image predictions (one model at a time; test/cli-sweep-rexnet.test.ts does all the ReXNet
+ *   tags at 224/0.875/bicubic); a model file is opened again at its turn;
  * - a model whose weights are missing is reported (table, results file) with its reason, the others
  *   still run, and the exit code is the worst (4);
- * - --results-file rows are in timm's column order, appended, CSV or JSON.
+ * - --results-file rows are in timm's column order, appended, CSV or JSON;
+ * - Ctrl-C, then --resume: finished models are not redone, an interrupted model continues from its
+ *   state (its group's temporary crop cache deleted at the interruption and made again), and the
+ *   JSONs and rows equal an uninterrupted sweep's.
  */
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachePathFor } from '../src/models/weights/cache.js';
@@ -173,6 +177,51 @@ describe('zoo eval with several models: --resume, --shard', () => {
       const b = JSON.parse(await readFile(join(whole, `${tag}.json`), 'utf8')) as Record<string, unknown>;
       for (const k of ['model', 'images', 'top1', 'top5', 'top1_correct', 'top5_correct']) expect(a[k], k).toEqual(b[k]);
     }
+  });
+
+  it('Ctrl-C in the middle of a model, then --resume: that model continues from its state over the group\'s shared crops, and every JSON and row equals an uninterrupted sweep\'s', async () => {
+    // Three models of one group; the third's checkpoint comes through a --models-file line.
+    const v1 = await writeRecipeCheckpoint('official/rexnetv1_1.0x', dir);
+    const list = join(dir, 'mid-models.txt');
+    await writeFile(list, `rexnet_100\nrexnet_130\nrexnetv1_1.0x ${v1}\n`);
+    const tags = ['rexnet_100.nav_in1k', 'rexnet_130.nav_in1k', 'rexnetv1_1.0x.clova_in1k'];
+    const ref = join(dir, 'mid-ref');
+    const runDir = join(dir, 'mid-run');
+    await mkdir(ref);
+    await mkdir(runDir);
+    const loud = () => common().filter((a) => a !== '--quiet');
+    const whole = await runZoo(['eval', '--models-file', list, ...common(), '--json-dir', ref, '--results-file', join(ref, 'results.csv')], { env: env() });
+    expect(whole.code, whole.stderr).toBe(0);
+    const args = ['eval', '--models-file', list, ...loud(), '--json-dir', runDir, '--results-file', join(runDir, 'results.csv')];
+    // rexnet_130's first state save (after its first batch of 4 of the 6 images) waits for the signal.
+    const live = startZoo(args, 60_000, {
+      ...env(),
+      NODE_OPTIONS: `--import=${join(import.meta.dirname, 'support', 'hold.mjs')}`,
+      ZOO_TEST_HOLD: 'rename-until-signal:rexnet_130.nav_in1k.state.json',
+    });
+    while (!live.stderr().includes('zoo-test: holding')) await new Promise((r) => setTimeout(r, 20));
+    live.child.kill('SIGINT');
+    const stopped = await live.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toContain('interrupted (SIGINT) after 4 of 6 images');
+    expect(await readdir(join(cache, 'sweep-crops'))).toEqual([]);
+    const resumed = await runZoo([...args, '--resume'], { env: env() });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('rexnet_100.nav_in1k (finished earlier: not run again)');
+    expect(resumed.stderr).toContain('resuming at image 4 of 6');
+    // The resumed model decodes its last 2 images into the new shared crops; the third reads them.
+    const crops = [...resumed.stderr.matchAll(/crop cache .*: (\d+) read, (\d+) decoded and stored/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(crops).toEqual([
+      [0, 2],
+      [2, 4],
+    ]);
+    for (const tag of tags) {
+      const a = JSON.parse(await readFile(join(runDir, `${tag}.json`), 'utf8')) as Record<string, unknown>;
+      const b = JSON.parse(await readFile(join(ref, `${tag}.json`), 'utf8')) as Record<string, unknown>;
+      expect(numbers(a), tag).toEqual(numbers(b));
+    }
+    const rows = async (f: string) => (await readFile(f, 'utf8')).trim().split('\n').map((l) => l.split(',').filter((_, i) => i !== 13));
+    expect(await rows(join(runDir, 'results.csv'))).toEqual(await rows(join(ref, 'results.csv')));
   });
 
   it('Ctrl-C in the second model of a group, then --resume: the finished model is not redone, the shared crops are deleted, and the results equal an uninterrupted sweep\'s', async () => {
