@@ -125,7 +125,7 @@ export async function sweepStage(
     const sweepCost = cpuKnown ? sweep.cpuSeconds! : sweep.seconds;
     const decodeSecondsPerPass = Math.max(0, (singlesCost - sweepCost) / (n - 1));
     const meanSingle = singlesCost / n;
-    // The per-model rest (model load, inference) shrinks 10x on a GPU; the shared pass does not.
+    // The per-model rest (model load, inference) shrinks 10x on a GPU; the work done once does not.
     const rest = Math.max(0, meanSingle - decodeSecondsPerPass);
     const gpuSingles = n * (decodeSecondsPerPass + rest / 10);
     const gpuSweep = decodeSecondsPerPass + (sweepCost - decodeSecondsPerPass) / 10;
