@@ -11,8 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Sample } from '../data/dataset.js';
 import type { JpegDecoderName } from '../data/jpeg-turbo.js';
 import { createLoader, type LoaderStats } from '../data/loader.js';
-import { fastCrop, processInto, type ResizeMode } from '../data/pipeline.js';
-import { readRegularFileSync } from '../data/read-sync.js';
+import { fastCrop, type ResizeMode } from '../data/pipeline.js';
 import type { EngineName, LoadedModel } from '../engines/engine.js';
 import { getEngine } from '../engines/index.js';
 import type { Architecture } from '../models/arch.js';
@@ -21,13 +20,11 @@ import type { Graph } from '../models/graph.js';
 import { encodeSafetensors } from '../models/weights/safetensors.js';
 import { TopKAccumulator } from '../metrics/topk.js';
 import { runLoop } from '../run/loop.js';
+import { inOneCoreWorker, type StageOptions } from './one-core.js';
 import { measureRate, memoryFigures, type MemoryFigures, type Rate, type RssPoint } from './measure.js';
 import { randomWeights } from './weights.js';
 
-export interface StageOptions {
-  minSeconds: number;
-  minImages: number;
-}
+export type { StageOptions };
 
 /** `n` samples cycling through `samples` (a long run from a few sample images). */
 export function repeatSamples(samples: readonly Sample[], n: number): Sample[] {
@@ -40,72 +37,23 @@ export function repeatSamples(samples: readonly Sample[], n: number): Sample[] {
  */
 async function imageCode() {
   const [decode, preprocess] = await Promise.all([import('../data/decode.js'), import('../data/preprocess.js')]);
-  return { decodeRgb: decode.decodeRgb, decodeRgbWith: decode.decodeRgbWith, cropResize: preprocess.cropResize, normalizeInto: preprocess.normalizeInto };
+  return { decodeRgb: decode.decodeRgb, cropResize: preprocess.cropResize };
 }
 
 /**
- * An image's bytes read as a loader worker reads them (a blocking read of a regular file, see
- * data/read-sync.ts), so a one-core stage times the same work as each worker; the path where that
- * read declines (the decoder then reads it the usual way).
- */
-function readAsWorker(file: string): string | Uint8Array {
-  return readRegularFileSync(file) ?? file;
-}
-
-/**
- * Decode alone, one image at a time on the calling thread (one core), with `decoder` for JPEGs
- * (undefined: the one zoo runs; the bench also times sharp when the addon is in use).
+ * Decode alone, one image at a time on one core (a worker thread of its own, see one-core.ts), with
+ * `decoder` for JPEGs (undefined: the one zoo runs; the bench also times sharp when the addon is in use).
  */
 export async function decodeStage(files: readonly string[], opts: StageOptions, decoder?: JpegDecoderName): Promise<Rate> {
-  const { decodeRgbWith } = await imageCode();
-  let i = 0;
-  return measureRate(
-    async () => {
-      const file = files[i++ % files.length]!;
-      await decodeRgbWith(decoder, readAsWorker(file), file);
-      return 1;
-    },
-    { ...opts, warmup: Math.min(files.length, 20) },
-  );
+  return inOneCoreWorker({ stage: 'decode', files, opts, ...(decoder ? { decoder } : {}) });
 }
 
-/** Rows of the batch buffer the one-core preprocess stage writes into, as the loader fills a batch. */
-const ONE_CORE_BATCH_ROWS = 32;
-
 /**
- * Decode + resize + crop + normalise, one image at a time on the calling thread (one core): the work
- * a loader worker does per image (same read, decoder, resize and normalisation, written into
- * successive rows of a batch-sized buffer), which makes it the loader's "1 core" yardstick.
+ * Decode + resize + crop + normalise, one image at a time on one core: a loader worker's work per
+ * image, where a loader worker does it (one-core.ts), which makes it the loader's "1 core" yardstick.
  */
 export async function preprocessStage(files: readonly string[], cfg: EvalConfig, resize: ResizeMode, opts: StageOptions, decoder?: JpegDecoderName): Promise<Rate> {
-  const perImage = cfg.inputSize[0] * cfg.inputSize[1] * cfg.inputSize[2];
-  const out = new Float32Array(ONE_CORE_BATCH_ROWS * perImage);
-  let i = 0;
-  const next = () => {
-    const file = files[i % files.length]!;
-    const offset = (i++ % ONE_CORE_BATCH_ROWS) * perImage;
-    return { file, offset };
-  };
-  if (resize === 'exact') {
-    // pipeline.cropOf's exact path (decode, cropResize) and normalizeInto, with the decoder named.
-    const { decodeRgbWith, cropResize, normalizeInto } = await imageCode();
-    return measureRate(
-      async () => {
-        const { file, offset } = next();
-        normalizeInto(cropResize(await decodeRgbWith(decoder, readAsWorker(file), file), cfg), cfg, out, offset);
-        return 1;
-      },
-      { ...opts, warmup: Math.min(files.length, 20) },
-    );
-  }
-  return measureRate(
-    async () => {
-      const { file, offset } = next();
-      await processInto(file, cfg, out, offset, resize);
-      return 1;
-    },
-    { ...opts, warmup: Math.min(files.length, 20) },
-  );
+  return inOneCoreWorker({ stage: 'preprocess', files, cfg, resize, opts, ...(decoder ? { decoder } : {}) });
 }
 
 export interface PixelDifference {

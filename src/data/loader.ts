@@ -32,8 +32,6 @@
  * src/ (vitest runs the .ts sources) it starts the compiled dist/data/worker.js instead. `npm test`
  * builds first for that reason.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DataError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
@@ -52,6 +50,7 @@ import {
   type WorkerReply,
   type WorkerRequest,
 } from './pipeline.js';
+import { builtWorkerUrl } from '../util/worker-url.js';
 
 export interface FailedImage {
   sample: Sample;
@@ -129,12 +128,7 @@ const TERMINATE_WAIT_MS = 2_000;
 const SKIP_FIX = 'or pass --on-error skip to exclude it';
 
 function workerUrl(): URL {
-  const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/data/worker.js', here) : new URL('./worker.js', here);
-  if (!existsSync(url)) {
-    throw new Error(`loader worker not built: ${fileURLToPath(url)} is missing; run \`npm run build\``);
-  }
-  return url;
+  return builtWorkerUrl(import.meta.url, 'data', 'worker.js', 'loader worker');
 }
 
 function dataFailure(file: string, message: string): SerializedError {
