@@ -231,7 +231,8 @@ function workerExecutor(init: WorkerInit, count: number, timeoutMs: number): Exe
     const slot: Slot = { worker, ready: false, jobs: new Map(), exclusive: false, gone: false };
     // Starting up counts against the first images' time too: a worker that never gets ready is stuck.
     const startTimer = setTimeout(() => retire(slot, `the loader worker did not start within ${timeoutMs / 1000} s`), timeoutMs);
-    worker.on('message', (m: WorkerReply | WorkerReady) => {
+    // Replies come one or two to a message (worker.ts): fewer wake-ups of this thread.
+    worker.on('message', (m: readonly WorkerReply[] | WorkerReady) => {
       if ('ready' in m) {
         slot.ready = true;
         failedStarts = 0;
@@ -239,12 +240,14 @@ function workerExecutor(init: WorkerInit, count: number, timeoutMs: number): Exe
         for (const job of slot.jobs.values()) arm(slot, job);
         return;
       }
-      const job = slot.jobs.get(m.id);
-      if (!job) return;
-      clearTimeout(job.timer);
-      slot.jobs.delete(m.id);
-      if (job.isolated) slot.exclusive = false;
-      job.done(m);
+      for (const r of m) {
+        const job = slot.jobs.get(r.id);
+        if (!job) continue;
+        clearTimeout(job.timer);
+        slot.jobs.delete(r.id);
+        if (job.isolated) slot.exclusive = false;
+        job.done(r);
+      }
       dispatch();
     });
     const died = (why: string) => {
