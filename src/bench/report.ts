@@ -34,7 +34,7 @@ export function renderBench(r: BenchResult): string {
   // decode, on a libuv thread, with its resize, so it is not a one-core figure) and against 1 worker.
   // Per CPU-s, the loader against the one-core stage is the share of its CPU that goes to the images
   // themselves (1.00x: no cost beyond them): it holds on a loaded machine, where the wall ratio needs
-  // free cores (see README "Fast JPEG decoding").
+  // free cores (see README "zoo bench": the loader rows).
   for (const l of r.loader ?? []) {
     const one = l.decoder === r.decoder.name ? r.preprocess : r.preprocessSharp;
     const oneCore = one?.imagesPerSecond;
