@@ -7,24 +7,13 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { keepAtExit, removeAtExit } from './exit-cleanup.js';
 import { alive } from './process.js';
 
 export interface ScratchDir {
   readonly dir: string;
   /** Removes the folder now (idempotent); it is no longer removed at exit. */
   dispose(): Promise<void>;
-}
-
-const live = new Set<string>();
-let hooked = false;
-
-function removeAtExit(dir: string): void {
-  live.add(dir);
-  if (hooked) return;
-  hooked = true;
-  process.on('exit', () => {
-    for (const d of live) rmSync(d, { recursive: true, force: true });
-  });
 }
 
 /** Folders under `root` left by zoo processes that were killed before they could clean up. */
@@ -46,11 +35,11 @@ export function scratchDir(root: string): ScratchDir {
   mkdirSync(root, { recursive: true });
   sweepStale(root);
   const dir = mkdtempSync(join(root, `${process.pid}-`));
-  removeAtExit(dir);
+  removeAtExit(dir, true);
   return {
     dir,
     async dispose() {
-      live.delete(dir);
+      keepAtExit(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };
