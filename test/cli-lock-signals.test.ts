@@ -16,24 +16,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
-import { evalArgs, sleep, startZoo, type LiveZoo } from './support/trust.js';
+import { evalArgs, hold, startZoo, until } from './support/trust.js';
 
-/** Environment that loads test/support/hold.mjs, holding the run at `point`. */
-const hold = (point: string) => ({ NODE_OPTIONS: `--import=${join(import.meta.dirname, 'support', 'hold.mjs')}`, ZOO_TEST_HOLD: point });
 let dir: string;
 let flat: string;
 let weights: string;
 const args = (state: string, extra: string[] = []) => evalArgs(flat, weights, ['--batch-size', '2', '--state', state, ...extra]);
-
-/** Waits (polling, no deadline but the run's own) until `cond` holds or the process has ended. */
-async function until(cond: () => boolean, zoo: LiveZoo, what: string): Promise<void> {
-  let ended = false;
-  void zoo.done.then(() => (ended = true));
-  while (!cond()) {
-    if (ended) throw new Error(`zoo ended before ${what}: ${zoo.stderr()}`);
-    await sleep(10);
-  }
-}
 
 function errorLine(stderr: string): string {
   const lines = stderr.trim().split('\n').filter((l) => !l.startsWith('zoo: warning:'));

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachePathFor } from '../src/models/weights/cache.js';
 import { resolveModel } from '../src/models/registry.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
-import { readJson, startZoo } from './support/trust.js';
+import { hold, readJson, startZoo, until } from './support/trust.js';
 
 const N = 6;
 let dir: string;
@@ -194,12 +194,8 @@ describe('zoo eval with several models: --resume, --shard', () => {
     expect(whole.code, whole.stderr).toBe(0);
     const args = ['eval', '--models-file', list, ...loud(), '--json-dir', runDir, '--results-file', join(runDir, 'results.csv')];
     // rexnet_130's first state save (after its first batch of 4 of the 6 images) waits for the signal.
-    const live = startZoo(args, 60_000, {
-      ...env(),
-      NODE_OPTIONS: `--import=${join(import.meta.dirname, 'support', 'hold.mjs')}`,
-      ZOO_TEST_HOLD: 'rename-until-signal:rexnet_130.nav_in1k.state.json',
-    });
-    while (!live.stderr().includes('zoo-test: holding')) await new Promise((r) => setTimeout(r, 20));
+    const live = startZoo(args, 60_000, { ...env(), ...hold('rename-until-signal:rexnet_130.nav_in1k.state.json') });
+    await until(() => live.stderr().includes('zoo-test: holding'), live, 'its first state save');
     live.child.kill('SIGINT');
     const stopped = await live.done;
     expect(stopped.code, stopped.stderr).toBe(130);
@@ -237,14 +233,10 @@ describe('zoo eval with several models: --resume, --shard', () => {
     const args = ['eval', ...models, ...common().filter((a) => a !== '--quiet'), '--json-dir', runDir, '--results-file', join(runDir, 'results.csv')];
     // Held (test/support/hold.mjs) while rexnet_130 reads its checkpoint: rexnet_100 is done and its
     // crops are in the group's temporary crop cache.
-    const live = startZoo(args, 60_000, {
-      ...env(),
-      NODE_OPTIONS: `--import=${join(import.meta.dirname, 'support', 'hold.mjs')}`,
-      ZOO_TEST_HOLD: 'read:rexnet_130.nav_in1k',
-    });
-    while (!live.stderr().includes('zoo-test: holding')) await new Promise((r) => setTimeout(r, 20));
+    const live = startZoo(args, 60_000, { ...env(), ...hold('read:rexnet_130.nav_in1k') });
+    await until(() => live.stderr().includes('zoo-test: holding'), live, 'it read rexnet_130\'s checkpoint');
     live.child.kill('SIGINT');
-    while (!live.stderr().includes('SIGINT: stopping')) await new Promise((r) => setTimeout(r, 20));
+    await until(() => live.stderr().includes('SIGINT: stopping'), live, 'it took the first SIGINT');
     live.child.kill('SIGINT'); // the held read never ends: the second signal exits at once
     const stopped = await live.done;
     expect(stopped.code, stopped.stderr).toBe(130);

@@ -38,6 +38,19 @@ export function startZoo(args: readonly string[], timeoutMs = 60_000, env: Recor
   return { child, done, stderr: () => stderr };
 }
 
+/** Environment that loads test/support/hold.mjs, holding the run at `point`. */
+export const hold = (point: string) => ({ NODE_OPTIONS: `--import=${join(import.meta.dirname, 'hold.mjs')}`, ZOO_TEST_HOLD: point });
+
+/** Waits (polling, no deadline but the run's own) until `cond` holds or the process has ended. */
+export async function until(cond: () => boolean, zoo: LiveZoo, what: string): Promise<void> {
+  let ended = false;
+  void zoo.done.then(() => (ended = true));
+  while (!cond()) {
+    if (ended) throw new Error(`zoo ended before ${what}: ${zoo.stderr()}`);
+    await sleep(10);
+  }
+}
+
 /** The flags every trust test passes: recipe weights, one engine thread, quiet, small batches. */
 export function evalArgs(data: string, weights: string, extra: readonly string[] = []): string[] {
   return ['eval', 'rexnet_100', '--data', data, '--weights', weights, '--threads', '1', '--workers', '1', '--quiet', ...extra];
