@@ -5,10 +5,8 @@
  * against the bundled classes, so outputs are adapted to ImageNet-1k order and every test set's
  * folders (WordNet ids, V2's class indices) keep their usual labels.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { DataError, ExitCode } from '../errors.js';
-import { loadSynsets, synsetToIndex } from './imagenet.js';
+import { loadSynsets, readAsset, synsetToIndex } from './imagenet.js';
 import { LIST_MAX_BYTES, readInputText } from '../io/input.js';
 
 /** Model output i -> ImageNet class index, or -1 for an output that is no ImageNet class. */
@@ -33,7 +31,7 @@ function classNameIndex(): ReadonlyMap<string, number[]> {
     if (!list.includes(i)) list.push(i);
     m.set(k, list);
   };
-  const words = readFileSync(fileURLToPath(new URL('../../assets/imagenet/synset_words.txt', import.meta.url)), 'utf8');
+  const words = readAsset('synset_words.txt');
   const index = synsetToIndex();
   for (const line of words.split(/\r?\n/)) {
     const sp = line.indexOf(' ');
