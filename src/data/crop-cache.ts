@@ -21,7 +21,7 @@
  * and a sync read into one reused buffer cannot be overwritten by another image in flight.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -29,6 +29,7 @@ import { UsageError } from '../errors.js';
 import { borderFill, type EvalConfig } from '../models/eval-config.js';
 import type { RgbImage } from './decode.js';
 import type { ArchiveEntryRef, ImageSource, ResizeMode } from './pipeline.js';
+import { readFully } from './read-sync.js';
 
 const MAGIC = Buffer.from('ZOOCROP1', 'latin1');
 const FIXED = 28; // magic 8 + header length, width, height, pixel crc, header crc (u32 each)
@@ -186,17 +187,6 @@ export class CropCache {
       rmSync(tmp, { force: true });
     }
   }
-}
-
-/** Reads up to `length` bytes at `position` into buf[0 ...]; returns how many (short only at EOF). */
-function readFully(fd: number, buf: Buffer, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 /** What a crop cache holds, per crop config. */

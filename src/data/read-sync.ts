@@ -24,17 +24,23 @@ export function readRegularFileSync(path: string): Buffer | undefined {
     // A size of 0 may not be the truth (procfs and the like): the async read reads those to their end.
     if (!st.isFile() || st.size === 0) return undefined;
     // Not zero-filled: every byte up to `got` is read; a file that shrank meanwhile is cut to what was there.
-    let buf = Buffer.allocUnsafeSlow(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
+    const buf = Buffer.allocUnsafeSlow(st.size);
+    const got = readFully(fd, buf, buf.length, 0);
     return got === buf.length ? buf : buf.subarray(0, got);
   } catch {
     return undefined;
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads up to `length` bytes at `position` into buf[0 ...]; returns how many (short only at EOF). */
+export function readFully(fd: number, buf: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
 }
