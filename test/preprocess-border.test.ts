@@ -9,7 +9,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeRgbWith, type RgbImage } from '../src/data/decode.js';
 import { ADDON_PATH } from '../src/data/jpeg-turbo.js';
@@ -19,42 +18,16 @@ import { cropKeyConfig } from '../src/data/crop-cache.js';
 import { DataError } from '../src/errors.js';
 import { borderFill, IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from '../src/models/eval-config.js';
 import { SHARED } from './support/fixtures.js';
+import { readRefPng, refEvalConfig, type TimmRefConfig } from './support/preprocess-ref.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'border-crop');
 
-interface RefConfig {
-  input_size: [number, number, number];
-  interpolation: 'bicubic' | 'bilinear';
-  crop_pct: number;
-  crop_mode: 'center' | 'squash' | 'border';
-  crop_border_pixels: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-}
 interface Manifest {
-  configs: Record<string, RefConfig>;
+  configs: Record<string, TimmRefConfig>;
   crops: { image: string; config: string; reference: string; size: [number, number] }[];
 }
 
 const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as Manifest;
-
-function toEvalConfig(c: RefConfig): EvalConfig {
-  return {
-    inputSize: c.input_size,
-    interpolation: c.interpolation,
-    mean: c.mean,
-    std: c.std,
-    cropPct: c.crop_pct,
-    cropMode: c.crop_mode,
-    ...(c.crop_border_pixels ? { cropBorderPixels: c.crop_border_pixels } : {}),
-  };
-}
-
-async function readPng(file: string): Promise<RgbImage> {
-  const { data, info } = await sharp(join(FIXTURES, file)).raw().toBuffer({ resolveWithObject: true });
-  expect(info.channels).toBe(3);
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
 
 function differs(a: RgbImage, b: RgbImage): string | undefined {
   if (a.width !== b.width || a.height !== b.height) return `${a.width}x${a.height} vs ${b.width}x${b.height}`;
@@ -78,7 +51,7 @@ describe('crop mode border and crop_border_pixels equal timm (Pillow 9.4 referen
       for (const c of manifest.crops) {
         let img = decoded.get(c.image);
         if (!img) decoded.set(c.image, (img = await decodeRgbWith(decoder, readFileSync(join(SHARED, 'samples', c.image)), c.image)));
-        const why = differs(cropResize(img, toEvalConfig(manifest.configs[c.config]!)), await readPng(c.reference));
+        const why = differs(cropResize(img, refEvalConfig(manifest.configs[c.config]!)), await readRefPng(join(FIXTURES, c.reference)));
         if (why) bad.push(`${c.image} ${c.config}: ${why}`);
       }
       expect(bad).toEqual([]);
@@ -87,13 +60,13 @@ describe('crop mode border and crop_border_pixels equal timm (Pillow 9.4 referen
 
   it('the fast resize pads with the same mean colour and trims as the exact path does', async () => {
     const c = manifest.crops.find((x) => x.image.startsWith('val-originals') && x.config === 'border-224-bicubic-0.875')!;
-    const cfg = toEvalConfig(manifest.configs[c.config]!);
+    const cfg = refEvalConfig(manifest.configs[c.config]!);
     const file = join(SHARED, 'samples', c.image);
     const fast = await fastCrop(file, cfg);
     const plan = planResize(375, 500, cfg);
     expect(plan.padLeft).toBeGreaterThan(0); // a portrait in a square: columns of padding
     expect([...fast.data.subarray(0, 3)]).toEqual([124, 116, 104]);
-    const trimmed = toEvalConfig(manifest.configs['border-64x96-bicubic-0.875-trim3']!);
+    const trimmed = refEvalConfig(manifest.configs['border-64x96-bicubic-0.875-trim3']!);
     const exact = cropResize(await decodeRgbWith('sharp', readFileSync(file), c.image), trimmed);
     expect(differs(await fastCrop(file, trimmed), exact)).toBeUndefined();
   });
