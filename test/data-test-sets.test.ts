@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cropOf } from '../src/data/pipeline.js';
 import { spoolGzip } from '../src/data/spool.js';
 import { listTarFiles } from '../src/data/tar.js';
@@ -178,47 +178,38 @@ describe('zip reader', () => {
 
 describe('.tar.gz spool', () => {
   const tarBytes = Buffer.concat([tarEntry('v2/0/a.jpeg', JPEG), tarEntry('v2/10/b.jpeg', JPEG2), TAR_END]);
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
 
   it('spools the tar into the cache once, readable in place, and removes it on dispose; stale spools are swept', async () => {
     const cache = join(dir, 'cache');
-    const before = process.env.ZOO_CACHE;
-    process.env.ZOO_CACHE = cache;
-    try {
-      const gz = join(dir, 'v2.tar.gz');
-      await writeFile(gz, gzipSync(tarBytes));
-      // A spool left by a process that no longer exists (killed with -9).
-      const stale = join(cache, 'spool', '2147483646-dead');
-      await mkdir(stale, { recursive: true });
-      const s = await spoolGzip(gz);
-      expect(existsSync(stale)).toBe(false);
-      expect(s.bytes).toBe(tarBytes.length);
-      expect((await readFile(s.tar)).equals(tarBytes)).toBe(true);
-      expect((await listTarFiles(s.tar)).files.map((f) => f.path)).toEqual(['v2/0/a.jpeg', 'v2/10/b.jpeg']);
-      await s.dispose();
-      expect(await readdir(join(cache, 'spool'))).toEqual([]);
-    } finally {
-      if (before === undefined) delete process.env.ZOO_CACHE;
-      else process.env.ZOO_CACHE = before;
-    }
+    vi.stubEnv('ZOO_CACHE', cache);
+    const gz = join(dir, 'v2.tar.gz');
+    await writeFile(gz, gzipSync(tarBytes));
+    // A spool left by a process that no longer exists (killed with -9).
+    const stale = join(cache, 'spool', '2147483646-dead');
+    await mkdir(stale, { recursive: true });
+    const s = await spoolGzip(gz);
+    expect(existsSync(stale)).toBe(false);
+    expect(s.bytes).toBe(tarBytes.length);
+    expect((await readFile(s.tar)).equals(tarBytes)).toBe(true);
+    expect((await listTarFiles(s.tar)).files.map((f) => f.path)).toEqual(['v2/0/a.jpeg', 'v2/10/b.jpeg']);
+    await s.dispose();
+    expect(await readdir(join(cache, 'spool'))).toEqual([]);
   });
 
   it('stops at the free-space bound (a gzip bomb fills nothing) and at a damaged stream, leaving nothing', async () => {
     const cache = join(dir, 'cache2');
-    const before = process.env.ZOO_CACHE;
-    process.env.ZOO_CACHE = cache;
-    try {
-      const bomb = join(dir, 'bomb.tar.gz');
-      await writeFile(bomb, gzipSync(Buffer.alloc(8 << 20)));
-      const e = await rejection(spoolGzip(bomb, { limitBytes: 1 << 20 }), DataError);
-      expect(e.message).toMatch(/decompresses to more than the 1048576 bytes/);
-      const bad = join(dir, 'bad.tar.gz');
-      await writeFile(bad, gzipSync(tarBytes).subarray(0, 200));
-      expect((await rejection(spoolGzip(bad), DataError)).message).toMatch(/not a readable gzip/);
-      expect(await readdir(join(cache, 'spool'))).toEqual([]);
-    } finally {
-      if (before === undefined) delete process.env.ZOO_CACHE;
-      else process.env.ZOO_CACHE = before;
-    }
+    vi.stubEnv('ZOO_CACHE', cache);
+    const bomb = join(dir, 'bomb.tar.gz');
+    await writeFile(bomb, gzipSync(Buffer.alloc(8 << 20)));
+    const e = await rejection(spoolGzip(bomb, { limitBytes: 1 << 20 }), DataError);
+    expect(e.message).toMatch(/decompresses to more than the 1048576 bytes/);
+    const bad = join(dir, 'bad.tar.gz');
+    await writeFile(bad, gzipSync(tarBytes).subarray(0, 200));
+    expect((await rejection(spoolGzip(bad), DataError)).message).toMatch(/not a readable gzip/);
+    expect(await readdir(join(cache, 'spool'))).toEqual([]);
   });
 });
 
