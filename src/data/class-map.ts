@@ -110,10 +110,3 @@ export async function readImagenetClassMap(file: string, flag = '--class-map'): 
   const text = await readInputText(file, { what: flag, maxBytes: LIST_MAX_BYTES, exitCode: ExitCode.DATA });
   return parseImagenetClassMap(text, file, flag);
 }
-
-/** Classes of ImageNet-1k the map covers (outputs that are no class excluded). */
-export function mappedCount(m: ClassMap): number {
-  let n = 0;
-  for (const c of m.classes) if (c >= 0) n++;
-  return n;
-}
