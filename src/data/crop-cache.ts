@@ -80,10 +80,6 @@ export function isCropCache(dir: string): boolean {
   return existsSync(join(dir, CACHE_TAG));
 }
 
-export interface CropEntry {
-  crop: RgbImage;
-}
-
 export class CropCache {
   private readonly dir: string;
   private readonly config: string;
