@@ -24,8 +24,6 @@ import { inOneCoreWorker, type StageOptions } from './one-core.js';
 import { measureRate, memoryFigures, type MemoryFigures, type Rate, type RssPoint } from './measure.js';
 import { randomWeights } from './weights.js';
 
-export type { StageOptions };
-
 /** `n` samples cycling through `samples` (a long run from a few sample images). */
 export function repeatSamples(samples: readonly Sample[], n: number): Sample[] {
   return Array.from({ length: n }, (_, i) => samples[i % samples.length]!);
