@@ -18,7 +18,8 @@ import { deflateRawSync, constants as zlib } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_MAGIC } from '../src/models/weights/format.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, type ZooRun } from './support/cli.js';
-import { crc32, pickle, torchStateDict } from './support/pickle-writer.js';
+import { pickle, torchStateDict } from './support/pickle-writer.js';
+import { zipArchive } from './support/zip-writer.js';
 
 let dir: string;
 let flat: string;
@@ -72,53 +73,6 @@ function zeroBomb(bytes: number): Buffer {
   return Buffer.concat(parts);
 }
 
-interface ZipEntryIn {
-  name: string;
-  /** The entry's bytes as stored (compressed when method is 8). */
-  data: Uint8Array;
-  method: 0 | 8;
-  /** The uncompressed size the headers declare. */
-  size: number;
-}
-
-/** A plain zip (no ZIP64) with stored and deflated entries, sizes as given. */
-function zipArchive(entries: readonly ZipEntryIn[]): Buffer {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(e.method, 8);
-    local.writeUInt32LE(e.method === 0 ? crc32(e.data) : 0, 14);
-    local.writeUInt32LE(e.data.length, 18);
-    local.writeUInt32LE(e.size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const cd = Buffer.alloc(46);
-    cd.writeUInt32LE(0x02014b50, 0);
-    cd.writeUInt16LE(20, 6);
-    cd.writeUInt16LE(e.method, 10);
-    cd.writeUInt32LE(e.method === 0 ? crc32(e.data) : 0, 16);
-    cd.writeUInt32LE(e.data.length, 20);
-    cd.writeUInt32LE(e.size, 24);
-    cd.writeUInt16LE(name.length, 28);
-    cd.writeUInt32LE(offset, 42);
-    central.push(cd, name);
-    parts.push(local, name, Buffer.from(e.data));
-    offset += 30 + name.length + e.data.length;
-  }
-  const cdBytes = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cdBytes.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cdBytes, eocd]);
-}
-
 /** A torch state dict pickle with one float tensor `w` of `numel` elements over storage '0'. */
 function statePickle(numel: number): Buffer {
   const state = new Map([['w', { dtype: 'float32' as const, shape: [numel], data: new Float32Array(numel) }]]);
@@ -142,8 +96,8 @@ describe('zip bombs are refused before inflating (issue 9.7)', () => {
     await writeFile(
       file,
       zipArchive([
-        { name: 'bomb/data.pkl', data: pkl, method: 0, size: pkl.length },
-        { name: 'bomb/data/0', data: bomb, method: 8, size: 0xfffffffe },
+        { name: 'bomb/data.pkl', data: pkl, method: 'store' },
+        { name: 'bomb/data/0', data: Buffer.alloc(0), deflated: bomb, declaredSize: 0xfffffffe },
       ]),
     );
     expect(readFileSync(file).length).toBeGreaterThan(4_000_000);
@@ -156,7 +110,7 @@ describe('zip bombs are refused before inflating (issue 9.7)', () => {
   it('a 1.5 MB .pth whose deflated data.pkl declares 1.5 GB: exit 4, peak RSS under 1 GB', async () => {
     const file = join(dir, 'bomb-pickle.pth');
     const bomb = zeroBomb(1_500_000);
-    await writeFile(file, zipArchive([{ name: 'bomb/data.pkl', data: bomb, method: 8, size: 1_500_000_000 }]));
+    await writeFile(file, zipArchive([{ name: 'bomb/data.pkl', data: Buffer.alloc(0), deflated: bomb, declaredSize: 1_500_000_000 }]));
     const { run, peakMB } = await evalMeasured(file);
     console.log(`data.pkl zip bomb: child peak RSS ${peakMB.toFixed(0)} MB`);
     expect(peakMB).toBeLessThan(1024);
@@ -219,7 +173,7 @@ describe('deeply nested pickles (issue 9.13)', () => {
     const file = join(dir, 'deep-pid.pth');
     // {'w': persistent_load((deep, None, None, None, None))}
     const pkl = Buffer.from([...PROTO2, 0x7d, 0x8c, 1, 0x77, 0x28, ...deepTuple(), NONE, NONE, NONE, NONE, 0x74, 0x51, 0x73, STOP]);
-    await writeFile(file, zipArchive([{ name: 'deep/data.pkl', data: pkl, method: 0, size: pkl.length }]));
+    await writeFile(file, zipArchive([{ name: 'deep/data.pkl', data: pkl, method: 'store' }]));
     expectWeightsError(await evalWith(file), file, /containers nested more than \d+ deep/);
   }, 180_000);
 

@@ -21,6 +21,11 @@ export interface ZipEntrySpec {
   declaredCompressedSize?: number;
   /** The central record's extra field, as raw bytes (a damaged ZIP64 field, ...); default none. */
   extra?: Buffer;
+  /**
+   * The entry's deflate stream, made elsewhere (a bomb, whose `data` would be too big to hold), written
+   * as is instead of deflating `data`; `data` then gives only the CRC and the size (see declaredSize).
+   */
+  deflated?: Buffer;
 }
 
 /** The archive; `zip64` writes the ZIP64 end record and locator (and 0xffff.. in the classic one). */
@@ -36,7 +41,7 @@ export function zipArchive(entries: readonly ZipEntrySpec[], opts: { zip64?: boo
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
     const method = e.method === 'store' ? 0 : 8;
-    const body = method === 8 ? deflateRawSync(e.data) : e.data;
+    const body = method === 8 ? (e.deflated ?? deflateRawSync(e.data)) : e.data;
     const crc = crc32(e.data);
     let at = offset;
     let csize = body.length;
