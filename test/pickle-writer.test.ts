@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostTensor } from '../src/models/graph.js';
 import { loadCheckpoint, parseCheckpoint } from '../src/models/weights/index.js';
@@ -13,7 +14,6 @@ import { ZipReader } from '../src/models/weights/zip.js';
 import { tempDir } from './support/cli.js';
 import { SHARED } from './support/golden.js';
 import {
-  crc32,
   pdparamsBytes,
   pickle,
   PyBytes,

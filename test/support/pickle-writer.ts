@@ -18,7 +18,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { HostTensor } from '../../src/models/graph.js';
+import { endRecord, zip64EndRecords } from './zip-writer.js';
 
 // ---- Python values -----------------------------------------------------------------------------------
 
@@ -307,22 +309,6 @@ function contiguousStrides(shape: readonly number[]): number[] {
 
 // ---- torch.save zip layout ------------------------------------------------------------------------------
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 /** PyTorchStreamWriter's kFieldAlignment: every entry's data starts at a multiple of 64. */
 const ALIGN = 64;
 
@@ -375,29 +361,8 @@ export function torchZipArchive(entries: readonly (readonly [string, Uint8Array]
   const cdOffset = offset;
   for (const b of central) push(b);
   const cdSize = offset - cdOffset;
-  const zip64At = offset;
-  const z = Buffer.alloc(56);
-  z.writeUInt32LE(0x06064b50, 0);
-  z.writeBigUInt64LE(44n, 4);
-  z.writeUInt16LE(0x031e, 12); // made by: Unix, 3.0 (as miniz writes it)
-  z.writeUInt16LE(45, 14); // needed: 4.5 (ZIP64)
-  z.writeBigUInt64LE(BigInt(entries.length), 24);
-  z.writeBigUInt64LE(BigInt(entries.length), 32);
-  z.writeBigUInt64LE(BigInt(cdSize), 40);
-  z.writeBigUInt64LE(BigInt(cdOffset), 48);
-  push(z);
-  const loc = Buffer.alloc(20);
-  loc.writeUInt32LE(0x07064b50, 0);
-  loc.writeBigUInt64LE(BigInt(zip64At), 8);
-  loc.writeUInt32LE(1, 16);
-  push(loc);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(Math.min(entries.length, 0xffff), 8);
-  eocd.writeUInt16LE(Math.min(entries.length, 0xffff), 10);
-  eocd.writeUInt32LE(Math.min(cdSize, 0xffffffff), 12);
-  eocd.writeUInt32LE(Math.min(cdOffset, 0xffffffff), 16);
-  push(eocd);
+  push(zip64EndRecords(entries.length, cdSize, cdOffset, offset, 0x031e)); // made by: Unix, 3.0 (as miniz writes it)
+  push(endRecord(Math.min(entries.length, 0xffff), Math.min(cdSize, 0xffffffff), Math.min(cdOffset, 0xffffffff)));
   return Buffer.concat(parts);
 }
 

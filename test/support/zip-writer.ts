@@ -80,30 +80,39 @@ export function zipArchive(entries: readonly ZipEntrySpec[], opts: { zip64?: boo
   const cdOffset = offset;
   for (const b of central) push(b);
   const cdSize = offset - cdOffset;
-  if (opts.zip64) {
-    const zip64At = offset;
-    const z = Buffer.alloc(56);
-    z.writeUInt32LE(0x06064b50, 0);
-    z.writeBigUInt64LE(44n, 4);
-    z.writeUInt16LE(45, 12);
-    z.writeUInt16LE(45, 14);
-    z.writeBigUInt64LE(BigInt(entries.length), 24);
-    z.writeBigUInt64LE(BigInt(entries.length), 32);
-    z.writeBigUInt64LE(BigInt(cdSize), 40);
-    z.writeBigUInt64LE(BigInt(cdOffset), 48);
-    push(z);
-    const loc = Buffer.alloc(20);
-    loc.writeUInt32LE(0x07064b50, 0);
-    loc.writeBigUInt64LE(BigInt(zip64At), 8);
-    loc.writeUInt32LE(1, 16);
-    push(loc);
-  }
+  if (opts.zip64) push(zip64EndRecords(entries.length, cdSize, cdOffset, offset));
+  push(opts.zip64 ? endRecord(0xffff, 0xffffffff, 0xffffffff) : endRecord(entries.length, cdSize, cdOffset));
+  return Buffer.concat(parts);
+}
+
+/**
+ * The ZIP64 end record of a central directory (`count` entries, `cdSize` bytes at `cdOffset`),
+ * written at `at`, and its locator. `madeBy`: the record's "version made by" (4.5 unless given).
+ */
+export function zip64EndRecords(count: number, cdSize: number, cdOffset: number, at: number, madeBy = 45): Buffer {
+  const z = Buffer.alloc(56);
+  z.writeUInt32LE(0x06064b50, 0);
+  z.writeBigUInt64LE(44n, 4);
+  z.writeUInt16LE(madeBy, 12);
+  z.writeUInt16LE(45, 14); // needed: 4.5 (ZIP64)
+  z.writeBigUInt64LE(BigInt(count), 24);
+  z.writeBigUInt64LE(BigInt(count), 32);
+  z.writeBigUInt64LE(BigInt(cdSize), 40);
+  z.writeBigUInt64LE(BigInt(cdOffset), 48);
+  const loc = Buffer.alloc(20);
+  loc.writeUInt32LE(0x07064b50, 0);
+  loc.writeBigUInt64LE(BigInt(at), 8);
+  loc.writeUInt32LE(1, 16);
+  return Buffer.concat([z, loc]);
+}
+
+/** The classic end record, its fields as given (the real values, or 0xffff.. where only a ZIP64 record holds them). */
+export function endRecord(count: number, cdSize: number, cdOffset: number): Buffer {
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(opts.zip64 ? 0xffff : entries.length, 8);
-  eocd.writeUInt16LE(opts.zip64 ? 0xffff : entries.length, 10);
-  eocd.writeUInt32LE(opts.zip64 ? 0xffffffff : cdSize, 12);
-  eocd.writeUInt32LE(opts.zip64 ? 0xffffffff : cdOffset, 16);
-  push(eocd);
-  return Buffer.concat(parts);
+  eocd.writeUInt16LE(count, 8);
+  eocd.writeUInt16LE(count, 10);
+  eocd.writeUInt32LE(cdSize, 12);
+  eocd.writeUInt32LE(cdOffset, 16);
+  return eocd;
 }
