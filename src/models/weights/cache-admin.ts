@@ -2,8 +2,7 @@
  * Looking after zoo's weights cache (`zoo cache prune`, `zoo cache add`): what a run leaves behind
  * that no run will use, and a checkpoint fetched by hand put where `--offline` finds it.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WeightsError } from '../../errors.js';
@@ -11,9 +10,9 @@ import type { HostTensor } from '../graph.js';
 import type { PretrainedTag } from '../registry.js';
 import { cacheDir } from '../../io/cache-dir.js';
 import { cachePathFor, metaPathFor } from './cache.js';
-import { hashPrefixFromName } from './hub.js';
 import { loadCheckpoint } from './index.js';
-import { checkpointDefect } from './verify.js';
+import { sha256PrefixOf } from './source.js';
+import { checkpointDefect, sha256OfFile } from './verify.js';
 
 export interface PrunedFile {
   file: string;
@@ -63,12 +62,6 @@ export function pruneWeightsCache(dryRun = false): PrunedFile[] {
   return out;
 }
 
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /**
  * Copies a checkpoint fetched by hand to where a run (and `--offline`) looks for `tag`'s weights,
  * after checking it: a whole checkpoint that parses (and passes `fits`), the catalogue's size and SHA-256 (or the
@@ -92,9 +85,9 @@ export async function addToCache(tag: PretrainedTag, file: string, fits?: (tenso
   if (w.size !== undefined && size !== w.size) {
     throw new WeightsError(`${size} bytes, the catalogue says ${w.size} for ${tag.name}`, { file, fix: `check that this is ${tag.name}'s checkpoint` });
   }
-  const prefix = w.sha256 ?? (w.kind === 'url' ? (w.sha256Prefix ?? hashPrefixFromName(w.url)) : undefined);
+  const prefix = w.sha256 ?? (w.kind === 'url' ? sha256PrefixOf(w) : undefined);
   if (prefix) {
-    const digest = await sha256Of(file);
+    const digest = await sha256OfFile(file);
     if (!digest.startsWith(prefix.toLowerCase())) {
       throw new WeightsError(`SHA-256 ${digest} is not ${tag.name}'s (${prefix})`, { file, fix: `check that this is ${tag.name}'s checkpoint` });
     }

@@ -15,12 +15,12 @@
  * wins when both are set), HF_HUB_OFFLINE=1 (never download), HF_TOKEN (gated or private repos;
  * sent to the Hub's own host only, never printed or written).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { userCacheHome } from '../../io/cache-dir.js';
-import type { WeightsSource } from './source.js';
+import { sha256PrefixOf, type WeightsSource } from './source.js';
+import { sha256OfFile } from './verify.js';
 
 type HfSource = Extract<WeightsSource, { kind: 'hf' }>;
 type UrlSource = Extract<WeightsSource, { kind: 'url' }>;
@@ -124,12 +124,6 @@ function isFile(path: string): boolean {
   }
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /**
  * The source's file from the ecosystem's caches, verified as a download would be: size (the
  * catalogue's), SHA-256 (the catalogue's; the Hub blob's name, which is its SHA-256 for LFS
@@ -147,9 +141,9 @@ export async function findInEcosystem(source: WeightsSource): Promise<(FoundWeig
     const blob = basename(realpathSync(found.path));
     if (SHA256.test(blob)) want = blob;
   }
-  if (source.kind === 'url') prefix = (source.sha256Prefix ?? /-([0-9a-f]{8,64})\./.exec(basename(found.path))?.[1])?.toLowerCase();
+  if (source.kind === 'url') prefix = sha256PrefixOf(source);
   if (want || prefix) {
-    const digest = await sha256Of(found.path);
+    const digest = await sha256OfFile(found.path);
     if (want && digest !== want) return { ...found, rejected: `SHA-256 ${digest}, expected ${want}` };
     if (prefix && !digest.startsWith(prefix)) return { ...found, rejected: `SHA-256 ${digest}, its name says ${prefix}...` };
   }

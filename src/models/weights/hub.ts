@@ -19,10 +19,10 @@
  *   (`<file>.meta.json`, cache.ts) and checked whenever the cached file is used; a cached file
  *   that fails those checks or its format check is moved aside to `<file>.bad` and fetched again.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { WeightsError } from '../../errors.js';
 import { embeddedPath } from './embedded.js';
 import { cachedDefect, cachePathFor, metaPathFor, sourceUrl, type DownloadableSource, type DownloadMeta } from './cache.js';
@@ -30,8 +30,8 @@ import { DownloadWatchdog, downloadLimits, type DownloadLimits } from './downloa
 import { lockDownload } from './download-lock.js';
 import { findInEcosystem, hubAuthHeaders, hubOffline, publishToHubCache } from './ecosystem.js';
 import { proxiedFetch } from './proxy-fetch.js';
-import type { WeightsSource } from './source.js';
-import { checkpointDefect } from './verify.js';
+import { sha256PrefixOf, type WeightsSource } from './source.js';
+import { checkpointDefect, hashFileInto } from './verify.js';
 
 export { cachedPath } from './cache.js';
 
@@ -57,17 +57,6 @@ interface Expectation {
   size?: number;
   sha256?: string;
   sha256Prefix?: string;
-}
-
-/** torchvision and torch.hub put the SHA-256's first hex digits in the file name: name-<hex>.pth. */
-export function hashPrefixFromName(url: string): string | undefined {
-  let name: string;
-  try {
-    name = basename(new URL(url).pathname);
-  } catch {
-    return undefined;
-  }
-  return /-([0-9a-f]{8,64})\./.exec(name)?.[1];
 }
 
 export async function fetchWeights(source: WeightsSource, opts: FetchOptions = {}): Promise<string> {
@@ -196,10 +185,6 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
-async function hashFileInto(path: string, hash: Hash): Promise<void> {
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-}
-
 function contentRange(h: string | null): { start: number; total: number | undefined } | undefined {
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(h?.trim() ?? '');
   if (!m) return undefined;
@@ -221,8 +206,8 @@ async function download(source: DownloadableSource, url: string, dest: string, l
     ...(source.sha256 ? { sha256: source.sha256.toLowerCase() } : {}),
   };
   if (source.kind === 'url') {
-    const prefix = source.sha256Prefix ?? hashPrefixFromName(source.url);
-    if (prefix) want.sha256Prefix = prefix.toLowerCase();
+    const prefix = sha256PrefixOf(source);
+    if (prefix) want.sha256Prefix = prefix;
   }
   const fail = async (message: string, fix: string): Promise<never> => {
     await rm(part, { force: true });

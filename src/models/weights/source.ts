@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+
 /** Where a pretrained tag's weights come from. */
 export type WeightsSource =
   /** A file in a Hugging Face repo, fetched from $ZOO_HF_ENDPOINT (default https://huggingface.co). */
@@ -21,4 +23,20 @@ export function describeSource(w: WeightsSource): string {
     case 'manual':
       return `manual download: ${w.instructions}${w.url ? ` (${w.url})` : ''}`;
   }
+}
+
+/** torchvision and torch.hub put the SHA-256's first hex digits in the file name: name-<hex>.pth. */
+function hashPrefixFromName(url: string): string | undefined {
+  let name: string;
+  try {
+    name = basename(new URL(url).pathname);
+  } catch {
+    return undefined;
+  }
+  return /-([0-9a-f]{8,64})\./.exec(name)?.[1];
+}
+
+/** The start of the SHA-256 a URL source's file must have: the catalogue's, else its file name's; lower case. */
+export function sha256PrefixOf(source: Extract<WeightsSource, { kind: 'url' }>): string | undefined {
+  return (source.sha256Prefix ?? hashPrefixFromName(source.url))?.toLowerCase();
 }

@@ -11,7 +11,8 @@
  *   pickle       the file ends with the STOP opcode
  *   torch legacy the magic number (its storages follow the pickles, so nothing cheaper is checkable)
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { detectFormat, FORMAT_PROBE_BYTES } from './format.js';
 import { ITEM_SIZE } from './safetensors.js';
 
@@ -115,4 +116,16 @@ export function checkpointDefect(path: string): string | undefined {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Feeds the file's bytes into `hash` (a download resumed from a .part hashes what it has first). */
+export async function hashFileInto(path: string, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}
+
+/** The file's SHA-256, hex. */
+export async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await hashFileInto(path, hash);
+  return hash.digest('hex');
 }
