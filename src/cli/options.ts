@@ -112,7 +112,7 @@ export function engineOptions(): Option[] {
   ];
 }
 
-/** The preprocessing flags are the eval-config overrides. */
+/** The preprocessing flags are the eval-config overrides (commander leaves flags not given absent). */
 export type PreprocessFlags = ConfigOverrides;
 
 export function preprocessOptions(): Option[] {
@@ -183,19 +183,6 @@ export function modelFileOptions(): Option[] {
     new Option('--labels-of <file>', "model files: the model's own labels file (one class name per output, e.g. a Keras/TF.js labels.txt)"),
     new Option('--output <name>', 'model files with several outputs: the one holding the class scores'),
   ];
-}
-
-/** The preprocessing flags as an eval-config override record (only those given). */
-export function configOverrides(f: PreprocessFlags): ConfigOverrides {
-  return {
-    ...(f.imgSize !== undefined ? { imgSize: f.imgSize } : {}),
-    ...(f.cropPct !== undefined ? { cropPct: f.cropPct } : {}),
-    ...(f.cropMode !== undefined ? { cropMode: f.cropMode } : {}),
-    ...(f.cropBorderPixels !== undefined ? { cropBorderPixels: f.cropBorderPixels } : {}),
-    ...(f.interpolation !== undefined ? { interpolation: f.interpolation } : {}),
-    ...(f.mean !== undefined ? { mean: f.mean } : {}),
-    ...(f.std !== undefined ? { std: f.std } : {}),
-  };
 }
 
 /** The engine flags as the run layer takes them. */

@@ -10,7 +10,7 @@ import type { EvalConfig } from '../models/eval-config.js';
 import { resolveModel, type PretrainedTag, type ResolvedModel } from '../models/registry.js';
 import type { ModelSource } from '../models/source.js';
 import { builtinSource } from '../run/model-source.js';
-import { configOverrides, engineChoice, weightsOptions, type EngineFlags, type PreprocessFlags } from './options.js';
+import { engineChoice, weightsOptions, type EngineFlags, type PreprocessFlags } from './options.js';
 
 export interface SourceFlags extends EngineFlags, PreprocessFlags {
   weights?: string;
@@ -56,7 +56,7 @@ export async function resolveSource(spec: string, flags: SourceFlags): Promise<M
     for (const [flag, v] of [['--config-of', flags.configOf], ['--class-map', flags.classMap], ['--labels-of', flags.labelsOf], ['--output', flags.output]] as const) {
       if (v !== undefined) throw new UsageError(`${flag} applies to model files (.onnx, model.json), not to ${model.tag.name}`, { fix: `omit ${flag}` });
     }
-    if (model.tag.weights.kind !== 'embedded') return builtinSource(model, configOverrides(flags), { ...weightsOptions(flags), ...engineChoice(flags) });
+    if (model.tag.weights.kind !== 'embedded') return builtinSource(model, flags, { ...weightsOptions(flags), ...engineChoice(flags) });
     if (flags.weights !== undefined) {
       throw new UsageError(`--weights: ${model.tag.name} is a model file shipped with zoo, it holds its own weights`, { fix: 'omit --weights' });
     }
