@@ -37,10 +37,8 @@ import {
 import { sweepStage, type SweepRow } from './sweep.js';
 import { randomGraph } from './weights.js';
 
-export const BENCH_STAGES = ['decode', 'preprocess', 'fast', 'loader', 'crop-cache', 'inference', 'e2e', 'memory', 'startup', 'sweep', 'reference'] as const;
-export type BenchStage = (typeof BENCH_STAGES)[number];
-/** What --stages runs by default: all but the sweep, which evaluates several models as child processes (minutes); asked for by name. */
-export const DEFAULT_STAGES: readonly BenchStage[] = BENCH_STAGES.filter((s) => s !== 'sweep');
+// The stage names live alone in stage-names.ts, so the CLI builds its --stages flag without loading the bench.
+import type { BenchStage } from './stage-names.js';
 
 export interface BenchOptions {
   spec: string;

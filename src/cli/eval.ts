@@ -13,13 +13,12 @@ import { parseCount, parseShard, type Shard } from '../data/subset.js';
 import { TEST_SET_NAMES, type TestSetName } from '../data/test-sets.js';
 import { UsageError, ZooError } from '../errors.js';
 import { DEFAULT_TOLERANCE, type Expectation } from '../run/checks.js';
-import { evaluate, type EvalRequest, type RunHooks } from '../run/eval-run.js';
+import type { EvalRequest, RunHooks } from '../run/eval-run.js';
 import { appendResults, planResultsFile, type ResultsFormat } from '../run/results-file.js';
 import type { EvalResult } from '../run/result.js';
 import type { SweepOutcome } from '../run/sweep.js';
 import { refuseCollisions, type InputRef } from '../io/output.js';
 import { expandModelSpecs, readModelsFile } from './model-specs.js';
-import { runSweepCommand } from './sweep-cli.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import {
@@ -208,7 +207,10 @@ async function runEvalCommand(specs: readonly string[], flags: EvalFlags, io: Io
   if (named.length === 0) throw new UsageError('missing <model>', { fix: 'name a model, e.g. zoo eval rexnet_100 --data ./val (`zoo list` shows every model), or pass --models-file FILE' });
   const models = expandModelSpecs(named);
   const sweep = models.length > 1 || flags.modelsFile !== undefined || named.some((s) => /[*?[]/.test(s) && !models.includes(s));
-  if (sweep) return runSweepCommand(models, flags, io, file?.weights ?? new Map<string, string>());
+  if (sweep) {
+    const { runSweepCommand } = await import('./sweep-cli.js');
+    return runSweepCommand(models, flags, io, file?.weights ?? new Map<string, string>());
+  }
   if (flags.jsonDir !== undefined) throw new UsageError('--json-dir applies to several models', { fix: 'use --json FILE for one model' });
   if (flags.failFast) throw new UsageError('--fail-fast applies to several models', { fix: 'omit --fail-fast' });
   return runEval(models[0]!, flags, io);
@@ -216,6 +218,8 @@ async function runEvalCommand(specs: readonly string[], flags: EvalFlags, io: Io
 
 export async function runEval(spec: string, flags: EvalFlags, io: Io): Promise<number> {
   const req = await evalRequest(spec, flags);
+  // The run layer (data, loop, engines, report) loads when a run starts, not with the CLI.
+  const { evaluate } = await import('../run/eval-run.js');
   // --results-file is checked before any work, like every output.
   const results = flags.resultsFile !== undefined ? await planResultsFile(flags.resultsFile, flags.resultsFormat) : null;
   // Lines said while the progress line is up start on a fresh line (Ctrl-C's message included).

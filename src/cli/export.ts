@@ -5,9 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { graphToOnnx } from '../engines/onnxruntime/lower.js';
-import { graphToTfjsGraphModel } from '../engines/tfjs/export-graph.js';
-import { graphToTfjsLayersModel, layersObstacles } from '../engines/tfjs/export-layers.js';
-import { tfjsFiles, type TfjsFiles } from '../engines/tfjs/save.js';
+import type { WeightEntry } from '../engines/tfjs/save.js';
 import { UsageError } from '../errors.js';
 import { refuseCollisions, resolveOutput, writeOutput, type OutputTarget } from '../io/output.js';
 import type { Graph } from '../models/graph.js';
@@ -69,7 +67,9 @@ function checkFolder(path: string): void {
   if (readdirSync(path).length > 0) throw bad('--output folder is not empty', 'name a new or empty folder (a TF.js export writes model.json, weight shards and config.json)');
 }
 
-async function writeTfjs(dir: string, files: TfjsFiles, config: string): Promise<number> {
+async function writeTfjs(dir: string, format: 'graph-model' | 'layers-model', model: { topology: object; weights: readonly WeightEntry[] }, config: string): Promise<number> {
+  const { tfjsFiles } = await import('../engines/tfjs/save.js');
+  const files = tfjsFiles(format, model.topology, model.weights);
   mkdirSync(dir, { recursive: true });
   const entries: [string, string | Uint8Array][] = [['model.json', files.modelJson], ...files.shards.map((s) => [s.name, s.bytes] as [string, Uint8Array]), ['config.json', config]];
   const targets: [OutputTarget, string | Uint8Array][] = [];
@@ -117,6 +117,8 @@ export function exportCommand(io: Io, wrap: Wrap): Command {
         let bytes: number;
         let what: string;
         if (flags.format === 'tfjs-layers') {
+          // The TF.js exporters load for a TF.js export only, not with the CLI.
+          const { graphToTfjsLayersModel, layersObstacles } = await import('../engines/tfjs/export-layers.js');
           const obstacles = layersObstacles(graph);
           if (obstacles.length > 0) {
             throw new UsageError(`${m.tag.arch} uses ${obstacles.join(', ')}, which a Keras layers model cannot express`, {
@@ -124,11 +126,12 @@ export function exportCommand(io: Io, wrap: Wrap): Command {
             });
           }
           const g = graphToTfjsLayersModel(graph, m.tag.arch);
-          bytes = await writeTfjs(flags.output, tfjsFiles('layers-model', g.topology, g.weights), timmConfig(m.tag, size, classesOf(graph)));
+          bytes = await writeTfjs(flags.output, 'layers-model', g, timmConfig(m.tag, size, classesOf(graph)));
           what = `TF.js layers model, input [N, ${size[0]}, ${size[1]}, 3]`;
         } else if (tfjs) {
+          const { graphToTfjsGraphModel } = await import('../engines/tfjs/export-graph.js');
           const g = graphToTfjsGraphModel(graph);
-          bytes = await writeTfjs(flags.output, tfjsFiles('graph-model', g.topology, g.weights), timmConfig(m.tag, size, classesOf(graph)));
+          bytes = await writeTfjs(flags.output, 'graph-model', g, timmConfig(m.tag, size, classesOf(graph)));
           what = `TF.js graph model, input [N, ${size[0]}, ${size[1]}, 3]`;
         } else {
           const onnx = graphToOnnx(graph);

@@ -5,7 +5,6 @@
  */
 import { Command, Option } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
-import { buildReport, readSource } from '../report/build.js';
 import type { Io, Wrap } from './main.js';
 import { positiveInt } from './options.js';
 import { planOutputs, writeOutput, type InputRef } from '../io/output.js';
@@ -38,6 +37,7 @@ export async function runHtmlReport(files: readonly string[], flags: HtmlReportF
     ...(flags.data ? [{ flag: '--data', path: flags.data, kind: 'tree' } as InputRef] : []),
   ];
   const out = (await planOutputs([{ flag: '--output', path: flags.output }], inputs)).get('--output')!;
+  const { buildReport, readSource } = await import('../report/build.js');
   const sources = [];
   for (const f of files) sources.push(await readSource(f));
   const html = await buildReport(sources, flags.examples ? { count: flags.examples, predictions: flags.predictions ?? [], ...(flags.data ? { data: flags.data } : {}) } : undefined);
