@@ -2,7 +2,11 @@
  * Issue 11.4: McNemar's exact test and the paired comparison against hand-computed cases.
  * p = min(1, 2 * P(X <= min(lost, gained))), X ~ Binomial(lost + gained, 1/2).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readOutcomes } from '../src/metrics/outcomes-file.js';
 import { comparePaired, mcnemarExactP, type ImageOutcome } from '../src/metrics/paired.js';
 
 describe('mcnemarExactP', () => {
@@ -58,5 +62,26 @@ describe('comparePaired', () => {
     const lenient = comparePaired(base, cand, { tolerance: 10 });
     expect([lenient.verdict, lenient.regression]).toEqual(['worse within tolerance', false]);
     expect(comparePaired(cand, base, { tolerance: 1 }).verdict).toBe('better');
+  });
+});
+
+describe('readOutcomes of a --predictions CSV', () => {
+  it('reads back file names zoo quoted (commas, quotes, line breaks), LF or CRLF', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'zoo-outcomes-'));
+    try {
+      const rows = ['a.jpg,0,1,2,3,4,5,0.5', '"b"",c.jpg",1,1,0,0,0,0,0.25', '"line\nbreak.jpg",2,3,0,0,0,0,0.125'];
+      const expected = [
+        { file: 'a.jpg', label: 0, top1: 1 },
+        { file: 'b",c.jpg', label: 1, top1: 1 },
+        { file: 'line\nbreak.jpg', label: 2, top1: 3 },
+      ];
+      for (const eol of ['\n', '\r\n']) {
+        const file = join(dir, 'p.csv');
+        await writeFile(file, ['file,label,top1,top2,top3,top4,top5,margin', ...rows].join(eol) + eol);
+        expect(await readOutcomes(file, '--baseline-predictions')).toEqual(expected);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@
 import { UsageError } from '../errors.js';
 import type { ImageOutcome } from './paired.js';
 import { readInputText, RESULT_MAX_BYTES } from '../io/input.js';
+import { csvCells, csvRecords } from '../util/csv.js';
 
 /** The compact per-image record an eval --json result carries. */
 export interface PerImage {
@@ -43,31 +44,23 @@ function fromJson(v: unknown, file: string): ImageOutcome[] {
 }
 
 function fromCsv(text: string, file: string): ImageOutcome[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
-  const header = (lines[0] ?? '').split(',');
+  // Records as zoo writes them (a quoted file name may hold commas, quotes, line breaks), CRLF or LF.
+  const lines = csvRecords(text)
+    .map((r) => (r.endsWith('\r') ? r.slice(0, -1) : r))
+    .filter((l) => l.length > 0);
+  const header = csvCells(lines[0] ?? '', 3);
   if (header[0] !== 'file' || header[1] !== 'label' || header[2] !== 'top1') {
     throw new UsageError(`not a predictions CSV (header '${(lines[0] ?? '').slice(0, 60)}')`, { file, expected: EXPECTED });
   }
   const out: ImageOutcome[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
-    // The file name may be quoted (CSV); label and top1 are the two fields after it.
-    let name: string;
-    let rest: string;
-    if (line.startsWith('"')) {
-      const end = line.indexOf('",', 1);
-      name = line.slice(1, end).replace(/""/g, '"');
-      rest = line.slice(end + 2);
-    } else {
-      const c = line.indexOf(',');
-      name = line.slice(0, c);
-      rest = line.slice(c + 1);
-    }
-    const [label, top1] = rest.split(',').map(Number);
-    if (!Number.isInteger(label) || !Number.isInteger(top1)) {
+    const [name, label, top1] = csvCells(line, 3);
+    const [l, t] = [label, top1].map(Number);
+    if (!Number.isInteger(l) || !Number.isInteger(t)) {
       throw new UsageError(`line ${i + 1} is not file,label,top1,...: ${line.slice(0, 80)}`, { file, expected: EXPECTED });
     }
-    out.push({ file: name, label: label!, top1: top1! });
+    out.push({ file: name!, label: l!, top1: t! });
   }
   return out;
 }

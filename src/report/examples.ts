@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { readInputText, RESULT_MAX_BYTES } from '../io/input.js';
+import { csvCells, csvRecords } from '../util/csv.js';
 
 export interface PredictionRow {
   file: string;
@@ -36,56 +37,15 @@ export interface RunExamples {
 
 const HEADER = 'file,label,top1,top2,top3,top4,top5,margin';
 
-/** One CSV field at `i` of `line` (quoted fields as csvField writes them); returns [value, next index]. */
-function field(line: string, i: number): [string, number] {
-  if (line[i] !== '"') {
-    const end = line.indexOf(',', i);
-    return end < 0 ? [line.slice(i), line.length + 1] : [line.slice(i, end), end + 1];
-  }
-  let out = '';
-  let j = i + 1;
-  for (;;) {
-    const q = line.indexOf('"', j);
-    if (q < 0) return [out + line.slice(j), line.length + 1];
-    out += line.slice(j, q);
-    if (line[q + 1] === '"') {
-      out += '"';
-      j = q + 2;
-    } else return [out, q + 2];
-  }
-}
-
-/** Splits CSV text into records, keeping newlines inside quoted fields. */
-function records(text: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') quoted = !quoted;
-    else if (c === '\n' && !quoted) {
-      out.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  if (start < text.length) out.push(text.slice(start));
-  return out.filter((r) => r.length > 0);
-}
-
 /** Reads a `zoo eval --predictions` CSV. */
 export async function readPredictionsCsv(file: string): Promise<PredictionRow[]> {
   const text = await readInputText(file, { what: 'the predictions file', maxBytes: RESULT_MAX_BYTES, fix: 'pass the --predictions CSV that zoo eval wrote for this result' });
-  const rows = records(text);
+  const rows = csvRecords(text);
   if (rows[0] !== HEADER) {
     throw new UsageError('not a zoo predictions file', { file, expected: `a header line "${HEADER}" (zoo eval --predictions)`, fix: 'pass the --predictions CSV that zoo eval wrote for this result' });
   }
   return rows.slice(1).map((line, n) => {
-    const cells: string[] = [];
-    for (let i = 0; i <= line.length && cells.length < 8; ) {
-      const [v, next] = field(line, i);
-      cells.push(v);
-      i = next;
-    }
+    const cells = csvCells(line, 8);
     const [name, label, top1, , , , , margin] = cells;
     const nums = [label, top1, margin].map(Number);
     if (cells.length < 8 || nums.some((v) => !Number.isFinite(v))) {
