@@ -8,6 +8,7 @@
  * unfolded conv -> bn.
  */
 import type { ActivationKind, Graph, HostTensor, Node, ValueId } from '../../models/graph.js';
+import { GraphUses } from '../../models/graph-uses.js';
 import { batchNormAffine, foldBatchNorm, type Affine } from '../batchnorm.js';
 import { asFloat32, graphConstant, graphF32 } from '../graph-constants.js';
 import { DataType, encodeModel, rawBytes, type AttributeValue, type OnnxNode, type OnnxTensor } from './proto.js';
@@ -157,36 +158,10 @@ function pads(p: readonly [number, number, number, number]): number[] {
   return [p[0], p[1], p[2], p[3]];
 }
 
-/** How many nodes read each value, and the output counts as a reader. */
-function consumerCounts(graph: Graph): number[] {
-  const counts = new Array<number>(graph.shapes.length).fill(0);
-  const read = (v: ValueId) => {
-    counts[v] = (counts[v] ?? 0) + 1;
-  };
-  for (const n of graph.nodes) {
-    switch (n.op) {
-      case 'input':
-        break;
-      case 'add':
-      case 'mul':
-        read(n.a);
-        read(n.b);
-        break;
-      case 'concat':
-        n.xs.forEach(read);
-        break;
-      default:
-        read(n.x);
-    }
-  }
-  read(graph.output);
-  return counts;
-}
-
 /** The ONNX model of a recorded graph, serialised. */
 export function graphToOnnx(graph: Graph): Uint8Array {
   const l = new Lowering(graph);
-  const readers = consumerCounts(graph);
+  const uses = new GraphUses(graph);
   const producer = new Map<ValueId, Node>();
   for (const n of graph.nodes) producer.set(n.out, n);
 
@@ -195,7 +170,7 @@ export function graphToOnnx(graph: Graph): Uint8Array {
   for (const n of graph.nodes) {
     if (n.op !== 'batchNorm') continue;
     const p = producer.get(n.x);
-    if (p && (p.op === 'conv' || p.op === 'linear') && readers[n.x] === 1) foldedBn.set(p.out, n);
+    if (p && (p.op === 'conv' || p.op === 'linear') && uses.soleConsumer(n.x) === n) foldedBn.set(p.out, n);
   }
   const absorbed = new Set<BatchNormNode>(foldedBn.values());
 
