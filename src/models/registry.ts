@@ -12,7 +12,7 @@ import { editDistance, suggest } from './suggest.js';
 import { UsageError } from '../errors.js';
 import type { Architecture } from './arch.js';
 import { ARCHITECTURES, findArchitecture } from './architectures.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from './eval-config.js';
+import { borderPixels, IMAGENET_MEAN, IMAGENET_STD, type EvalConfig } from './eval-config.js';
 import { TAG_SPECS, type TagSpec } from './registry-tags.js';
 import type { WeightsSource } from './weights/source.js';
 
@@ -292,12 +292,13 @@ export function requireArchitecture(m: ResolvedModel): Architecture {
 
 /**
  * The published row to compare a run with: the test set's (`dataset` column of published.csv:
- * ImageNet-1k by default), the same eval size, crop and interpolation where one matches, else the
- * first row of that set at the size, else its first row.
+ * ImageNet-1k by default) at the same eval size, crop and interpolation; none when no row matches
+ * or when the run changed what a row does not record from the tag's config (normalisation, crop
+ * mode, a trimmed border). A tag without a config of its own (a model file's) has nothing to differ from.
  */
 export function primaryPublished(
-  tag: Pick<PretrainedTag, 'published' | 'evalConfig'> | Pick<PretrainedTag, 'published'>,
-  cfg: EvalConfig = (tag as PretrainedTag).evalConfig,
+  tag: Pick<PretrainedTag, 'published'> & { readonly evalConfig?: EvalConfig },
+  cfg: EvalConfig = tag.evalConfig!,
   dataset = 'imagenet',
 ): PublishedResult | undefined {
   const imagenet = tag.published.filter((r) => r.dataset === dataset);
@@ -310,10 +311,10 @@ export function primaryPublished(
   );
   // Only a row at the same eval size, crop and interpolation (and the tag's normalisation, crop
   // mode and no trimmed border) compares: a run at --img-size 256 is not the 224 row's run (issue 10.1).
-  const base = (tag as Partial<PretrainedTag>).evalConfig;
+  const base = tag.evalConfig;
   const sameRest =
     !base ||
-    (cfg.cropMode === base.cropMode && (cfg.cropBorderPixels ?? 0) === (base.cropBorderPixels ?? 0) && cfg.mean.every((v, i) => Math.abs(v - base.mean[i]!) < 1e-6) && cfg.std.every((v, i) => Math.abs(v - base.std[i]!) < 1e-6));
+    (cfg.cropMode === base.cropMode && borderPixels(cfg) === borderPixels(base) && cfg.mean.every((v, i) => Math.abs(v - base.mean[i]!) < 1e-6) && cfg.std.every((v, i) => Math.abs(v - base.std[i]!) < 1e-6));
   return sameRest ? exact : undefined;
 }
 
