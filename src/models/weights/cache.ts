@@ -19,16 +19,11 @@ import { checkpointDefect } from './verify.js';
 
 export type DownloadableSource = Exclude<WeightsSource, { kind: 'manual' } | { kind: 'embedded' }>;
 
-/** ZOO_HF_ENDPOINT, else the standard HF_ENDPOINT, else https://huggingface.co (ecosystem.ts). */
-export function hfEndpoint(): string {
-  return hubEndpoint();
-}
-
 /** The URL a source downloads from. */
 export function sourceUrl(source: DownloadableSource): string {
   if (source.kind === 'url') return source.url;
   const path = source.file.split('/').map(encodeURIComponent).join('/');
-  return `${hfEndpoint()}/${source.repo}/resolve/${encodeURIComponent(source.revision ?? 'main')}/${path}`;
+  return `${hubEndpoint()}/${source.repo}/resolve/${encodeURIComponent(source.revision ?? 'main')}/${path}`;
 }
 
 /** One path segment, safe on every file system and never "." or "..". */
