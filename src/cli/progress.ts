@@ -8,7 +8,7 @@
  * through `say`, which clears the line first, so they start on a fresh line and the bar is
  * redrawn under them.
  */
-import { wrapLine } from './fit-width.js';
+import { fitToWidth } from './fit-width.js';
 import { duration, pct } from '../util/format.js';
 import type { Io } from './main.js';
 
@@ -40,8 +40,7 @@ export function statusLine(io: Io): StatusLine {
   return {
     say(line) {
       // On a terminal a long message is word-wrapped, not cut by the terminal mid-word.
-      const columns = terminalColumns(io.stderr);
-      const text = columns === undefined ? line : wrapLine(line, Math.max(20, columns - 1)).join('\n');
+      const text = fitToWidth(line, terminalColumns(io.stderr));
       if (tty && shown) io.stderr.write(`\r\x1b[K${text}\n${shown}`);
       else io.stderr.write(`${text}\n`);
     },
