@@ -6,6 +6,7 @@ import { tagJson } from './catalogue.js';
 import { millions, pct, renderTable } from '../util/format.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
+import { globRegex } from './model-specs.js';
 
 interface ListFlags {
   json?: JsonFlag;
@@ -13,14 +14,14 @@ interface ListFlags {
 }
 
 /**
- * A name filter: a glob (`*`, `?`) matches the whole model or `model.tag` name, plain text any part
- * of it; both ignore case (`RESNEXT`, `'resnext*'`).
+ * A name filter: a glob (`*`, `?`, and `[...]` within one, read as `zoo eval` reads globs) matches
+ * the whole model or `model.tag` name, plain text any part of it; both ignore case (`RESNEXT`, `'resnext*'`).
  */
 export function nameMatcher(pattern: string): (t: PretrainedTag) => boolean {
   const p = pattern.trim().toLowerCase();
   if (/[*?]/.test(p)) {
-    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    return (t) => re.test(t.arch.toLowerCase()) || re.test(t.name.toLowerCase());
+    const re = globRegex(p);
+    return (t) => re.test(t.arch) || re.test(t.name);
   }
   return (t) => t.name.toLowerCase().includes(p);
 }

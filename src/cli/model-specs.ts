@@ -13,7 +13,8 @@ import { allTags, resolveModel } from '../models/registry.js';
 
 const GLOB_CHARS = /[*?[]/;
 
-function globRegex(glob: string): RegExp {
+/** A shell glob (`*`, `?`, `[...]`) as a whole-name, case-insensitive RegExp (`zoo eval` and `zoo list`). */
+export function globRegex(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
