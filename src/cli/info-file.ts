@@ -1,23 +1,15 @@
 /** `zoo info PATH` for a model file: its signature, how zoo would adapt it, and the config it finds. */
-import { UsageError } from '../errors.js';
 import { describeSources } from '../models/file/config.js';
 import { describeModelFile } from '../models/file/describe.js';
 import { looksLikeModelPath } from '../models/file/locate.js';
-import { resolveModel } from '../models/registry.js';
 import { renderTable } from '../util/format.js';
 import { jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io } from './main.js';
 import { describeConfig } from './options.js';
+import { tryResolve } from './source.js';
 
 export function isModelFileSpec(spec: string): boolean {
-  let catalogued = true;
-  try {
-    resolveModel(spec);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    catalogued = false;
-  }
-  return looksLikeModelPath(spec, catalogued);
+  return looksLikeModelPath(spec, tryResolve(spec) !== null);
 }
 
 export async function infoModelFile(spec: string, flags: { json?: JsonFlag }, io: Io): Promise<number> {

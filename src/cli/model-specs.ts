@@ -10,6 +10,7 @@ import { UsageError } from '../errors.js';
 import { LIST_MAX_BYTES, readInputTextSync } from '../io/input.js';
 import { looksLikeModelPath } from '../models/file/locate.js';
 import { allTags, resolveModel } from '../models/registry.js';
+import { tryResolve } from './source.js';
 
 const GLOB_CHARS = /[*?[]/;
 
@@ -83,12 +84,7 @@ export function expandModelSpecs(specs: readonly string[]): string[] {
     out.push(spec);
   };
   for (const spec of specs) {
-    let catalogued: string | null = null;
-    try {
-      catalogued = resolveModel(spec).tag.name;
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-    }
+    const catalogued = tryResolve(spec)?.tag.name ?? null;
     if (looksLikeModelPath(spec, catalogued !== null)) add(spec, `file:${resolve(spec)}`);
     else if (catalogued !== null) add(spec, catalogued);
     else if (GLOB_CHARS.test(spec)) for (const name of expandGlob(spec)) add(name, name);

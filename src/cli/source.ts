@@ -40,7 +40,8 @@ export function flagLayer(f: PreprocessFlags): ConfigLayer {
   };
 }
 
-function tryResolve(spec: string): ResolvedModel | null {
+/** The catalogued model `spec` names, or null when it names none (it may be a model file). */
+export function tryResolve(spec: string): ResolvedModel | null {
   try {
     return resolveModel(spec);
   } catch (e) {
