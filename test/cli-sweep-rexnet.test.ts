@@ -20,7 +20,7 @@ import type { HostTensor } from '../src/models/graph.js';
 import { cropGroupKey } from '../src/run/sweep.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files } from './support/cli.js';
 import { recipeCheckpoint } from './support/golden.js';
-import { readJson } from './support/trust.js';
+import { readJson, resultNumbers as numbers } from './support/trust.js';
 
 const N = 4;
 const key = cropGroupKey(resolveModel('rexnet_100').tag.evalConfig);
@@ -58,12 +58,6 @@ function recipeFor(name: string): Map<string, HostTensor> {
 
 const common = () => ['--data', flat, '--offline', '--batch-size', String(N), '--workers', '1', '--threads', '1'];
 const env = () => ({ ZOO_CACHE: cache });
-
-/** The fields of a result that must not depend on how the model was run (timings and dates excluded). */
-function numbers(doc: Record<string, unknown>) {
-  const keys = ['model', 'top1', 'top1_err', 'top5', 'top5_err', 'param_count', 'img_size', 'crop_pct', 'interpolation', 'images', 'top1_correct', 'top5_correct', 'published', 'per_class', 'most_confused', 'metrics_state', 'per_image', 'identity', 'weights', 'eval_config', 'checks', 'verdict'];
-  return Object.fromEntries(keys.map((k) => [k, doc[k]]));
-}
 
 beforeAll(async () => {
   dir = await tempDir('zoo-cli-sweep-rexnet-');

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachePathFor } from '../src/models/weights/cache.js';
 import { resolveModel } from '../src/models/registry.js';
 import { makeFlatFolder, runZoo, tempDir, val227Files, writeRecipeCheckpoint } from './support/cli.js';
-import { hold, readJson, startZoo, until } from './support/trust.js';
+import { hold, readJson, resultNumbers as numbers, startZoo, until } from './support/trust.js';
 
 const N = 6;
 let dir: string;
@@ -42,12 +42,6 @@ async function cacheRecipe(arch: string): Promise<void> {
 
 const common = () => ['--data', flat, '--offline', '--batch-size', '4', '--workers', '1', '--threads', '1', '--quiet'];
 const env = () => ({ ZOO_CACHE: cache });
-
-/** The fields of a result that must not depend on how the model was run (timings and dates excluded). */
-function numbers(doc: Record<string, unknown>) {
-  const keys = ['model', 'top1', 'top1_err', 'top5', 'top5_err', 'param_count', 'img_size', 'crop_pct', 'interpolation', 'images', 'top1_correct', 'top5_correct', 'published', 'per_class', 'most_confused', 'metrics_state', 'per_image', 'identity', 'weights', 'eval_config', 'checks', 'verdict'];
-  return Object.fromEntries(keys.map((k) => [k, doc[k]]));
-}
 
 beforeAll(async () => {
   dir = await tempDir('zoo-cli-sweep-');

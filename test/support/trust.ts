@@ -66,6 +66,12 @@ export async function readJson<T = ResultJson>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, 'utf8')) as T;
 }
 
+/** The fields of a result that must not depend on how the model was run (timings and dates excluded): a sweep's equal its single runs'. */
+export function resultNumbers(doc: Record<string, unknown>) {
+  const keys = ['model', 'top1', 'top1_err', 'top5', 'top5_err', 'param_count', 'img_size', 'crop_pct', 'interpolation', 'images', 'top1_correct', 'top5_correct', 'published', 'per_class', 'most_confused', 'metrics_state', 'per_image', 'identity', 'weights', 'eval_config', 'checks', 'verdict'];
+  return Object.fromEntries(keys.map((k) => [k, doc[k]]));
+}
+
 /** A val.txt-form labels file: `NAME LABEL` lines. */
 export async function writeLabels(file: string, labels: ReadonlyMap<string, number>): Promise<string> {
   await writeFile(file, [...labels].map(([n, l]) => `${n} ${l}`).join('\n') + '\n');
