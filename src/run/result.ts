@@ -12,6 +12,7 @@ import type { EvalConfig } from '../models/eval-config.js';
 import type { ConfigSources } from '../models/file/config.js';
 import type { ModelFileSummary, SourceTag } from '../models/source.js';
 import { pct } from '../util/format.js';
+import { csvField } from '../util/csv.js';
 import { round4 as r4 } from '../util/round.js';
 import { ZOO_VERSION } from '../version.js';
 import { camelKeys, snakeKeys } from '../io/json-keys.js';
@@ -339,10 +340,6 @@ export function resultCsv(r: EvalResult): string {
   };
   const cell = (v: string | number | boolean | null) => (v === null ? '' : csvField(String(v)));
   return `${CSV_COLUMNS.join(',')}\n${CSV_COLUMNS.map((c) => cell(row[c])).join(',')}\n`;
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /**

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { resolveOutput, writeOutput, type OutputTarget } from '../io/output.js';
 import type { SweepOutcome } from './sweep.js';
+import { csvField } from '../util/csv.js';
 
 export type ResultsFormat = 'csv' | 'json';
 
@@ -43,12 +44,6 @@ export function resultsRow(o: SweepOutcome): ResultsRow {
     verdict,
     exit_code: o.code,
   };
-}
-
-function csvField(v: string | number | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 const HEADER = RESULTS_COLUMNS.join(',');
@@ -100,6 +95,6 @@ export async function appendResults(out: OutputTarget, format: ResultsFormat, ou
   let text = before as string;
   if (text === '') text = `${HEADER}\n`;
   else if (!text.endsWith('\n')) text += '\n';
-  for (const r of rows) text += `${RESULTS_COLUMNS.map((c) => csvField(r[c])).join(',')}\n`;
+  for (const r of rows) text += `${RESULTS_COLUMNS.map((c) => (r[c] === null ? '' : csvField(String(r[c])))).join(',')}\n`;
   await writeOutput(out, text);
 }

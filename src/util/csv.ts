@@ -1,8 +1,14 @@
 /**
- * Reading back the CSVs zoo writes, where a field holding `"`, `,` or a line break is quoted
- * (csvField in src/run/result.ts): the --predictions CSV that zoo compare, --baseline-predictions
- * (src/metrics/outcomes-file.ts) and zoo report --examples (src/report/examples.ts) read.
+ * The CSVs zoo writes (--csv, --predictions, --results-file), where a field holding `"`, `,` or a
+ * line break is quoted, and their reading back: the --predictions CSV that zoo compare,
+ * --baseline-predictions (src/metrics/outcomes-file.ts) and zoo report --examples
+ * (src/report/examples.ts) read.
  */
+
+/** `s` as one CSV field: quoted (quotes doubled) when it holds `"`, `,` or a line break. */
+export function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
 
 /** One field at `i` of `line` (unquoted); returns [value, index of the next field]. */
 function field(line: string, i: number): [string, number] {
