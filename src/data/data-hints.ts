@@ -6,6 +6,7 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
+import { eg } from './warnings.js';
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 const SYNSET = /^n\d{8}$/;
@@ -39,13 +40,12 @@ export async function explainNoImages(path: string, root: string, dirs: readonly
   // Subfolders that are data sets of their own: a val ImageFolder tree, or a flat folder of val images.
   const datasets = holding.filter((h) => h.synsets > 0 || h.valNamed > 0).map((h) => h.name);
   if (datasets.length > 0) {
-    return new DataError(`no images here, but ${datasets.length === 1 ? 'a subfolder holds' : 'these subfolders hold'} them: ${datasets.slice(0, 8).join(', ')}${datasets.length > 8 ? ', ...' : ''}`, {
+    return new DataError(`no images here, but ${datasets.length === 1 ? 'a subfolder holds' : 'these subfolders hold'} them: ${eg(datasets, 8)}`, {
       file: path,
       fix: `pass one of them, e.g. --data ${join(path, datasets[0]!)}`,
     });
   }
-  const eg = holding.slice(0, 3).map((h) => `'${h.name}'`).join(', ');
-  return new DataError(`the class folders (${eg}${holding.length > 3 ? ', ...' : ''}) are not WordNet ids`, {
+  return new DataError(`the class folders (${eg(holding.map((h) => `'${h.name}'`))}) are not WordNet ids`, {
     file: path,
     expected: 'ImageNet class folders named by WordNet id (n01440764, n01443537, ...)',
     fix: 'rename the folders to their WordNet ids, or put the images in one folder with --labels FILE; for a model file whose outputs are other classes, pass --class-map FILE',

@@ -14,6 +14,7 @@ import { UsageError } from '../errors.js';
 import type { Dataset, Sample } from './dataset.js';
 import { stemOf } from './labels.js';
 import { openTestSet, type OpenTestSetOptions, type TestSetData } from './test-set-data.js';
+import { eg } from './warnings.js';
 
 /** A union's parts: where each folder is, for names relative to it. */
 export interface DataPart {
@@ -28,8 +29,6 @@ export interface DataPart {
 export interface UnionData extends TestSetData {
   parts: DataPart[] | null;
 }
-
-const eg = (xs: readonly string[], k = 3) => `${xs.slice(0, k).join(', ')}${xs.length > k ? ', ...' : ''}`;
 
 /** What makes two samples the same image: the val stem for val-layout sets, else class + name (Sketch repeats names across classes). */
 function imageKey(s: Sample, valLayout: boolean): string {

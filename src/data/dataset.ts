@@ -17,7 +17,7 @@ import { loadValLabels, synsetToIndex, VAL_SIZE } from './imagenet.js';
 import { readLabels, stemOf, type LabelMap } from './labels.js';
 import type { ArchiveEntryRef } from './pipeline.js';
 import { listTarImages, type TarImageIndex } from './tar.js';
-import { SKIPPED_ENTRIES } from './warnings.js';
+import { eg, SKIPPED_ENTRIES } from './warnings.js';
 
 export interface Sample {
   /** The image's path; for an image inside a tar, `${tarPath}:${entryPath}` (for messages). */
@@ -91,8 +91,6 @@ function duplicateNames(samples: readonly Sample[]): string[] {
   }
   return [...seen.values()].filter((e) => e.n > 1).map((e) => e.name);
 }
-
-const eg = (xs: readonly string[], k = 3) => `${xs.slice(0, k).join(', ')}${xs.length > k ? ', ...' : ''}`;
 
 /** Completeness, the warnings that go with it, and the final Dataset. */
 function finish(

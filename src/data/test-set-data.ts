@@ -25,7 +25,7 @@ import { spoolGzip } from './spool.js';
 import { listTarFiles } from './tar.js';
 import { allTestSets, subsetClasses, testSet, validLabelsOf, type TestSet, type TestSetName } from './test-sets.js';
 import { listZipFiles } from './zip.js';
-import { SKIPPED_ENTRIES } from './warnings.js';
+import { eg, SKIPPED_ENTRIES } from './warnings.js';
 
 export interface TestSetData {
   dataset: Dataset;
@@ -90,8 +90,6 @@ interface ClassTree {
   other: number;
   duplicates: number;
 }
-
-const eg = (xs: readonly string[], k = 3) => `${xs.slice(0, k).join(', ')}${xs.length > k ? ', ...' : ''}`;
 
 const looksLikeClass = (d: string) => NUMERIC.test(d) || WNID.test(d);
 

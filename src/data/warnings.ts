@@ -8,6 +8,9 @@
 /** The words of the skipped-entries warning (dataset.ts for a tar, test-set-data.ts for any archive). */
 export const SKIPPED_ENTRIES = 'unsafe or unsupported';
 
+/** The first `k` of a list for a one-line message, `, ...` when there are more. */
+export const eg = (xs: readonly string[], k = 3): string => `${xs.slice(0, k).join(', ')}${xs.length > k ? ', ...' : ''}`;
+
 export function changesMeaning(warning: string): boolean {
   return warning.startsWith('DUPLICATES') || warning.includes(`${SKIPPED_ENTRIES} `);
 }
