@@ -13,7 +13,7 @@ import { resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Dataset, Sample } from './dataset.js';
 import { stemOf } from './labels.js';
-import { openTestSet, type OpenTestSetOptions, type TestSetData } from './test-set-data.js';
+import { openTestSet, sampleOrder, type OpenTestSetOptions, type TestSetData } from './test-set-data.js';
 import { eg } from './warnings.js';
 
 /** A union's parts: where each folder is, for names relative to it. */
@@ -107,7 +107,7 @@ function union(paths: readonly DataPath[], opened: readonly TestSetData[]): Unio
   }
   const samples = opened.flatMap((o) => o.dataset.samples);
   // One folder's order (dataset.ts, test-set-data.ts): by name, then class, then path.
-  samples.sort((a, b) => cmp(a.name, b.name) || a.label - b.label || cmp(a.file, b.file));
+  samples.sort(sampleOrder);
   const parts: DataPart[] = opened.map((o) => ({ root: o.dataset.root, layout: o.dataset.layout, source: o.dataset.source, found: o.dataset.samples.length }));
   const warnings: string[] = [];
   opened.forEach((o, i) => {
@@ -144,10 +144,6 @@ function union(paths: readonly DataPath[], opened: readonly TestSetData[]): Unio
     },
     parts,
   };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The folder a sample of a union came from (for its name relative to it); the only root otherwise. */

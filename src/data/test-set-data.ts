@@ -267,8 +267,7 @@ function treeDataset(root: string, source: Dataset['source'], set: TestSet, tree
     }
   }
   if (samples.length === 0) throw new DataError(`the class folders hold no images (set ${set.name})`, { file: tree.where, expected: 'image files (.JPEG, .jpg, .png) in the class folders' });
-  // Val order (selectSubset's): by name; a name in several classes (Sketch's sketch_0.JPEG) by class index, then path.
-  samples.sort((a, b) => cmp(a.name, b.name) || a.label - b.label || cmp(a.file, b.file));
+  samples.sort(sampleOrder);
   const warnings = [...tree.warnings];
   if (tree.other > 0) warnings.push(`${tree.other} other file(s) ignored (not images in a class folder)`);
   const missing = Math.max(0, set.images - samples.length);
@@ -280,6 +279,14 @@ function treeDataset(root: string, source: Dataset['source'], set: TestSet, tree
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The order of a test set's samples (selectSubset's val order): by name; a name in several classes
+ * (Sketch's sketch_0.JPEG) by class index, then path. A union of folders (data-union.ts) sorts so too.
+ */
+export function sampleOrder(a: Sample, b: Sample): number {
+  return cmp(a.name, b.name) || a.label - b.label || cmp(a.file, b.file);
 }
 
 /** The val images of a 200-class list (imagenet-a-clean, imagenet-r-clean). */
