@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { discoverDataset, type Sample } from '../data/dataset.js';
+import { IMAGE_EXT } from '../data/folder.js';
 import { jpegDecoder, type JpegDecoderName } from '../data/jpeg-turbo.js';
 import { DataError, UsageError, ZooError } from '../errors.js';
 import type { EngineName } from '../engines/engine.js';
@@ -130,8 +131,6 @@ export interface BenchResult {
 
 /** The in-process end-to-end rate needs a few hundred images; --images sizes the (longer) memory run. */
 const E2E_IMAGES = 640;
-
-const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
 /** Samples of one --data folder: a val layout, or any folder of images (labels do not matter for speed). */
 async function folderSamples(data: string): Promise<Sample[]> {

@@ -6,7 +6,7 @@
  * folders (WordNet ids, V2's class indices) keep their usual labels.
  */
 import { DataError, ExitCode } from '../errors.js';
-import { loadSynsets, readAsset, synsetToIndex } from './imagenet.js';
+import { loadSynsets, readAsset, synsetToIndex, WNID } from './imagenet.js';
 import { LIST_MAX_BYTES, readInputText } from '../io/input.js';
 
 /** Model output i -> ImageNet class index, or -1 for an output that is no ImageNet class. */
@@ -79,7 +79,7 @@ export function parseImagenetClassMap(text: string, file: string, flag = '--clas
     const low = s.toLowerCase();
     let c: number | undefined;
     if (UNMAPPED.has(low)) continue;
-    if (/^n\d{8}$/.test(s)) c = index.get(s);
+    if (WNID.test(s)) c = index.get(s);
     else if (/^\d+$/.test(s)) c = Number(s) <= 999 ? Number(s) : undefined;
     else {
       const cands = names.get(low) ?? names.get(squash(low));

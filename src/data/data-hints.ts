@@ -6,10 +6,10 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
+import { IMAGE_EXT } from './folder.js';
+import { WNID } from './imagenet.js';
 import { eg } from './warnings.js';
 
-const IMAGE_EXT = /\.(jpe?g|png)$/i;
-const SYNSET = /^n\d{8}$/;
 const VAL_NAME = /^ILSVRC2012_val_\d{8}\./i;
 
 async function imagesIn(dir: string): Promise<{ images: number; valNamed: number; synsets: number }> {
@@ -19,7 +19,7 @@ async function imagesIn(dir: string): Promise<{ images: number; valNamed: number
     return {
       images: images.length,
       valNamed: images.filter((e) => VAL_NAME.test(e.name)).length,
-      synsets: entries.filter((e) => e.isDirectory() && SYNSET.test(e.name)).length,
+      synsets: entries.filter((e) => e.isDirectory() && WNID.test(e.name)).length,
     };
   } catch {
     return { images: 0, valNamed: 0, synsets: 0 };

@@ -11,9 +11,9 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { explainNoImages, explainNonTar } from './data-hints.js';
-import { listFolder } from './folder.js';
+import { IMAGE_EXT, listFolder } from './folder.js';
 import { DataError } from '../errors.js';
-import { loadValLabels, synsetToIndex, VAL_SIZE } from './imagenet.js';
+import { loadValLabels, synsetToIndex, VAL_SIZE, WNID } from './imagenet.js';
 import { readLabels, stemOf, type LabelMap } from './labels.js';
 import type { ArchiveEntryRef } from './pipeline.js';
 import { listTarImages, type TarImageIndex } from './tar.js';
@@ -50,8 +50,6 @@ export interface Dataset {
   missing: number;
 }
 
-const IMAGE_EXT = /\.(jpe?g|png)$/i;
-const SYNSET = /^n\d{8}$/;
 const PARENT_CANDIDATES = ['val', 'ILSVRC2012_img_val', join('ILSVRC', 'Data', 'CLS-LOC', 'val')];
 const LAYOUTS =
   'an ImageFolder tree (<dir>/n01440764/*.JPEG), a flat folder of ILSVRC2012_val_*.JPEG, ' +
@@ -258,7 +256,7 @@ export async function discoverDataset(path: string, opts: { labels?: string } = 
   }
   let dir = root;
   let listing = await list(dir);
-  if (!listing.dirs.some((d) => SYNSET.test(d)) && listing.images.length === 0) {
+  if (!listing.dirs.some((d) => WNID.test(d)) && listing.images.length === 0) {
     for (const sub of PARENT_CANDIDATES) {
       if (await isDir(join(root, sub))) {
         dir = join(root, sub);
@@ -267,7 +265,7 @@ export async function discoverDataset(path: string, opts: { labels?: string } = 
       }
     }
   }
-  if (listing.dirs.some((d) => SYNSET.test(d))) return imageFolder(dir, listing, opts.labels);
+  if (listing.dirs.some((d) => WNID.test(d))) return imageFolder(dir, listing, opts.labels);
   if (listing.images.length > 0) return flat(dir, listing, opts.labels);
   const hint = await explainNoImages(path, dir, listing.dirs);
   if (hint) throw hint;

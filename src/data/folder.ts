@@ -8,6 +8,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 
+/** The file names the --data readers take for images (timm's ImageFolder extensions), in folders and archives alike. */
+export const IMAGE_EXT = /\.(jpe?g|png)$/i;
+
 export interface FolderListing {
   dirs: string[];
   files: string[];

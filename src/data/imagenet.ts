@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DataError } from '../errors.js';
 
+/** A WordNet id (`n01440764`): an ImageNet class folder's name. */
+export const WNID = /^n\d{8}$/;
+
 /** Images in the ILSVRC2012 val set: fewer evaluated makes a run a subset. */
 export const VAL_SIZE = 50_000;
 

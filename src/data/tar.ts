@@ -15,6 +15,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataError } from '../errors.js';
 import { normaliseEntryPath as normalise, unsafeEntryPath as unsafePath } from './archive-path.js';
+import { IMAGE_EXT } from './folder.js';
+import { WNID } from './imagenet.js';
 
 const BLOCK = 512;
 /** Long names and pax headers larger than this are hostile: their entry is skipped, not buffered. */
@@ -134,9 +136,6 @@ export interface TarImageIndex {
 }
 
 const FLAT_NAME = /^ILSVRC2012_val_\d{8}\.(jpe?g|png)$/i;
-const WNID = /^n\d{8}$/;
-/** timm's ImageFolder extensions. */
-const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
 /**
  * One pass over the headers (data is seeked past) that finds the val images and where their bytes

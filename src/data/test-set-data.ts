@@ -16,10 +16,10 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { explainNonTar } from './data-hints.js';
-import { listFolder } from './folder.js';
+import { IMAGE_EXT, listFolder } from './folder.js';
 import { DataError } from '../errors.js';
 import { discoverDataset, type Dataset, type Sample } from './dataset.js';
-import { synsetToIndex } from './imagenet.js';
+import { synsetToIndex, WNID } from './imagenet.js';
 import type { ArchiveEntryRef } from './pipeline.js';
 import { spoolGzip } from './spool.js';
 import { listTarFiles } from './tar.js';
@@ -45,8 +45,6 @@ export interface OpenTestSetOptions {
   labels?: string;
 }
 
-const IMAGE_EXT = /\.(jpe?g|png)$/i;
-const WNID = /^n\d{8}$/;
 const NUMERIC = /^\d+$/;
 
 type SourceKind = 'folder' | 'tar' | 'zip' | 'gzip';
