@@ -6,7 +6,7 @@
  * The work is in src/data/crop-cache.ts and src/models/weights/cache-admin.ts; this file turns flags
  * into calls and prints.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { pruneCropCache, surveyCropCache, type CropCacheSurvey } from '../data/crop-cache.js';
 import { UsageError } from '../errors.js';
@@ -15,18 +15,18 @@ import type { HostTensor } from '../models/graph.js';
 import { resolveModel } from '../models/registry.js';
 import { buildGraph } from '../run/model-source.js';
 import { allTags } from '../models/registry.js';
-import { cachedPath } from '../models/weights/cache.js';
-import { ecosystemCandidate, hubCacheDir, torchCheckpointsDir } from '../models/weights/ecosystem.js';
+import { hubCacheDir, torchCheckpointsDir } from '../models/weights/ecosystem.js';
 import { cacheDir } from '../io/cache-dir.js';
 import { humanBytes, renderTable } from '../util/format.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import { nameMatcher } from './list.js';
+import { findWeightsFile, type FoundWeightsFile } from './catalogue.js';
 
 export interface CacheEntry {
   name: string;
   /** hub (Hugging Face Hub cache), torch (torch.hub), zoo (zoo's cache), embedded, or null (not cached). */
-  found_in: 'hub' | 'torch' | 'zoo' | 'embedded' | null;
+  found_in: FoundWeightsFile['found_in'] | null;
   path: string | null;
   /** The file's size in bytes (null when not cached). */
   bytes: number | null;
@@ -40,23 +40,12 @@ function sizeOf(path: string): number | null {
   }
 }
 
-export async function cacheEntries(): Promise<CacheEntry[]> {
+async function cacheEntries(): Promise<CacheEntry[]> {
   const out: CacheEntry[] = [];
   for (const t of allTags()) {
-    const w = t.weights;
-    if (w.kind === 'manual') continue;
-    if (w.kind === 'embedded') {
-      const { embeddedPath } = await import('../models/weights/embedded.js');
-      out.push({ name: t.name, found_in: 'embedded', path: embeddedPath(w), bytes: sizeOf(embeddedPath(w)) });
-      continue;
-    }
-    const eco = ecosystemCandidate(w);
-    if (eco) {
-      out.push({ name: t.name, found_in: w.kind === 'hf' ? 'hub' : 'torch', path: eco.path, bytes: sizeOf(eco.path) });
-      continue;
-    }
-    const own = cachedPath(w);
-    out.push(own && existsSync(own) ? { name: t.name, found_in: 'zoo', path: own, bytes: sizeOf(own) } : { name: t.name, found_in: null, path: null, bytes: null });
+    if (t.weights.kind === 'manual') continue;
+    const f = await findWeightsFile(t.weights);
+    out.push(f ? { name: t.name, found_in: f.found_in, path: f.path, bytes: sizeOf(f.path) } : { name: t.name, found_in: null, path: null, bytes: null });
   }
   return out;
 }

@@ -51,18 +51,26 @@ export interface TagJson {
   publishedAll: readonly PublishedResult[];
 }
 
-export async function cachedFile(w: WeightsSource): Promise<string | null> {
+/** Where a tag's weights file lies on this machine, and in which cache. */
+export interface FoundWeightsFile {
+  /** hub (Hugging Face Hub cache), torch (torch.hub), zoo (zoo's cache) or embedded (shipped with zoo). */
+  found_in: 'hub' | 'torch' | 'zoo' | 'embedded';
+  path: string;
+}
+
+/** The weights file a run would find first, or null (none yet, or a manual download). */
+export async function findWeightsFile(w: WeightsSource): Promise<FoundWeightsFile | null> {
   if (w.kind === 'manual') return null;
   if (w.kind === 'embedded') {
     const { embeddedPath } = await import('../models/weights/embedded.js');
-    return embeddedPath(w);
+    return { found_in: 'embedded', path: embeddedPath(w) };
   }
   // The Hub / torch.hub caches first, as fetchWeights looks (unverified here: listing must stay cheap).
   const eco = ecosystemCandidate(w);
-  if (eco) return eco.path;
+  if (eco) return { found_in: w.kind === 'hf' ? 'hub' : 'torch', path: eco.path };
   const { cachedPath } = await import('../models/weights/hub.js');
   const p = await cachedPath(w);
-  return p && existsSync(p) ? p : null;
+  return p && existsSync(p) ? { found_in: 'zoo', path: p } : null;
 }
 
 async function embeddedParams(w: Extract<PretrainedTag['weights'], { kind: 'embedded' }>): Promise<number | null> {
@@ -91,7 +99,7 @@ export async function tagJson(t: PretrainedTag, withMacs: boolean): Promise<TagJ
     evalConfig: t.evalConfig,
     trainInputSize: t.trainInputSize ?? null,
     weights: t.weights,
-    cached: await cachedFile(t.weights),
+    cached: (await findWeightsFile(t.weights))?.path ?? null,
     origin: t.origin,
     license: t.license ?? null,
     note: t.note ?? null,
