@@ -8,12 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { EngineError, WeightsError, errnoWords } from '../../errors.js';
-import { batchChunks, f16ArrayToF32, f32ArrayToF16, nchwToNhwc, type InputPlan, type InputSignature } from '../../models/file/adapters.js';
+import { f16ArrayToF32, f32ArrayToF16, runInBatches, type InputPlan, type InputSignature } from '../../models/file/adapters.js';
 import type { Device, LoadedModel } from '../engine.js';
 import { firstLine, type OpenedModelFile } from '../model-file.js';
 import { checkCudaAvailable, cpuSessionOptions, cudaSessionOptions, loadOrt } from './index.js';
 import { summarizeOnnx, type OnnxSummary } from './read-proto.js';
-import { concatFloat32 } from '../../util/concat.js';
 
 export interface OpenOptions {
   device: Device;
@@ -82,15 +81,9 @@ function onnxRunner(
   threads: number | null,
 ): LoadedModel {
   const [c, h, w] = inputShape;
-  const per = c * h * w;
   const dims = (b: number) => (plan.layout === 'nchw' ? [b, c, h, w] : [b, h, w, c]);
-  /** One engine call over `count` images from `start`, padded to the static batch when there is one. */
-  const call = async (input: Float32Array, start: number, count: number): Promise<Float32Array> => {
-    const b = plan.batch ?? count;
-    // onnxruntime reads plain ArrayBuffers only (the loader's batches are shared memory): copy, and pad.
-    let x: Float32Array<ArrayBuffer> = new Float32Array(b * per);
-    x.set(input.subarray(start * per, (start + count) * per));
-    if (plan.layout === 'nhwc') x = nchwToNhwc(x, b, c, h, w);
+  /** One engine call over a batch of `b` images as the plan lays them out (onnxruntime reads plain ArrayBuffers only: runInBatches copies the loader's shared memory). */
+  const call = async (x: Float32Array<ArrayBuffer>, b: number): Promise<Float32Array> => {
     const tensor: OrtTensor = plan.type === 'float16' ? new ort.Tensor('float16', f32ArrayToF16(x), dims(b)) : new ort.Tensor('float32', x, dims(b));
     let out: OrtSession.ReturnType;
     try {
@@ -104,7 +97,7 @@ function onnxRunner(
     const t = out[output]!;
     const data = t.type === 'float16' ? f16ArrayToF32(t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : null;
     if (!data) throw new EngineError(`output '${output}' is ${t.type}`, { file, expected: 'float32 or float16 scores', fix: 'pick the scores output with --output NAME' });
-    return data.subarray(0, count * (data.length / b));
+    return data;
   };
   return {
     engine: 'onnxruntime',
@@ -112,11 +105,7 @@ function onnxRunner(
     device,
     threads,
     inputShape,
-    async run(input: Float32Array, n: number): Promise<Float32Array> {
-      const parts: Float32Array[] = [];
-      for (const [start, count] of batchChunks(n, plan.batch)) parts.push(await call(input, start, count));
-      return parts.length === 1 ? parts[0]! : concatFloat32(parts);
-    },
+    run: (input: Float32Array, n: number) => runInBatches(input, n, plan, inputShape, call),
     dispose: () => session.release(),
   };
 }

@@ -9,11 +9,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { EngineError, WeightsError } from '../../errors.js';
-import { batchChunks, nchwToNhwc, type InputSignature } from '../../models/file/adapters.js';
+import { runInBatches, type InputSignature } from '../../models/file/adapters.js';
 import type { Device, LoadedModel } from '../engine.js';
 import { firstLine, type OpenedModelFile } from '../model-file.js';
 import { activate, selectBackend } from './backend.js';
-import { concatBytes, concatFloat32 } from '../../util/concat.js';
+import { concatBytes } from '../../util/concat.js';
 
 interface ManifestGroup {
   paths: string[];
@@ -192,7 +192,21 @@ export async function openTfjsFile(file: string, opts: { device: Device; threads
   }
   const runner = (plan: Parameters<OpenedModelFile['runner']>[0], output: string, inputShape: readonly [number, number, number]): LoadedModel => {
     const [c, h, w] = inputShape;
-    const per = c * h * w;
+    /** One model run over a batch of `b` images as the plan lays them out. */
+    const call = async (x: Float32Array<ArrayBuffer>, b: number): Promise<Float32Array> => {
+      const t = tf.tensor(x, plan.layout === 'nhwc' ? [b, h, w, c] : [b, c, h, w], 'float32');
+      let y: tf.Tensor;
+      try {
+        y = await model.run(t, output);
+      } catch (e) {
+        throw new EngineError(`TF.js failed running the model on a batch of ${b}: ${firstLine(e)}`, { file, fix: 'check --img-size / the config against the size the model was converted for' });
+      } finally {
+        t.dispose();
+      }
+      const data = (await y.data()) as Float32Array;
+      y.dispose();
+      return data;
+    };
     return {
       engine: 'tfjs',
       backend: choice.label,
@@ -201,26 +215,7 @@ export async function openTfjsFile(file: string, opts: { device: Device; threads
       inputShape,
       async run(input: Float32Array, n: number): Promise<Float32Array> {
         await activate(choice.name);
-        const parts: Float32Array[] = [];
-        for (const [start, count] of batchChunks(n, plan.batch)) {
-          const b = plan.batch ?? count;
-          let x: Float32Array = new Float32Array(b * per);
-          x.set(input.subarray(start * per, (start + count) * per));
-          if (plan.layout === 'nhwc') x = nchwToNhwc(x, b, c, h, w);
-          const t = tf.tensor(x, plan.layout === 'nhwc' ? [b, h, w, c] : [b, c, h, w], 'float32');
-          let y: tf.Tensor;
-          try {
-            y = await model.run(t, output);
-          } catch (e) {
-            throw new EngineError(`TF.js failed running the model on a batch of ${b}: ${firstLine(e)}`, { file, fix: 'check --img-size / the config against the size the model was converted for' });
-          } finally {
-            t.dispose();
-          }
-          const data = (await y.data()) as Float32Array;
-          y.dispose();
-          parts.push(data.subarray(0, count * (data.length / b)));
-        }
-        return parts.length === 1 ? parts[0]! : concatFloat32(parts);
+        return runInBatches(input, n, plan, inputShape, call);
       },
       dispose: async () => model.dispose(),
     };

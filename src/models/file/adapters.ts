@@ -5,6 +5,7 @@
  * Pure functions over typed arrays: the engines call them, and tests check them by hand.
  */
 import type { ClassMap } from '../../data/class-map.js';
+import { concatFloat32 } from '../../util/concat.js';
 
 export type Layout = 'nchw' | 'nhwc';
 export type TensorType = 'float32' | 'float16';
@@ -120,6 +121,33 @@ export function batchChunks(n: number, batch: number | null): [number, number][]
   const out: [number, number][] = [];
   for (let s = 0; s < n; s += batch) out.push([s, Math.min(batch, n - s)]);
   return out;
+}
+
+/**
+ * `n` float32 NCHW images of `input` ([C, H, W] = `inputShape`) through `call`, one engine batch
+ * at a time (batchChunks): each batch a fresh array of `b` images, zero images padding the last to
+ * the static batch, in the plan's layout; of each batch's [b, K] output only the real images'
+ * rows are kept, and the rows of all batches are returned joined.
+ */
+export async function runInBatches(
+  input: Float32Array,
+  n: number,
+  plan: InputPlan,
+  inputShape: readonly [number, number, number],
+  call: (x: Float32Array<ArrayBuffer>, b: number) => Promise<Float32Array>,
+): Promise<Float32Array> {
+  const [c, h, w] = inputShape;
+  const per = c * h * w;
+  const parts: Float32Array[] = [];
+  for (const [start, count] of batchChunks(n, plan.batch)) {
+    const b = plan.batch ?? count;
+    let x: Float32Array<ArrayBuffer> = new Float32Array(b * per);
+    x.set(input.subarray(start * per, (start + count) * per));
+    if (plan.layout === 'nhwc') x = nchwToNhwc(x, b, c, h, w);
+    const out = await call(x, b);
+    parts.push(out.subarray(0, count * (out.length / b)));
+  }
+  return parts.length === 1 ? parts[0]! : concatFloat32(parts);
 }
 
 // ------------------------------------------------------------------ outputs
