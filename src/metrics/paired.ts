@@ -5,6 +5,8 @@
  * 0.4 points, p = 0.02". Pure: predictions in, figures out.
  */
 
+import { percent } from './compare.js';
+
 /** One image's outcome in a run. */
 export interface ImageOutcome {
   file: string;
@@ -103,7 +105,7 @@ export function comparePaired(baseline: readonly ImageOutcome[], candidate: read
       flips.push({ file: a.file, label: a.label, baseline_top1: a.top1, candidate_top1: b.top1, kind: ar ? 'lost' : 'gained' });
     }
   }
-  const pct = (k: number) => (images === 0 ? 0 : (100 * k) / images);
+  const pct = (k: number) => percent(k, images);
   const diff = pct(candRight) - pct(baseRight);
   const p = mcnemarExactP(lost, gained);
   const significant = p < alpha;

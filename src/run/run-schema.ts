@@ -5,6 +5,7 @@
  * TypeError (exit 70) or as wrong numbers; each check returns what is wrong, phrased for a one-line
  * error (the callers raise a DataError, exit 3).
  */
+import { percent } from '../metrics/compare.js';
 import { verifyMetricsState } from '../metrics/verify.js';
 import { snakeName } from '../io/json-keys.js';
 
@@ -119,7 +120,7 @@ export function shardProblems(v: unknown): string[] {
     p.check(r.top1_correct === m.top1Correct, 'top1_correct', `${JSON.stringify(r.top1_correct)} differs from metrics_state's ${m.top1Correct}`);
     p.check(r.top5_correct === m.top5Correct, 'top5_correct', `${JSON.stringify(r.top5_correct)} differs from metrics_state's ${m.top5Correct}`);
     for (const [k, hits] of [['top1', m.top1Correct], ['top5', m.top5Correct]] as const) {
-      const want = m.images > 0 ? (100 * hits) / m.images : 0;
+      const want = percent(hits, m.images);
       p.check(isPercent(r[k]) && Math.abs((r[k] as number) - want) < 1e-3, k, `${JSON.stringify(r[k])} is not the ${want.toFixed(4)} its counts give`);
     }
   }
@@ -137,7 +138,7 @@ export function baselineProblems(o: Obj): string[] {
     if (o[k] === undefined) continue;
     if (!p.check(isCount(o[k]) && (!okImages || (o[k] as number) <= (o.images as number)), k, `${JSON.stringify(o[k])} is not a count within the ${String(o.images)} images`)) continue;
     if (okImages && isPercent(o[pctKey])) {
-      const want = (100 * (o[k] as number)) / (o.images as number);
+      const want = percent(o[k] as number, o.images as number);
       p.check(Math.abs(want - (o[pctKey] as number)) < 1e-3, k, `${String(o[k])} of ${String(o.images)} images is ${want.toFixed(4)}%, not the ${String(o[pctKey])} in ${pctKey}`);
     }
   }
