@@ -8,6 +8,7 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import { DataError } from '../errors.js';
+import { localDataOffset, LOCAL_HEADER_BYTES } from '../io/zip.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import type { CacheOutcome, CropCache } from './crop-cache.js';
 import type { RgbImage } from './decode.js';
@@ -141,11 +142,11 @@ async function inputOf(src: ImageSource, tars: TarCache | undefined): Promise<st
 /** The stored bytes of an entry: at its offset (tar), or after its zip local header. */
 async function entryBytes(name: string, ref: ArchiveEntryRef, tars: TarCache): Promise<Buffer> {
   if (!ref.local) return tars.read(ref);
-  const h = await tars.read({ file: ref.file, offset: ref.offset, size: 30 });
-  if (h.readUInt32LE(0) !== 0x04034b50) {
+  const start = localDataOffset(await tars.read({ file: ref.file, offset: ref.offset, size: LOCAL_HEADER_BYTES }), ref.offset);
+  if (start === null) {
     throw new DataError(`no zip local header at byte ${ref.offset}`, { file: name, expected: 'the zip indexed at the start of the run', fix: 'the zip is damaged or was replaced; fetch it again' });
   }
-  return tars.read({ file: ref.file, offset: ref.offset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28), size: ref.size });
+  return tars.read({ file: ref.file, offset: start, size: ref.size });
 }
 
 /**
