@@ -196,7 +196,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   if (has('decode')) {
     opts.log(`decode, one core, ${opts.count} images`);
     result.decode = await decodeStage(files, pre, decoder.decoder);
-    if (decoders.includes('sharp') && decoder.decoder !== 'sharp') {
+    if (decoder.decoder !== 'sharp') {
       opts.log(`decode through sharp, one core, ${opts.count} images`);
       result.decodeSharp = await decodeStage(files, pre, 'sharp');
     }
@@ -204,7 +204,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   if (has('preprocess')) {
     opts.log(`decode + exact preprocess, one core, ${opts.count} images`);
     result.preprocess = await preprocessStage(files, cfg, 'exact', pre);
-    if (decoders.includes('sharp') && decoder.decoder !== 'sharp') {
+    if (decoder.decoder !== 'sharp') {
       opts.log(`decode through sharp + exact preprocess, one core, ${opts.count} images`);
       result.preprocessSharp = await preprocessStage(files, cfg, 'exact', pre, 'sharp');
     }
