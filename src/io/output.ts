@@ -200,6 +200,9 @@ export function refuseCollisions(outputs: readonly OutputTarget[], inputs: reado
 
 let seq = 0;
 
+/** How a temporary file beside `target` written by process `pid` is named begins (replaceFile writes them, removeStaleTemps finds them). */
+const tempPrefix = (target: string, pid: number) => `${target}.tmp-${pid}-`;
+
 /** What an output holds: text, bytes, or chunks produced as it is written (large CSVs). */
 export type OutputContent = string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
 
@@ -245,7 +248,7 @@ async function writeStream(out: OutputTarget, content: OutputContent): Promise<v
 }
 
 async function replaceFile(out: OutputTarget, content: OutputContent): Promise<void> {
-  const tmp = `${out.target}.tmp-${process.pid}-${seq++}`;
+  const tmp = `${tempPrefix(out.target, process.pid)}${seq++}`;
   removeAtExit(tmp);
   try {
     const fh = await open(tmp, 'wx');
@@ -311,7 +314,7 @@ export async function planOutputs(requests: readonly OutputRequest[], inputs: re
  * beside `target`; returns their names. Called when its stale lock is taken over (src/io/lock.ts).
  */
 export async function removeStaleTemps(target: string, pid: number): Promise<string[]> {
-  const prefix = `${basename(target)}.tmp-${pid}-`;
+  const prefix = basename(tempPrefix(target, pid));
   const names = (await readdir(dirname(target)).catch(() => [] as string[])).filter((n) => n.startsWith(prefix));
   for (const n of names) await rm(join(dirname(target), n), { force: true });
   return names;
