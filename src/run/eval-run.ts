@@ -549,7 +549,6 @@ function skippedImage(f: { index: number; sample: Sample; message: string }, off
   return { index: offset + f.index, file: nameOf(f.sample), error };
 }
 
-/** The names of the accumulator's rows: row i is the i-th selected sample that was not skipped. */
 /** The data for the header line: `ROOT (layout, n of N images)`; several folders: each, then their layouts and images each. */
 function describeData(dataset: Dataset, parts: readonly DataPart[] | null, selected: number): string {
   const count = `${selected} of ${dataset.samples.length} images`;
@@ -558,6 +557,7 @@ function describeData(dataset: Dataset, parts: readonly DataPart[] | null, selec
   return `${parts.map((p) => resolve(p.root)).join(', ')} (${layouts}, ${parts.map((p) => p.found).join(' + ')} found, ${count})`;
 }
 
+/** The names of the accumulator's rows: row i is the i-th selected sample that was not skipped. */
 function evaluatedNames(data: SelectedData, next: number, skipped: readonly SkippedImage[]): string[] {
   const gone = new Set(skipped.map((s) => s.index));
   const names: string[] = [];
