@@ -5,14 +5,13 @@
  * DIR/<model>.json; each model's resume state lies beside its JSON (else ./zoo-eval.<model>.state.json)
  * and is removed when the model completes, as a single run's is.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
-import type { EvalRequest } from '../run/eval-run.js';
-import { measuredAccuracy, resultFromFile, type EvalResult } from '../run/result.js';
+import { measuredAccuracy } from '../run/result.js';
 import { refuseCollisions } from '../io/output.js';
 import { appendResults, planResultsFile } from '../run/results-file.js';
-import { runSweep, sweepExitCode, type SweepModel, type SweepOutcome } from '../run/sweep.js';
+import { resumePoint, runSweep, sweepExitCode, type SweepModel, type SweepOutcome } from '../run/sweep.js';
 import { pct, renderTable, signed } from '../util/format.js';
 import { dataInputs, evalRequest, type EvalFlags } from './eval.js';
 import { resolveSource } from './source.js';
@@ -104,27 +103,6 @@ export async function runSweepCommand(specs: readonly string[], flags: EvalFlags
   if (results && code === ExitCode.INTERRUPTED) say(`zoo: --results-file ${results.path}: nothing appended yet; the same command with --resume continues the sweep and appends every row`);
   else if (results) await appendResults(results, flags.resultsFormat, outcomes);
   return code;
-}
-
-/**
- * --resume of a sweep, per model: a state file -> that model continues from it; else a complete JSON
- * in --json-dir (not interrupted) -> finished, its outcome read back and not run again; else it runs
- * from the start.
- */
-function resumePoint(req: EvalRequest, name: string): SweepOutcome | null {
-  const { json, state } = req.outputs;
-  if (state !== undefined && existsSync(state)) return null; // req.resume stays true: continue it
-  req.resume = false;
-  if (json === undefined || !existsSync(json)) return null;
-  let doc: EvalResult;
-  try {
-    doc = resultFromFile(JSON.parse(readFileSync(json, 'utf8'))) as EvalResult; // the code's names inside (snake_case file)
-  } catch {
-    return null; // not a result: evaluated again, and replaced
-  }
-  if (doc.interrupted || doc.model !== name || typeof doc.top1 !== 'number') return null;
-  const code = doc.checks && !doc.checks.passed ? ExitCode.REGRESSION : ExitCode.OK;
-  return { name, cfg: req.source.cfg, code, result: doc, reason: null };
 }
 
 /** The models ranked by top-1 (those without a result last, in the order named). */

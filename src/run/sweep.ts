@@ -11,11 +11,12 @@
  * its reason and exit code; the sweep goes on, unless `failFast` (then the models not started are
  * not run). An interrupted model ends the sweep (its state is saved; --resume continues it).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { ExitCode, ZooError } from '../errors.js';
 import type { EvalConfig } from '../models/eval-config.js';
 import { evaluate, type EvalRequest, type RunHooks } from './eval-run.js';
 import { GroupCrops } from './group-crops.js';
-import type { EvalResult } from './result.js';
+import { resultFromFile, type EvalResult } from './result.js';
 
 export interface SweepModel {
   /** arch.tag or the model file, as results name it. */
@@ -124,4 +125,25 @@ async function runModel(m: SweepModel, request: EvalRequest, hooks: Omit<RunHook
     const reason = e instanceof ZooError ? e.oneLine() : `internal error: ${e instanceof Error ? e.message : String(e)}`;
     return { name: m.name, cfg: m.request.source.cfg, code, result, reason };
   }
+}
+
+/**
+ * --resume of a sweep, per model: a state file -> that model continues from it; else a complete JSON
+ * in --json-dir (not interrupted) -> finished, its outcome read back and not run again; else it runs
+ * from the start.
+ */
+export function resumePoint(req: EvalRequest, name: string): SweepOutcome | null {
+  const { json, state } = req.outputs;
+  if (state !== undefined && existsSync(state)) return null; // req.resume stays true: continue it
+  req.resume = false;
+  if (json === undefined || !existsSync(json)) return null;
+  let doc: EvalResult;
+  try {
+    doc = resultFromFile(JSON.parse(readFileSync(json, 'utf8'))) as EvalResult; // the code's names inside (snake_case file)
+  } catch {
+    return null; // not a result: evaluated again, and replaced
+  }
+  if (doc.interrupted || doc.model !== name || typeof doc.top1 !== 'number') return null;
+  const code = doc.checks && !doc.checks.passed ? ExitCode.REGRESSION : ExitCode.OK;
+  return { name, cfg: req.source.cfg, code, result: doc, reason: null };
 }
