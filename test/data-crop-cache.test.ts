@@ -10,6 +10,7 @@ import type { Sample } from '../src/data/dataset.js';
 import { discoverDataset } from '../src/data/dataset.js';
 import { createLoader, type LoaderStats } from '../src/data/loader.js';
 import type { EvalConfig } from '../src/models/eval-config.js';
+import { concatFloat32 } from '../src/util/concat.js';
 import { imagenetConfig } from './support/fixtures.js';
 import { makeFlatFolder, tempDir, val227Files, VAL_227 } from './support/cli.js';
 import { TAR_END, tarEntry } from './support/tar-writer.js';
@@ -23,13 +24,7 @@ async function load(samples: readonly Sample[], cfg: EvalConfig, workers: number
   const loader = createLoader(samples, cfg, { batchSize: 2, workers, ...(cropCache ? { cropCache } : {}) });
   const parts: Float32Array[] = [];
   for await (const b of loader) parts.push(b.data.slice());
-  const pixels = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    pixels.set(p, at);
-    at += p.length;
-  }
-  return { pixels, stats: loader.stats() };
+  return { pixels: concatFloat32(parts), stats: loader.stats() };
 }
 
 beforeAll(async () => {
