@@ -268,26 +268,16 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         ortAtBatch ??= (await inferenceStage(loaded, opts.batchSize, { minSeconds: opts.seconds, minImages: opts.batchSize })).imagesPerSecond;
         const images = Math.min(opts.images, E2E_IMAGES);
         opts.log(`end to end, ${images} images, ${opts.workers} worker(s), batch ${opts.batchSize}`);
-        const e2e = await endToEndStage(samples, cfg, loaded, {
-          workers: opts.workers,
-          batchSize: opts.batchSize,
-          images,
-          resize: 'exact',
-          memorySkip: Math.min(1000, Math.floor(opts.images / 4)),
-        });
+        // The built-in model and the model file run the very same loop.
+        const e2eOpts = { workers: opts.workers, batchSize: opts.batchSize, images, resize: 'exact' as const, memorySkip: Math.min(1000, Math.floor(opts.images / 4)) };
+        const e2e = await endToEndStage(samples, cfg, loaded, e2eOpts);
         // The back-to-back model needs the loader's rate on all workers: measure it if the loader stage did not.
         const preAll =
           result.loader?.find((l) => l.workers === opts.workers && l.decoder === decoder.decoder)?.imagesPerSecond ??
           (await loaderStage(samples, cfg, { workers: opts.workers, batchSize: opts.batchSize, images: Math.max(opts.count * opts.workers, 4 * opts.batchSize), resize: 'exact' })).imagesPerSecond;
         const backToBack = preAll && ortAtBatch ? 1 / (1 / preAll + 1 / ortAtBatch) : null;
         opts.log(`end to end, the same graph as an ONNX model file (zoo eval model.onnx), ${images} images`);
-        const fileE2e = await modelFileEndToEndStage(graph, samples, cfg, opts.threads, {
-          workers: opts.workers,
-          batchSize: opts.batchSize,
-          images,
-          resize: 'exact',
-          memorySkip: Math.min(1000, Math.floor(opts.images / 4)),
-        });
+        const fileE2e = await modelFileEndToEndStage(graph, samples, cfg, opts.threads, e2eOpts);
         result.endToEnd = {
           ...e2e,
           backToBack,
