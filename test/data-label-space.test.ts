@@ -10,8 +10,8 @@ import { TopKAccumulator } from '../src/metrics/topk.js';
 import { SHARED } from './support/fixtures.js';
 
 describe('--valid-labels', () => {
-  it("reads timm's imagenet_a_indices.txt: 200 ascending indices", () => {
-    const v = readValidLabels(join(SHARED, 'imagenet', 'imagenet_a_indices.txt'));
+  it("reads timm's imagenet_a_indices.txt: 200 ascending indices", async () => {
+    const v = await readValidLabels(join(SHARED, 'imagenet', 'imagenet_a_indices.txt'));
     expect(v).toHaveLength(200);
     expect(v[0]).toBe(6);
     expect([...v].sort((a, b) => a - b)).toEqual(v);

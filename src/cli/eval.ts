@@ -202,7 +202,7 @@ export function dataInputs(data: readonly string[] | undefined): InputRef[] {
 
 /** One model: today's single run; several (or a glob, or --models-file): a sweep (sweep-cli.ts). */
 async function runEvalCommand(specs: readonly string[], flags: EvalFlags, io: Io): Promise<number> {
-  const file = flags.modelsFile !== undefined ? readModelsFile(flags.modelsFile) : null;
+  const file = flags.modelsFile !== undefined ? await readModelsFile(flags.modelsFile) : null;
   const named = [...specs, ...(file?.specs ?? [])];
   if (named.length === 0) throw new UsageError('missing <model>', { fix: 'name a model, e.g. zoo eval rexnet_100 --data ./val (`zoo list` shows every model), or pass --models-file FILE' });
   const models = expandModelSpecs(named);

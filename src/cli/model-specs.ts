@@ -7,7 +7,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { LIST_MAX_BYTES, readInputTextSync } from '../io/input.js';
+import { LIST_MAX_BYTES, readInputText } from '../io/input.js';
 import { looksLikeModelPath } from '../models/file/locate.js';
 import { allTags, resolveModel } from '../models/registry.js';
 import { tryResolve } from './source.js';
@@ -56,8 +56,8 @@ export interface ModelsFile {
  * `--models-file`: one model per line, optionally followed by its checkpoint (what --weights is to a
  * single run: a manual download, a fine-tune); `#` starts a comment, blank lines are ignored.
  */
-export function readModelsFile(path: string): ModelsFile {
-  const text = readInputTextSync(path, { what: '--models-file', maxBytes: LIST_MAX_BYTES, fix: 'name a text file with one model per line' });
+export async function readModelsFile(path: string): Promise<ModelsFile> {
+  const text = await readInputText(path, { what: '--models-file', maxBytes: LIST_MAX_BYTES, fix: 'name a text file with one model per line' });
   const out: ModelsFile = { specs: [], weights: new Map() };
   for (const line of text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim())) {
     if (line === '') continue;

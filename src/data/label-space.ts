@@ -5,14 +5,14 @@
  * simply never ranked; a predictions CSV means the same on every set.
  */
 import { DataError, ExitCode } from '../errors.js';
-import { LIST_MAX_BYTES, readInputTextSync } from '../io/input.js';
+import { LIST_MAX_BYTES, readInputText } from '../io/input.js';
 
 /** Output indices allowed, ascending, or null for all outputs. */
 export type ValidLabels = readonly number[] | null;
 
 /** `--valid-labels FILE`: one output index per line (timm's format). `classes`: the model's output count. */
-export function readValidLabels(path: string, classes = 1000): number[] {
-  const text = readInputTextSync(path, { what: '--valid-labels', maxBytes: LIST_MAX_BYTES, exitCode: ExitCode.DATA, fix: 'check the --valid-labels path' });
+export async function readValidLabels(path: string, classes = 1000): Promise<number[]> {
+  const text = await readInputText(path, { what: '--valid-labels', maxBytes: LIST_MAX_BYTES, exitCode: ExitCode.DATA, fix: 'check the --valid-labels path' });
   return parseValidLabels(text, path, classes);
 }
 

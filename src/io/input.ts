@@ -12,7 +12,7 @@
  * Each refusal is one line naming the file, what it is and the fix, with the caller's exit code
  * (USAGE for files that are options, DATA for data lists; see README "Exit codes").
  */
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { fileKind } from './file-kind.js';
 import { errnoWords, ExitCode, ZooError, type ExitCodeValue, type ZooErrorDetails } from '../errors.js';
@@ -116,32 +116,4 @@ export async function readInputFile(file: string, opts: InputOptions): Promise<B
 /** readInputFile as UTF-8 text. */
 export async function readInputText(file: string, opts: InputOptions): Promise<string> {
   return (await readInputFile(file, opts)).toString('utf8');
-}
-
-/** readInputText for synchronous callers. */
-export function readInputTextSync(file: string, opts: InputOptions): string {
-  let fd: number;
-  try {
-    fd = openSync(file, FLAGS);
-  } catch (e) {
-    throw unreadable(file, opts, e);
-  }
-  try {
-    const st = fstatSync(fd);
-    const bad = check(file, st, opts);
-    if (bad) throw bad;
-    let buf: Buffer = Buffer.alloc(st.size + 1);
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) return buf.subarray(0, n).toString('utf8');
-      n += got;
-      buf = roomAfter(buf, n, file, opts);
-    }
-  } catch (e) {
-    if (e instanceof ZooError) throw e;
-    throw unreadable(file, opts, e);
-  } finally {
-    closeSync(fd);
-  }
 }

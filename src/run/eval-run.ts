@@ -254,7 +254,7 @@ async function evaluateSource(req: EvalRequest, hooks: RunHooks): Promise<number
   const basePredictions = req.checks.baselinePredictions ? await readOutcomes(req.checks.baselinePredictions, '--baseline-predictions') : null;
   // --dataset imagenet-real is --real-labels: one implementation (the bundled real.json unless a file is named).
   const real = await readRealLabels(req.realLabels ?? (sel.dataset === 'imagenet-real' ? true : undefined));
-  const userValid = sel.validLabels ? readValidLabels(sel.validLabels) : null;
+  const userValid = sel.validLabels ? await readValidLabels(sel.validLabels) : null;
   const stateFile = outputs.state ?? defaultStateFile(outputs.json === '-' ? undefined : outputs.json, sel.shard);
   // Every output's folder is checked, and collisions refused, before any work (exit 2, one line).
   const out = await planRunOutputs(req, stateFile);
