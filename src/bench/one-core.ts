@@ -31,10 +31,14 @@ export type OneCoreRequest =
 /** What it posts back: the rate, or the failure's message. */
 export type OneCoreReply = { rate: Rate } | { error: string };
 
-/** The decoder (sharp or the addon) and resize modules, imported on first use. */
-async function imageCode() {
+/**
+ * The decoder (sharp or the addon) and resize modules, imported when a stage needs them (here and in
+ * stages.ts): the CLI loads the bench for every command, and sharp's ~100 ms start-up must not land
+ * on `zoo eval`'s way to its first batch.
+ */
+export async function imageCode() {
   const [decode, preprocess] = await Promise.all([import('../data/decode.js'), import('../data/preprocess.js')]);
-  return { decodeRgbWith: decode.decodeRgbWith, cropResize: preprocess.cropResize, normalizeInto: preprocess.normalizeInto };
+  return { decodeRgb: decode.decodeRgb, decodeRgbWith: decode.decodeRgbWith, cropResize: preprocess.cropResize, normalizeInto: preprocess.normalizeInto };
 }
 
 /** An image's bytes read as a loader worker reads them (data/read-sync.ts), or its path where that read declines. */

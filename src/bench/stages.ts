@@ -20,22 +20,13 @@ import type { Graph } from '../models/graph.js';
 import { encodeSafetensors } from '../models/weights/safetensors.js';
 import { TopKAccumulator } from '../metrics/topk.js';
 import { runLoop } from '../run/loop.js';
-import { inOneCoreWorker, type StageOptions } from './one-core.js';
+import { imageCode, inOneCoreWorker, type StageOptions } from './one-core.js';
 import { measureRate, memoryFigures, type MemoryFigures, type Rate, type RssPoint } from './measure.js';
 import { randomWeights } from './weights.js';
 
 /** `n` samples cycling through `samples` (a long run from a few sample images). */
 export function repeatSamples(samples: readonly Sample[], n: number): Sample[] {
   return Array.from({ length: n }, (_, i) => samples[i % samples.length]!);
-}
-
-/**
- * The decoder (sharp) and resize modules, imported when a stage needs them: the CLI loads this file
- * for every command, and sharp's ~100 ms start-up must not land on `zoo eval`'s way to its first batch.
- */
-async function imageCode() {
-  const [decode, preprocess] = await Promise.all([import('../data/decode.js'), import('../data/preprocess.js')]);
-  return { decodeRgb: decode.decodeRgb, cropResize: preprocess.cropResize };
 }
 
 /**
