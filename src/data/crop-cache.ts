@@ -29,7 +29,7 @@ import { UsageError } from '../errors.js';
 import { borderFill, type EvalConfig } from '../models/eval-config.js';
 import type { RgbImage } from './decode.js';
 import type { ArchiveEntryRef, ImageSource, ResizeMode } from './pipeline.js';
-import { readFully } from './read-sync.js';
+import { readFully } from '../io/read-fully.js';
 
 const MAGIC = Buffer.from('ZOOCROP1', 'latin1');
 const FIXED = 28; // magic 8 + header length, width, height, pixel crc, header crc (u32 each)

@@ -9,7 +9,8 @@
  * network mount still blocks here, as it blocked a pool thread before: the loader's per-image timeout
  * then replaces the worker, as it replaces one stuck in the decoder.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { readFully } from '../io/read-fully.js';
 
 /** The file's bytes, or undefined when it is not a plain readable regular file (read it the usual way then). */
 export function readRegularFileSync(path: string): Buffer | undefined {
@@ -32,15 +33,4 @@ export function readRegularFileSync(path: string): Buffer | undefined {
   } finally {
     closeSync(fd);
   }
-}
-
-/** Reads up to `length` bytes at `position` into buf[0 ...]; returns how many (short only at EOF). */
-export function readFully(fd: number, buf: Buffer, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }

@@ -12,7 +12,8 @@
  *   torch legacy the magic number (its storages follow the pickles, so nothing cheaper is checkable)
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, statSync } from 'node:fs';
+import { readFully } from '../../io/read-fully.js';
 import { detectFormat, FORMAT_PROBE_BYTES } from './format.js';
 import { ITEM_SIZE } from './safetensors.js';
 
@@ -23,13 +24,7 @@ const EOCD_SEARCH = 22 + 0xffff;
 
 function readAt(fd: number, at: number, n: number): Buffer {
   const buf = Buffer.alloc(n);
-  let got = 0;
-  while (got < n) {
-    const r = readSync(fd, buf, got, n - got, at + got);
-    if (r === 0) break;
-    got += r;
-  }
-  return buf.subarray(0, got);
+  return buf.subarray(0, readFully(fd, buf, n, at));
 }
 
 /** Printable start of a file, for saying what it is instead ("<!DOCTYPE html>..."). */
