@@ -134,6 +134,8 @@ describe('zoo list (item 6)', () => {
     expect(resnext.every((m) => m.startsWith('resnext'))).toBe(true);
     expect(await models(['--filter', 'RESNEXT'])).toEqual(resnext);
     expect(await models(['rexnet_1'])).toEqual(['rexnet_100', 'rexnet_130', 'rexnet_150']);
+    // A character class matches as in `zoo eval` (one glob matcher, model-specs.ts globRegex).
+    expect(await models(['REXNET_[12]00'])).toEqual(['rexnet_100', 'rexnet_200']);
   }, 60_000);
 
   it('rows only on stdout, the default marker in its own column, the footer on stderr', async () => {

@@ -18,7 +18,7 @@ import { appendResults, planResultsFile, type ResultsFormat } from '../run/resul
 import type { EvalResult } from '../run/result.js';
 import type { SweepOutcome } from '../run/sweep.js';
 import { refuseCollisions, type InputRef } from '../io/output.js';
-import { expandModelSpecs, readModelsFile } from './model-specs.js';
+import { expandModelSpecs, GLOB_CHARS, readModelsFile } from './model-specs.js';
 import { jsonOption, jsonPath, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
 import {
@@ -206,7 +206,7 @@ async function runEvalCommand(specs: readonly string[], flags: EvalFlags, io: Io
   const named = [...specs, ...(file?.specs ?? [])];
   if (named.length === 0) throw new UsageError('missing <model>', { fix: 'name a model, e.g. zoo eval rexnet_100 --data ./val (`zoo list` shows every model), or pass --models-file FILE' });
   const models = expandModelSpecs(named);
-  const sweep = models.length > 1 || flags.modelsFile !== undefined || named.some((s) => /[*?[]/.test(s) && !models.includes(s));
+  const sweep = models.length > 1 || flags.modelsFile !== undefined || named.some((s) => GLOB_CHARS.test(s) && !models.includes(s));
   if (sweep) {
     const { runSweepCommand } = await import('./sweep-cli.js');
     return runSweepCommand(models, flags, io, file?.weights ?? new Map<string, string>());

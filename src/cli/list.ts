@@ -6,7 +6,7 @@ import { tagJson } from './catalogue.js';
 import { millions, pct, renderTable } from '../util/format.js';
 import { jsonOption, jsonToStdout, writeJsonOut, type JsonFlag } from './json-out.js';
 import type { Io, Wrap } from './main.js';
-import { globRegex } from './model-specs.js';
+import { GLOB_CHARS, globRegex } from './model-specs.js';
 
 interface ListFlags {
   json?: JsonFlag;
@@ -19,7 +19,7 @@ interface ListFlags {
  */
 export function nameMatcher(pattern: string): (t: PretrainedTag) => boolean {
   const p = pattern.trim().toLowerCase();
-  if (/[*?]/.test(p)) {
+  if (GLOB_CHARS.test(p)) {
     const re = globRegex(p);
     return (t) => re.test(t.arch) || re.test(t.name);
   }

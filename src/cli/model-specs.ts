@@ -12,7 +12,8 @@ import { looksLikeModelPath } from '../models/file/locate.js';
 import { allTags, resolveModel } from '../models/registry.js';
 import { tryResolve } from './source.js';
 
-const GLOB_CHARS = /[*?[]/;
+/** What makes a model name a glob (`zoo eval`, `zoo list`). */
+export const GLOB_CHARS = /[*?[]/;
 
 /** A shell glob (`*`, `?`, `[...]`) as a whole-name, case-insensitive RegExp (`zoo eval` and `zoo list`). */
 export function globRegex(glob: string): RegExp {
